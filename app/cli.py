@@ -1,0 +1,61 @@
+"""The `handstream` command: one subcommand per module `app/cmd_<name>.py`.
+
+Each subcommand module defines NAME, HELP, add_arguments(parser) and run(args) -> int, and keeps its
+heavy imports (torch, cv2, Qt, open3d, mediapipe) inside run() so `handstream --help` stays fast.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from app import cmd_doctor
+
+COMMANDS = (
+    cmd_doctor,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="handstream",
+        description="Real-time 3D hand pose and shape: SeqHAND-Net (RGB) and CADSTN (depth).",
+    )
+    parser.add_argument(
+        "--mano-dir",
+        metavar="DIR",
+        help="use the licensed MANO model from DIR (MANO_RIGHT.pkl, MANO_LEFT.pkl) instead of the "
+        "open hand model; same as setting HANDSTREAM_MANO_DIR",
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMANDS:
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.mano_dir:
+        os.environ["HANDSTREAM_MANO_DIR"] = args.mano_dir
+    if args.command is None:
+        parser.print_help()
+        return 1
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        print("handstream: interrupted", file=sys.stderr)
+        return 130
+    except (OSError, ValueError) as exc:  # user errors: one line, no traceback
+        if args.debug or os.environ.get("HANDSTREAM_DEBUG"):
+            raise
+        print(f"handstream: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

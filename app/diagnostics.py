@@ -1,0 +1,120 @@
+"""What `handstream doctor` reports: package versions, ONNX Runtime providers, the hand model, cameras.
+
+Every probe is guarded: a missing package or device is a line in the report, never a crash.
+"""
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field
+from importlib import metadata
+
+# (distribution on PyPI, what the report calls it). onnxruntime-gpu provides the same module as onnxruntime.
+PACKAGES = (
+    ("torch", "torch"),
+    ("onnxruntime", "onnxruntime"),
+    ("onnxruntime-gpu", "onnxruntime-gpu"),
+    ("opencv-contrib-python", "opencv"),
+    ("mediapipe", "mediapipe"),
+    ("pyrealsense2", "pyrealsense2"),
+    ("open3d", "open3d"),
+    ("PyQt6", "PyQt6"),
+    ("smplx", "smplx"),
+    ("numpy", "numpy"),
+)
+
+
+@dataclass
+class DoctorReport:
+    versions: dict[str, str] = field(default_factory=dict)
+    providers: list[str] = field(default_factory=list)
+    hand_model: str = ""
+    webcams: list[str] = field(default_factory=list)
+    realsense: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _providers(report: DoctorReport) -> None:
+    try:
+        import onnxruntime as ort
+
+        report.providers = list(ort.get_available_providers())
+    except Exception as exc:  # noqa: BLE001 - a broken install is a finding, not a crash
+        report.notes.append(f"onnxruntime unusable: {exc}")
+
+
+def _hand_model(report: DoctorReport) -> None:
+    try:
+        from models.hand_model import load_hand_model
+
+        model = load_hand_model()
+        report.hand_model = f"{model.name} ({model.num_vertices} vertices) from {model.path}"
+    except Exception as exc:  # noqa: BLE001
+        report.hand_model = f"unavailable: {exc}"
+
+
+def _webcams(report: DoctorReport) -> None:
+    """List V4L2 capture devices that OpenCV can open (Linux); elsewhere try the first indices."""
+    nodes = sorted(glob.glob("/dev/video*"))
+    if os.name == "posix" and not nodes:
+        return
+    try:
+        import cv2
+    except Exception as exc:  # noqa: BLE001
+        report.notes.append(f"opencv unusable: {exc}")
+        return
+    indices = [int(n.removeprefix("/dev/video")) for n in nodes if n.removeprefix("/dev/video").isdigit()]
+    for index in indices or range(4):
+        cap = cv2.VideoCapture(index)
+        try:
+            if cap.isOpened():
+                w = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+                h = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+                report.webcams.append(f"{index}: {w}x{h}")
+        finally:
+            cap.release()
+
+
+def _realsense(report: DoctorReport) -> None:
+    try:
+        import pyrealsense2 as rs
+
+        for dev in rs.context().query_devices():
+            name = dev.get_info(rs.camera_info.name)
+            serial = dev.get_info(rs.camera_info.serial_number)
+            report.realsense.append(f"{name} (serial {serial})")
+    except Exception as exc:  # noqa: BLE001
+        report.notes.append(f"pyrealsense2 unusable: {exc}")
+
+
+def collect_report(probe_cameras: bool = True) -> DoctorReport:
+    report = DoctorReport()
+    for dist, label in PACKAGES:
+        version = _version(dist)
+        if version is not None or dist != "onnxruntime-gpu":
+            report.versions[label] = version or "not installed"
+    _providers(report)
+    _hand_model(report)
+    if probe_cameras:
+        _webcams(report)
+        _realsense(report)
+    return report
+
+
+def format_report(report: DoctorReport) -> str:
+    width = max(len(k) for k in report.versions) + 2
+    lines = ["handstream doctor", ""]
+    lines += [f"  {name:<{width}}{version}" for name, version in report.versions.items()]
+    lines += ["", f"  execution providers: {', '.join(report.providers) or 'none'}"]
+    lines += [f"  hand model: {report.hand_model}"]
+    lines += [f"  webcams: {', '.join(report.webcams) or 'none found'}"]
+    lines += [f"  RealSense devices: {', '.join(report.realsense) or 'none found'}"]
+    lines += [f"  note: {n}" for n in report.notes]
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Camera geometry: intrinsics, calibration, undistortion, projection and back-projection."""

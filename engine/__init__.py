@@ -1,0 +1,1 @@
+"""Everything that runs live: capture, detection, cropping, ONNX Runtime, streaming state, recording."""

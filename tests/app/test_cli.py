@@ -1,0 +1,39 @@
+"""The `handstream` command as a user meets it: help, doctor, one-line errors."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from app import cli
+
+
+def _handstream(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, timeout=120, env=env
+    )
+
+
+def test_help_lists_every_subcommand():
+    out = _handstream("--help")
+    assert out.returncode == 0
+    for module in cli.COMMANDS:
+        assert module.NAME in out.stdout
+
+
+def test_doctor_reports_versions_and_providers_without_cameras():
+    out = _handstream("doctor")
+    assert out.returncode == 0, out.stderr
+    assert "onnxruntime" in out.stdout
+    assert "CPUExecutionProvider" in out.stdout
+    assert "hand model:" in out.stdout
+
+
+def test_user_errors_are_one_line_without_traceback(capsys, monkeypatch):
+    def failing(_args):
+        raise FileNotFoundError("recording /nowhere/session is missing")
+
+    monkeypatch.setattr(cli.cmd_doctor, "run", failing)
+    code = cli.main(["doctor"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip() == "handstream: error: recording /nowhere/session is missing"
