@@ -26,6 +26,40 @@ class CameraIntrinsics:
         """The 3x3 camera matrix K."""
         return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
 
+    @property
+    def dist_coeffs(self) -> np.ndarray:
+        """The distortion as the float64 vector OpenCV functions take."""
+        return np.asarray(self.distortion, np.float64).ravel()
+
+    @property
+    def has_distortion(self) -> bool:
+        return bool(np.any(self.dist_coeffs != 0.0))
+
+    def scaled(self, width: int, height: int) -> "CameraIntrinsics":
+        """The same camera delivering ``width`` x ``height`` images (a resized, not cropped, stream).
+
+        Why: a calibration holds for the resolution it was measured at; a camera mode with the same
+        field of view but another size scales fx, cx by the width ratio and fy, cy by the height
+        ratio (pixel-centre convention: centres at integer coordinates). Distortion is unitless.
+        """
+        sx, sy = width / self.width, height / self.height
+        return CameraIntrinsics(fx=self.fx * sx, fy=self.fy * sy, cx=(self.cx + 0.5) * sx - 0.5,
+                                cy=(self.cy + 0.5) * sy - 0.5, width=int(width), height=int(height),
+                                distortion=tuple(self.distortion))
+
+    def for_image(self, width: int, height: int) -> "CameraIntrinsics":
+        """These intrinsics for frames of ``width`` x ``height``: unchanged, or scaled for a resized mode.
+
+        A mode with another aspect ratio is cropped by the camera, so no scaling can describe it:
+        that is a one-line ValueError asking for a calibration in that mode.
+        """
+        if (width, height) == (self.width, self.height):
+            return self
+        if abs((width / height) / (self.width / self.height) - 1.0) > 0.01:
+            raise ValueError(f"calibration for {self.width}x{self.height} images cannot describe {width}x{height} "
+                             "frames (another aspect ratio); calibrate the camera in that mode")
+        return self.scaled(width, height)
+
     def to_dict(self) -> dict:
         return {
             "fx": self.fx, "fy": self.fy, "cx": self.cx, "cy": self.cy,
