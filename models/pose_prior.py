@@ -1,0 +1,150 @@
+"""An anatomical hand pose prior: random but plausible poses, fast enough to draw 100k at a time.
+
+It is where the open hand model's 45-D pose PCA comes from, and the default pose bank of the synthetic data. A pose
+is 15 joint rotations (MANO order, wrist excluded) as absolute axis-angle, flat hand = zeros, in MANO's canonical
+frame (see `models.hand_skeleton`). Each joint gets a flexion, abduction and twist angle about its own anatomical
+axes, within per-joint limits; fingers are coupled the way real hands are (the DIP follows about 2/3 of the PIP,
+neighbouring fingers close together, spread shrinks as the hand closes, the thumb opposes as the fingers close).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.hand_skeleton import FINGER_JOINTS, joint_axes
+
+_DEG = np.pi / 180.0
+
+
+@dataclass(frozen=True)
+class JointLimits:
+    """Anatomical ranges in degrees (flexion, abduction, twist) for one joint; the sampler never leaves them."""
+
+    flex: tuple[float, float]
+    abd: tuple[float, float]
+    twist: tuple[float, float]
+
+
+MCP_LIMITS = JointLimits(flex=(-25.0, 90.0), abd=(-25.0, 25.0), twist=(-8.0, 8.0))
+PIP_LIMITS = JointLimits(flex=(-5.0, 110.0), abd=(-4.0, 4.0), twist=(-4.0, 4.0))
+DIP_LIMITS = JointLimits(flex=(-5.0, 80.0), abd=(-4.0, 4.0), twist=(-4.0, 4.0))
+THUMB_CMC_LIMITS = JointLimits(flex=(-20.0, 50.0), abd=(-10.0, 60.0), twist=(-10.0, 45.0))
+THUMB_MCP_LIMITS = JointLimits(flex=(-10.0, 60.0), abd=(-8.0, 8.0), twist=(-8.0, 8.0))
+THUMB_IP_LIMITS = JointLimits(flex=(-20.0, 80.0), abd=(-4.0, 4.0), twist=(-4.0, 4.0))
+
+
+def joint_limits() -> dict[int, JointLimits]:
+    """Limits for each of the 15 finger joints, keyed by MANO joint index (1..15)."""
+    limits: dict[int, JointLimits] = {}
+    for finger, (j1, j2, j3) in FINGER_JOINTS.items():
+        if finger == "thumb":
+            limits.update({j1: THUMB_CMC_LIMITS, j2: THUMB_MCP_LIMITS, j3: THUMB_IP_LIMITS})
+        else:
+            limits.update({j1: MCP_LIMITS, j2: PIP_LIMITS, j3: DIP_LIMITS})
+    return limits
+
+
+# Spread direction per finger (degrees of MCP abduction at full spread): positive is towards the thumb.
+_SPREAD = {"index": 14.0, "middle": 3.0, "ring": -9.0, "pinky": -20.0}
+_LONG_FINGERS = ("index", "middle", "ring", "pinky")
+
+
+def _quaternions(angles: np.ndarray, axes: np.ndarray) -> np.ndarray:
+    """(n, 15) angles about fixed unit axes (15, 3) -> (n, 15, 4) quaternions (w, x, y, z)."""
+    half = 0.5 * angles[..., None]
+    return np.concatenate([np.cos(half), np.sin(half) * axes[None]], axis=-1)
+
+
+def _hamilton(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    aw, ax, ay, az = np.moveaxis(a, -1, 0)
+    bw, bx, by, bz = np.moveaxis(b, -1, 0)
+    return np.stack([
+        aw * bw - ax * bx - ay * by - az * bz,
+        aw * bx + ax * bw + ay * bz - az * by,
+        aw * by - ax * bz + ay * bw + az * bx,
+        aw * bz + ax * by - ay * bx + az * bw,
+    ], axis=-1)
+
+
+def angles_to_pose(flex: np.ndarray, abd: np.ndarray | None = None, twist: np.ndarray | None = None) -> np.ndarray:
+    """(n, 16) joint angles in radians (column 0, the wrist, is ignored) -> (n, 45) absolute axis-angle pose.
+
+    The rotation is abduction ∘ flexion ∘ twist about the joint's axes from `hand_skeleton.joint_axes`
+    (composed as quaternions: plain numpy, fast enough for 100k poses at once).
+    """
+    flex = np.atleast_2d(np.asarray(flex, dtype=np.float64))
+    n = flex.shape[0]
+    abd = np.zeros_like(flex) if abd is None else np.atleast_2d(np.asarray(abd, dtype=np.float64))
+    twist = np.zeros_like(flex) if twist is None else np.atleast_2d(np.asarray(twist, dtype=np.float64))
+    axes = joint_axes()[1:]  # (15, 3 rows, 3)
+    q = _hamilton(_hamilton(_quaternions(abd[:, 1:], axes[:, 1]), _quaternions(flex[:, 1:], axes[:, 0])),
+                  _quaternions(twist[:, 1:], axes[:, 2]))
+    q *= np.where(q[..., :1] < 0, -1.0, 1.0)  # the short way round: angle in [0, pi]
+    vec = q[..., 1:]
+    norm = np.linalg.norm(vec, axis=-1, keepdims=True)
+    angle = 2.0 * np.arctan2(norm, q[..., :1])
+    scale = np.where(norm > 1e-12, angle / np.maximum(norm, 1e-12), 2.0)  # small angles: rotvec ~ 2 * vec
+    return (vec * scale).reshape(n, 45)
+
+
+def _clip(values: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
+    return np.clip(values, bounds[0] * _DEG, bounds[1] * _DEG)
+
+
+def sample_angles(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(flex, abd, twist), each (n, 16) radians within `joint_limits()`, with anatomical coupling."""
+    if n < 0:
+        raise ValueError(f"sample_poses: n must be >= 0, got {n}")
+    flex = np.zeros((n, 16))
+    abd = np.zeros((n, 16))
+    twist = np.zeros((n, 16))
+
+    # How closed each long finger is, in [0, 1]: a mixture of whole-hand grasps (fingers move together, neighbours
+    # most alike), independent fingers (pointing, counting) and nearly open hands.
+    mode = rng.random(n)
+    grasp = rng.random(n) ** 0.8
+    noise = rng.normal(size=(n, 4))
+    noise[:, 1:] = 0.6 * noise[:, :-1] + 0.8 * noise[:, 1:]  # neighbouring fingers correlated
+    closure = np.clip(grasp[:, None] + 0.15 * noise, 0.0, 1.0)
+    independent = mode < 0.3
+    free = rng.random((n, 4))
+    free[:, 2] = 0.55 * free[:, 2] + 0.45 * 0.5 * (free[:, 1] + free[:, 3])  # the ring finger follows its neighbours
+    closure[independent] = free[independent]
+    open_hand = mode > 0.85
+    closure[open_hand] = 0.25 * rng.random((int(open_hand.sum()), 4))
+    spread = (rng.random(n) * 1.2 - 0.2) * (1.0 - closure.mean(axis=1))
+
+    for fi, finger in enumerate(_LONG_FINGERS):
+        j1, j2, j3 = FINGER_JOINTS[finger]
+        c = closure[:, fi]
+        flex[:, j1] = _clip((-15.0 + 100.0 * c) * _DEG + rng.normal(0, 8 * _DEG, n), MCP_LIMITS.flex)
+        flex[:, j2] = _clip((105.0 * c**0.9) * _DEG + rng.normal(0, 10 * _DEG, n), PIP_LIMITS.flex)
+        flex[:, j3] = _clip(flex[:, j2] * 2.0 / 3.0 + rng.normal(0, 6 * _DEG, n), DIP_LIMITS.flex)
+        abd[:, j1] = _clip(spread * _SPREAD[finger] * _DEG + rng.normal(0, 3 * _DEG, n), MCP_LIMITS.abd)
+        twist[:, j1] = _clip(rng.normal(0, 3 * _DEG, n), MCP_LIMITS.twist)
+        for j, lim in ((j2, PIP_LIMITS), (j3, DIP_LIMITS)):
+            abd[:, j] = _clip(rng.normal(0, 1.5 * _DEG, n), lim.abd)
+            twist[:, j] = _clip(rng.normal(0, 1.5 * _DEG, n), lim.twist)
+
+    # The thumb opposes more as the fingers close, but also moves on its own (pinch, thumbs-up).
+    t1, t2, t3 = FINGER_JOINTS["thumb"]
+    oppose = np.clip(0.5 * closure.mean(axis=1) + 0.5 * rng.random(n), 0.0, 1.0)
+    curl = np.clip(0.6 * oppose + 0.4 * rng.random(n), 0.0, 1.0)
+    flex[:, t1] = _clip((-15.0 + 55.0 * oppose) * _DEG + rng.normal(0, 7 * _DEG, n), THUMB_CMC_LIMITS.flex)
+    abd[:, t1] = _clip((45.0 * oppose) * _DEG + rng.normal(0, 8 * _DEG, n), THUMB_CMC_LIMITS.abd)
+    twist[:, t1] = _clip((35.0 * oppose) * _DEG + rng.normal(0, 6 * _DEG, n), THUMB_CMC_LIMITS.twist)
+    flex[:, t2] = _clip((-5.0 + 55.0 * curl) * _DEG + rng.normal(0, 6 * _DEG, n), THUMB_MCP_LIMITS.flex)
+    flex[:, t3] = _clip((-15.0 + 85.0 * curl) * _DEG + rng.normal(0, 10 * _DEG, n), THUMB_IP_LIMITS.flex)
+    for j, lim in ((t2, THUMB_MCP_LIMITS), (t3, THUMB_IP_LIMITS)):
+        abd[:, j] = _clip(rng.normal(0, 2 * _DEG, n), lim.abd)
+        twist[:, j] = _clip(rng.normal(0, 2 * _DEG, n), lim.twist)
+    return flex, abd, twist
+
+
+def sample_poses(n: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, 45) absolute axis-angle poses (flat hand = zeros) from the anatomical prior; float64."""
+    flex, abd, twist = sample_angles(n, rng)
+    if n == 0:
+        return np.zeros((0, 45))
+    return angles_to_pose(flex, abd, twist)

@@ -1,0 +1,45 @@
+"""Named poses mean what they say on the shipped hand model."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.hand_model import load_hand_model
+from models.hand_poses import POSE_NAMES, finger_flexion_pose, named_pose
+
+
+@pytest.fixture(scope="module")
+def joints():
+    model = load_hand_model()
+    return {name: model.forward(named_pose(name)).joints[0] for name in POSE_NAMES}
+
+
+def test_pose_shapes_and_flat_hand():
+    for name in POSE_NAMES:
+        assert named_pose(name).shape == (45,)
+    np.testing.assert_allclose(named_pose("flat"), 0.0)
+    with pytest.raises(ValueError, match="unknown pose"):
+        named_pose("wave")
+
+
+def test_fist_pinch_spread(joints):
+    flat, fist, pinch, spread = joints["flat"], joints["fist"], joints["pinch"], joints["spread"]
+    tips = [8, 12, 16, 20]
+    # Fist: the long fingertips come back to within a few cm of the wrist-to-knuckle middle of the palm.
+    palm_centre = 0.5 * (fist[0] + fist[9])
+    assert np.linalg.norm(fist[tips] - palm_centre, axis=1).max() < 0.06
+    assert np.linalg.norm(flat[tips] - 0.5 * (flat[0] + flat[9]), axis=1).min() > 0.09
+    # Pinch: thumb tip meets index tip.
+    assert np.linalg.norm(pinch[4] - pinch[8]) < 0.01
+    assert np.linalg.norm(flat[4] - flat[8]) > 0.06
+    # Spread: fingertips further apart than in the flat hand.
+    span = lambda j: np.linalg.norm(j[8] - j[20])  # noqa: E731
+    assert span(spread) > span(flat) + 0.01
+
+
+def test_finger_flexion_pose_bends_only_that_finger():
+    pose = finger_flexion_pose("ring", 60.0).reshape(15, 3)
+    bent = np.flatnonzero(np.linalg.norm(pose, axis=1) > 0)
+    assert bent.tolist() == [9, 10, 11]  # MANO joints 10-12 (ring), rows of the 15 finger joints
+    np.testing.assert_allclose(np.linalg.norm(pose[10]), np.deg2rad(60.0))
+    np.testing.assert_allclose(np.linalg.norm(pose[11]), np.deg2rad(40.0))

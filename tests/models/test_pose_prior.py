@@ -1,0 +1,67 @@
+"""The anatomical pose prior: limits, coupling between joints and fingers, determinism."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.hand_skeleton import FINGER_JOINTS, joint_axes
+from models.pose_prior import angles_to_pose, joint_limits, sample_angles, sample_poses
+
+N = 20_000
+
+
+@pytest.fixture(scope="module")
+def poses() -> np.ndarray:
+    return sample_poses(N, np.random.default_rng(7))
+
+
+def _component(poses: np.ndarray, joint: int, row: int) -> np.ndarray:
+    """Angle (radians) of the axis-angle of `joint` along its anatomical axis `row` (0 flex, 1 abd, 2 twist)."""
+    return poses[:, (joint - 1) * 3:(joint - 1) * 3 + 3] @ joint_axes()[joint, row]
+
+
+def test_shape_determinism_and_flat_hand(poses):
+    assert poses.shape == (N, 45) and np.isfinite(poses).all()
+    again = sample_poses(100, np.random.default_rng(7))
+    np.testing.assert_array_equal(again, sample_poses(100, np.random.default_rng(7)))
+    assert not np.allclose(again, sample_poses(100, np.random.default_rng(8)))
+    np.testing.assert_allclose(angles_to_pose(np.zeros((1, 16))), np.zeros((1, 45)))
+    assert sample_poses(0, np.random.default_rng(0)).shape == (0, 45)
+
+
+def test_flexion_stays_within_joint_limits(poses):
+    limits = joint_limits()
+    tol = np.deg2rad(3.0)  # abduction/twist tilt the axis-angle slightly off the pure flexion axis
+    thumb = set(FINGER_JOINTS["thumb"])  # its large abduction and twist make a flexion projection meaningless
+    for joint, lim in limits.items():
+        if joint in thumb:
+            continue
+        flex = _component(poses, joint, 0)
+        assert flex.min() > np.deg2rad(lim.flex[0]) - tol, joint
+        assert flex.max() < np.deg2rad(lim.flex[1]) + tol, joint
+    for finger in ("index", "middle", "ring", "pinky"):
+        pip = _component(poses, FINGER_JOINTS[finger][1], 0)
+        assert np.deg2rad(80) < pip.max() and pip.min() < np.deg2rad(5)  # the range is actually used
+    flex, abd, twist = sample_angles(N, np.random.default_rng(1))
+    for joint, lim in limits.items():
+        for values, bounds in ((flex, lim.flex), (abd, lim.abd), (twist, lim.twist)):
+            assert np.deg2rad(bounds[0]) - 1e-12 <= values[:, joint].min()
+            assert values[:, joint].max() <= np.deg2rad(bounds[1]) + 1e-12
+
+
+def test_finger_coupling(poses):
+    pip = {f: _component(poses, FINGER_JOINTS[f][1], 0) for f in ("index", "middle", "ring", "pinky")}
+    dip = _component(poses, FINGER_JOINTS["middle"][2], 0)
+    # DIP follows about 2/3 of the PIP.
+    slope = np.polyfit(pip["middle"], dip, 1)[0]
+    assert 0.5 < slope < 0.8
+    assert np.corrcoef(pip["middle"], dip)[0, 1] > 0.85
+    # Neighbouring fingers close together, more than distant ones.
+    near = np.corrcoef(pip["middle"], pip["ring"])[0, 1]
+    far = np.corrcoef(pip["index"], pip["pinky"])[0, 1]
+    assert near > 0.6 and near > far
+    # Spread shrinks as the hand closes.
+    index_abd = np.abs(_component(poses, FINGER_JOINTS["index"][0], 1))
+    closed = pip["index"] > np.deg2rad(70)
+    opened = pip["index"] < np.deg2rad(20)
+    assert index_abd[closed].mean() < index_abd[opened].mean()
