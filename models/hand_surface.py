@@ -30,10 +30,19 @@ def _tapered_capsule(p: np.ndarray, a: np.ndarray, b: np.ndarray, ra: float, rb:
     near = np.all((p >= lo) & (p <= hi), axis=-1)
     q = p[near]
     ab = b - a
-    t = np.clip(((q - a) @ ab) / (ab @ ab), 0.0, 1.0)
+    t = np.clip(_dot(q - a, ab) / _dot(ab, ab), 0.0, 1.0)
     q = q - (a + t[:, None] * ab)
     q[:, 1] /= flatten
     out[near] = np.linalg.norm(q, axis=-1) - (ra + (rb - ra) * t)
+    return out
+
+
+def _dot(x: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """x · v over the last axis, summed in a fixed order: BLAS kernels (chosen per CPU) round matrix-vector
+    products differently, and the decimated mesh must not depend on which kernel the machine runs."""
+    out = x[..., 0] * v[0]
+    for i in range(1, len(v)):
+        out = out + x[..., i] * v[i]
     return out
 
 
@@ -57,7 +66,7 @@ def _palm(p: np.ndarray) -> np.ndarray:
         a, b = outline[i], outline[(i + 1) % n]
         e = b - a
         normal = sign * np.array([e[1], -e[0]]) / np.linalg.norm(e)
-        d2 = np.maximum(d2, (xz - a) @ normal)
+        d2 = np.maximum(d2, _dot(xz - a, normal))
     # Thickness: ~2.4 cm in the middle of the palm, thinner towards the knuckles and the edges.
     centre_y = 0.0015
     half = 0.0105 - 0.025 * np.clip(0.035 - p[..., 0], 0.0, 0.05) - 0.04 * np.clip(np.abs(p[..., 2]) - 0.02, 0.0, 0.03)
