@@ -1,0 +1,154 @@
+"""DeepPrior depth preprocessing for CADSTN, numpy only so the live engine can use it without torch.
+
+A hand is cut out of the depth frame as a metric cube (default 250 mm) around its centre of mass,
+resampled to M×M (128) with nearest-neighbour lookups (interpolating depth would invent surfaces
+between finger and background), and depth is mapped to [−1, 1] across the cube with missing or
+out-of-cube pixels at +1 (Oberweger et al., "Hands deep in deep learning"). Joints are expressed in
+the same normalised frame, (xyz − centre) / (cube/2), so the inverse to camera-space mm is exact.
+CADSTN's sliced volume splits the hand's [Dmin, Dmax] into L equal slices (paper §III-B).
+
+Camera convention: pinhole, x right, y down, z forward, all in millimetres; lens distortion is
+ignored (depth streams are delivered rectified).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from calibration.intrinsics import CameraIntrinsics
+
+DEFAULT_CUBE_MM = 250.0
+DEFAULT_SIZE = 128
+DEFAULT_SLICES = 8
+
+
+@dataclass
+class DepthCrop:
+    """One normalised hand crop and what is needed to map results back to the camera."""
+
+    depth: np.ndarray  # (M, M) float32 in [-1, 1], +1 = missing / background
+    centre_mm: np.ndarray  # (3,) camera-space centre of the cube
+    cube_mm: float
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1 of the crop in image pixels
+
+    @property
+    def size(self) -> int:
+        return int(self.depth.shape[0])
+
+
+def check_depth(depth: np.ndarray, name: str = "depth image") -> np.ndarray:
+    """Validate a depth frame (HxW, uint16 or float mm) and return it; bad frames are a ValueError."""
+    if not isinstance(depth, np.ndarray):
+        raise ValueError(f"{name} must be a numpy array, got {type(depth).__name__}")
+    if depth.ndim != 2:
+        raise ValueError(f"{name} must be HxW, got shape {depth.shape}")
+    if depth.dtype not in (np.uint16, np.float32, np.float64):
+        raise ValueError(f"{name} must be uint16 or float millimetres, got dtype {depth.dtype}")
+    if depth.dtype != np.uint16 and not np.isfinite(depth).all():
+        raise ValueError(f"{name} contains NaN or infinite values; use 0 for missing depth")
+    if not depth.any():
+        raise ValueError(f"{name} has no depth readings (all zeros)")
+    return depth
+
+
+def pixel_to_camera_mm(uvd: np.ndarray, intrinsics: CameraIntrinsics) -> np.ndarray:
+    """(…, 3) pixel u, v and depth in mm → camera-space mm."""
+    uvd = np.asarray(uvd, dtype=np.float64)
+    z = uvd[..., 2]
+    x = (uvd[..., 0] - intrinsics.cx) * z / intrinsics.fx
+    y = (uvd[..., 1] - intrinsics.cy) * z / intrinsics.fy
+    return np.stack([x, y, z], axis=-1)
+
+
+def camera_mm_to_pixel(xyz: np.ndarray, intrinsics: CameraIntrinsics) -> np.ndarray:
+    """(…, 3) camera-space mm → pixel u, v and depth in mm."""
+    xyz = np.asarray(xyz, dtype=np.float64)
+    z = xyz[..., 2]
+    u = xyz[..., 0] * intrinsics.fx / z + intrinsics.cx
+    v = xyz[..., 1] * intrinsics.fy / z + intrinsics.cy
+    return np.stack([u, v, z], axis=-1)
+
+
+def hand_centre_mm(depth: np.ndarray, intrinsics: CameraIntrinsics, cube_mm: float = DEFAULT_CUBE_MM,
+                   near_mm: float = 150.0, far_mm: float = 1500.0, step: int = 4,
+                   iterations: int = 3) -> np.ndarray:
+    """Centre of mass of the nearest blob in [near, far], refined inside the cube around it.
+
+    The slab from the nearest reading to one cube deeper holds the hand; the refinement keeps only
+    points inside the metric cube so a forearm does not drag the centre out of the hand.
+    """
+    check_depth(depth)
+    d = depth[::step, ::step].astype(np.float32)
+    vs, us = np.nonzero((d > near_mm) & (d < far_mm))
+    if us.size == 0:
+        raise ValueError(f"depth image has no readings between {near_mm:g} and {far_mm:g} mm")
+    zs = d[vs, us]
+    z0 = float(np.partition(zs, min(3, zs.size - 1))[min(3, zs.size - 1)])  # ignore single-pixel specks
+    slab = zs < z0 + cube_mm
+    uvd = np.stack([us[slab] * step, vs[slab] * step, zs[slab]], axis=1)
+    points = pixel_to_camera_mm(uvd, intrinsics)
+    centre = points.mean(axis=0)
+    for _ in range(iterations):
+        inside = np.all(np.abs(points - centre) < cube_mm / 2.0, axis=1)
+        if not inside.any():
+            break
+        centre = points[inside].mean(axis=0)
+    return centre
+
+
+def crop_depth(depth: np.ndarray, centre_mm: np.ndarray, intrinsics: CameraIntrinsics,
+               cube_mm: float = DEFAULT_CUBE_MM, size: int = DEFAULT_SIZE) -> DepthCrop:
+    """Cut the metric cube around `centre_mm` out of `depth` and normalise it (see module doc)."""
+    check_depth(depth)
+    centre = np.asarray(centre_mm, dtype=np.float64).reshape(3)
+    if not np.isfinite(centre).all() or centre[2] <= 0:
+        raise ValueError(f"crop centre must be a finite point in front of the camera, got {centre}")
+    if cube_mm <= 0 or size < 2:
+        raise ValueError(f"cube_mm must be > 0 and size >= 2, got {cube_mm} and {size}")
+    uc, vc, zc = camera_mm_to_pixel(centre, intrinsics)
+    half_u = cube_mm / 2.0 * intrinsics.fx / zc
+    half_v = cube_mm / 2.0 * intrinsics.fy / zc
+    grid = (np.arange(size) + 0.5) / size * 2.0 - 1.0  # pixel centres in [-1, 1]
+    ui = np.rint(uc + grid * half_u).astype(np.int64)
+    vi = np.rint(vc + grid * half_v).astype(np.int64)
+    h, w = depth.shape
+    col_ok = (ui >= 0) & (ui < w)
+    row_ok = (vi >= 0) & (vi < h)
+    patch = depth[np.clip(vi, 0, h - 1)[:, None], np.clip(ui, 0, w - 1)[None, :]].astype(np.float32)
+    patch[~(row_ok[:, None] & col_ok[None, :])] = 0.0
+    normed = (patch - np.float32(zc)) / np.float32(cube_mm / 2.0)
+    normed[(patch <= 0) | (normed > 1.0) | (normed < -1.0)] = 1.0
+    box = (float(uc - half_u), float(vc - half_v), float(uc + half_u), float(vc + half_v))
+    return DepthCrop(depth=normed.astype(np.float32), centre_mm=centre, cube_mm=float(cube_mm), box=box)
+
+
+def joints_to_crop(joints_mm: np.ndarray, crop: DepthCrop) -> np.ndarray:
+    """Camera-space mm joints (…, K, 3) → the crop's normalised frame (the network's targets)."""
+    return ((np.asarray(joints_mm, np.float64) - crop.centre_mm) / (crop.cube_mm / 2.0)).astype(np.float32)
+
+
+def joints_to_camera_mm(joints: np.ndarray, crop: DepthCrop) -> np.ndarray:
+    """Exact inverse of `joints_to_crop`: normalised joints → camera-space mm."""
+    return np.asarray(joints, np.float64) * (crop.cube_mm / 2.0) + crop.centre_mm
+
+
+def sliced_volume(crop: np.ndarray, slices: int = DEFAULT_SLICES) -> np.ndarray:
+    """Binary (L, M, M) volume: slice l holds the pixels whose depth falls in the l-th of L equal parts
+    of [Dmin, Dmax] of the hand's own pixels (those < +1). Same float32 arithmetic as the torch and
+    ONNX version in models/cadstn/volume.py, so both agree bit for bit."""
+    crop = np.asarray(crop, dtype=np.float32)
+    if crop.ndim != 2:
+        raise ValueError(f"sliced_volume needs an (M, M) crop, got shape {crop.shape}")
+    valid = crop < 1.0
+    volume = np.zeros((slices,) + crop.shape, np.float32)
+    if not valid.any():
+        return volume
+    dmin = crop[valid].min()
+    dmax = crop[valid].max()
+    span = np.maximum(dmax - dmin, np.float32(1e-6))
+    index = np.floor((crop - dmin) / span * np.float32(slices))
+    index = np.clip(index, 0, slices - 1).astype(np.int64)
+    rows, cols = np.nonzero(valid)
+    volume[index[rows, cols], rows, cols] = 1.0
+    return volume

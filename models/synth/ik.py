@@ -1,0 +1,233 @@
+"""Batched inverse kinematics: hand-model pose θ (45-D) from 3-D joint annotations of any joint layout.
+
+Why: real pose banks (BigHand2.2M, NYU, ICVL) give joint positions, while the renderer needs θ. Each format's
+joints are tied to our 21 keypoints by a correspondence (`JointMap`): annotation-side and model-side weight
+rows, so a format joint may be a blend of model joints (e.g. NYU's palm centre) and vice versa (NYU's two
+wrist points average to our wrist). The fit solves θ, β, global rotation and translation by Adam on the
+differentiable kinematic chain of the hand model (`JointChain`: the model's joints and fingertips only, equal to
+`HandLayer`/`HandModel.forward` joints, ~50x cheaper than skinning every vertex), starting from a Kabsch
+alignment of the mean pose, and reports the residual in mm.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class JointMap:
+    """`annotation_weights @ annotation_joints ≈ model_weights @ model_joints_21`, one row per constraint."""
+
+    name: str
+    num_joints: int  # joints per annotation in this format
+    annotation_weights: np.ndarray  # (C, num_joints)
+    model_weights: np.ndarray  # (C, 21)
+
+
+def _one_to_one(name: str, pairs: list[tuple[int, int]], num_joints: int,
+                extra: list[tuple[dict[int, float], dict[int, float]]] = ()) -> JointMap:
+    rows = [({a: 1.0}, {m: 1.0}) for a, m in pairs] + list(extra)
+    ann = np.zeros((len(rows), num_joints))
+    mod = np.zeros((len(rows), 21))
+    for r, (a_w, m_w) in enumerate(rows):
+        for k, w in a_w.items():
+            ann[r, k] = w
+        for k, w in m_w.items():
+            mod[r, k] = w
+    return JointMap(name, num_joints, ann, mod)
+
+
+# Our 21 keypoints (MediaPipe order): 0 wrist; thumb 1 CMC, 2 MCP, 3 IP, 4 tip; index 5 MCP, 6 PIP, 7 DIP, 8 tip;
+# middle 9-12; ring 13-16; pinky 17-20.
+HAND21 = _one_to_one("hand21", [(k, k) for k in range(21)], 21)
+
+# BigHand2.2M Training_Annotation.txt: wrist, then the MCPs of thumb, index, middle, ring, pinky, then per finger
+# (thumb, index, middle, ring, pinky) its PIP, DIP, tip (for the thumb: MCP, IP, tip follow the CMC/"MCP").
+BIGHAND21 = _one_to_one("bighand", [
+    (0, 0), (1, 1), (2, 5), (3, 9), (4, 13), (5, 17),
+    (6, 2), (7, 3), (8, 4), (9, 6), (10, 7), (11, 8), (12, 10), (13, 11), (14, 12),
+    (15, 14), (16, 15), (17, 16), (18, 18), (19, 19), (20, 20)], 21)
+
+# NYU, the usual 14-of-36 subset (DeepPrior/A2J order): 0 pinky tip, 1 pinky PIP, 2 ring tip, 3 ring PIP,
+# 4 middle tip, 5 middle PIP, 6 index tip, 7 index PIP, 8 thumb tip, 9 thumb IP, 10 thumb MCP, 11 and 12 the two
+# sides of the wrist (their mean is our wrist), 13 the palm centre (between the wrist and the four MCPs).
+NYU14 = _one_to_one("nyu", [(0, 20), (1, 18), (2, 16), (3, 14), (4, 12), (5, 10), (6, 8), (7, 6),
+                            (8, 4), (9, 3), (10, 2)], 14, extra=[
+    ({11: 0.5, 12: 0.5}, {0: 1.0}),
+    ({13: 1.0}, {0: 0.5, 5: 0.125, 9: 0.125, 13: 0.125, 17: 0.125}),
+])
+
+# ICVL 16: 0 palm (at the base of the palm, near the wrist), then root (MCP), mid (PIP; thumb: IP... root is its
+# MCP) and tip for thumb, index, middle, ring, pinky.
+ICVL16 = _one_to_one("icvl", [(1, 2), (2, 3), (3, 4), (4, 5), (5, 6), (6, 8), (7, 9), (8, 10), (9, 12),
+                              (10, 13), (11, 14), (12, 16), (13, 17), (14, 18), (15, 20)], 16, extra=[
+    ({0: 1.0}, {0: 0.75, 9: 0.25}),
+])
+
+JOINT_MAPS = {m.name: m for m in (HAND21, BIGHAND21, NYU14, ICVL16)}
+
+
+@dataclass
+class IKOptions:
+    iterations: int = 300
+    learning_rate: float = 0.05
+    # Regularisers, in m² of joint error per unit: pull θ towards the mean pose (rad²) and β towards 0.
+    pose_weight: float = 1e-6
+    shape_weight: float = 1e-6
+    fit_shape: bool = True
+    batch_size: int = 512
+
+
+@dataclass
+class IKResult:
+    theta: np.ndarray  # (N, 45) absolute axis-angle
+    betas: np.ndarray  # (N, 10)
+    global_orient: np.ndarray  # (N, 3)
+    transl: np.ndarray  # (N, 3) metres
+    error_mm: np.ndarray  # (N,) mean distance over the constraints after the fit
+
+
+class JointChain:
+    """The 21 keypoints of a `HandModel` as a differentiable torch function of (θ 45, β, global rotation).
+
+    Same conventions as `HandModel.forward` (rotation about the wrist, fingertips are skinned vertices,
+    pose blend shapes applied to the tips when the model has them).
+    """
+
+    def __init__(self, model) -> None:
+        import torch
+
+        from models.hand_skeleton import MANO_TO_KEYPOINTS
+
+        t = lambda a: torch.tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
+        tips = model.fingertip_ids
+        self.num_betas = model.num_betas
+        self.rest = t(model.J_regressor @ model.v_template)  # (16, 3)
+        self.rest_dirs = t(np.einsum("jv,vck->jck", model.J_regressor, model.shapedirs))  # (16, 3, B)
+        self.tips = t(model.v_template[tips])
+        self.tip_dirs = t(model.shapedirs[tips])  # (5, 3, B)
+        self.tip_posedirs = t(model.posedirs[tips]) if np.any(model.posedirs) else None  # (5, 3, 135)
+        self.tip_weights = t(model.weights[tips])  # (5, 16)
+        parents = [int(p) for p in model.parents]
+        depth = [0] * 16
+        for j in range(1, 16):
+            depth[j] = depth[parents[j]] + 1
+        # joints grouped by depth in the tree, so the chain is walked in 3 batched steps instead of 15
+        self.levels = [(torch.tensor([j for j in range(16) if depth[j] == d]),
+                        torch.tensor([parents[j] for j in range(16) if depth[j] == d]))
+                       for d in range(1, max(depth) + 1)]
+        self.order = torch.tensor(MANO_TO_KEYPOINTS, dtype=torch.long)
+        self.hands_mean = t(model.hands_mean)
+
+    def __call__(self, theta, betas, orient):
+        import torch
+
+        b = theta.shape[0]
+        rest = self.rest + torch.einsum("jck,bk->bjc", self.rest_dirs, betas)
+        tips = self.tips + torch.einsum("tck,bk->btc", self.tip_dirs, betas)
+        rots = _rodrigues(torch.cat([orient, theta], 1).reshape(b, 16, 3))
+        if self.tip_posedirs is not None:
+            feature = (rots[:, 1:] - torch.eye(3)).reshape(b, -1)
+            tips = tips + torch.einsum("bk,tck->btc", feature, self.tip_posedirs)
+        wr = rots[:, :1]  # (b, n, 3, 3) world rotations of the joints placed so far, in `placed` order
+        wt = rest[:, :1]
+        placed = [0]
+        for joints, parents in self.levels:
+            slot = torch.tensor([placed.index(int(p)) for p in parents])
+            pr, pt = wr[:, slot], wt[:, slot]
+            wt = torch.cat([wt, pt + (pr @ (rest[:, joints] - rest[:, parents])[..., None])[..., 0]], 1)
+            wr = torch.cat([wr, pr @ rots[:, joints]], 1)
+            placed += joints.tolist()
+        inverse = torch.tensor(np.argsort(placed))
+        wr, wt = wr[:, inverse], wt[:, inverse]  # (b, 16, 3, 3), (b, 16, 3) in joint order
+        local = tips[:, :, None, :] - rest[:, None, :, :]  # (b, 5, 16, 3)
+        tip_pos = torch.einsum("tj,bjik,btjk->bti", self.tip_weights, wr, local) \
+            + torch.einsum("tj,bji->bti", self.tip_weights, wt)
+        return torch.cat([wt, tip_pos], 1)[:, self.order]
+
+
+def _rodrigues(r):
+    import torch
+
+    angle = torch.sqrt((r * r).sum(-1, keepdim=True) + 1e-16)
+    x, y, z = (r / angle).unbind(-1)
+    zero = torch.zeros_like(x)
+    k = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).reshape(*r.shape[:-1], 3, 3)
+    s, c = torch.sin(angle)[..., None], torch.cos(angle)[..., None]
+    return torch.eye(3) + s * k + (1 - c) * (k @ k)
+
+
+def _kabsch(src: np.ndarray, dst: np.ndarray, w: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Batched rotation R and translation t minimising |R src + t - dst| (src, dst: (B, K, 3))."""
+    ms, md = src.mean(1, keepdims=True), dst.mean(1, keepdims=True)
+    h = np.einsum("bki,bkj->bij", src - ms, dst - md)
+    u, _, vt = np.linalg.svd(h)
+    d = np.sign(np.linalg.det(np.einsum("bij,bjk->bik", vt.transpose(0, 2, 1), u.transpose(0, 2, 1))))
+    fix = np.ones((src.shape[0], 3))
+    fix[:, 2] = d
+    r = np.einsum("bji,bj,bkj->bik", vt, fix, u)  # V diag U^T
+    t = md[:, 0] - np.einsum("bij,bj->bi", r, ms[:, 0])
+    return r, t
+
+
+def fit_joints(joints_m: np.ndarray, joint_map: JointMap, model=None, options: IKOptions = IKOptions()) -> IKResult:
+    """Fit the hand model (default: `load_hand_model()`) to (N, K, 3) joints in metres (any camera frame) of
+    the layout `joint_map`."""
+    import torch
+    from scipy.spatial.transform import Rotation
+
+    from models.hand_model import load_hand_model
+
+    joints_m = np.asarray(joints_m, dtype=np.float64)
+    if joints_m.ndim != 3 or joints_m.shape[1:] != (joint_map.num_joints, 3):
+        raise ValueError(f"IK for {joint_map.name}: joints must be (N, {joint_map.num_joints}, 3), got {joints_m.shape}")
+    if not np.isfinite(joints_m).all():
+        raise ValueError(f"IK for {joint_map.name}: joints contain NaN or inf")
+    layer = JointChain(load_hand_model() if model is None else model)
+    targets_all = np.einsum("ck,nkd->ncd", joint_map.annotation_weights, joints_m)
+    model_w = torch.tensor(joint_map.model_weights, dtype=torch.float32)
+    mean = layer.hands_mean.detach().clone()
+    with torch.no_grad():
+        rest = layer(mean[None], torch.zeros(1, layer.num_betas), torch.zeros(1, 3))
+    rest_c = (model_w @ rest[0]).numpy().astype(np.float64)  # (C, 3) at the mean pose
+    wrist = rest[0, 0].numpy().astype(np.float64)
+    out = {k: [] for k in ("theta", "betas", "orient", "transl", "err")}
+    for start in range(0, len(joints_m), options.batch_size):
+        tgt = targets_all[start:start + options.batch_size]
+        b = len(tgt)
+        r, t = _kabsch(np.repeat(rest_c[None], b, 0), tgt)
+        # the layer rotates about the wrist, Kabsch about the origin: R x + t = R (x - w) + w + (t - w + R w)
+        t = t - wrist + r @ wrist
+        orient = torch.tensor(Rotation.from_matrix(r).as_rotvec(), dtype=torch.float32, requires_grad=True)
+        transl = torch.tensor(t, dtype=torch.float32, requires_grad=True)
+        theta = mean.repeat(b, 1).requires_grad_(True)
+        betas = torch.zeros(b, layer.num_betas, requires_grad=options.fit_shape)
+        target = torch.tensor(tgt, dtype=torch.float32)
+        params = [orient, transl, theta] + ([betas] if options.fit_shape else [])
+        opt = torch.optim.Adam(params, lr=options.learning_rate)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, options.iterations)
+        for _ in range(options.iterations):
+            opt.zero_grad()
+            pred = _constraints(layer, model_w, theta, betas, orient, transl)
+            loss = ((pred - target) ** 2).sum(-1).mean() \
+                + options.pose_weight * ((theta - mean) ** 2).sum(-1).mean() \
+                + options.shape_weight * (betas ** 2).sum(-1).mean()
+            loss.backward()
+            opt.step()
+            sched.step()
+        with torch.no_grad():
+            pred = _constraints(layer, model_w, theta, betas, orient, transl)
+            err = (pred - target).norm(dim=-1).mean(-1) * 1000.0
+        out["theta"].append(theta.detach().numpy())
+        out["betas"].append(betas.detach().numpy())
+        out["orient"].append(orient.detach().numpy())
+        out["transl"].append(transl.detach().numpy())
+        out["err"].append(err.numpy())
+    cat = {k: np.concatenate(v).astype(np.float32) for k, v in out.items()}
+    return IKResult(cat["theta"], cat["betas"], cat["orient"], cat["transl"], cat["err"])
+
+
+def _constraints(layer, model_w, theta, betas, orient, transl):
+    """Model-side constraint points (B, C, 3) in metres, posed and placed."""
+    return model_w @ layer(theta, betas, orient) + transl[:, None, :]

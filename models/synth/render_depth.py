@@ -1,0 +1,140 @@
+"""Depth hand frames for CADSTN: metric depth (mm) from a pinhole camera, hand plus forearm stub, sensor noise,
+optional background plane and clutter; full 640×480 frames or DeepPrior crops rendered directly.
+
+Why render crops directly: `models.depth_crop.crop_depth` samples the cube around a centre on a size×size grid
+with nearest lookups, which is the same as a pinhole camera with intrinsics `crop_intrinsics` — so rendering
+with that camera gives the crop the engine would cut, at a fraction of the cost of a full frame.
+Noise model (D435-like, a stand-in for a real sensor): disparity quantisation (step ∝ z²), Gaussian noise
+growing with z², pixels dropped along depth edges (the stereo matcher fails there) and a few random dropouts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from calibration.intrinsics import CameraIntrinsics
+from models.synth.raster import Raster, rasterize
+
+# A RealSense D435 depth stream at 640×480 (typical factory calibration).
+D435_INTRINSICS = CameraIntrinsics(fx=615.0, fy=615.0, cx=319.5, cy=239.5, width=640, height=480)
+BACKGROUNDS = ("none", "plane", "clutter")
+
+
+@dataclass(frozen=True)
+class DepthOptions:
+    size: int = 128  # crop side when `full_frame` is False
+    full_frame: bool = False  # True: whole frames of `intrinsics`' size
+    cube_mm: float = 250.0  # DeepPrior cube (models.depth_crop.DEFAULT_CUBE_MM)
+    distance_mm: tuple[float, float] = (350.0, 700.0)  # hand distance from the camera
+    background: str = "plane"  # none | plane | clutter (plane plus boxes)
+    noise: bool = True
+    baseline_mm: float = 50.0  # stereo baseline and subpixel accuracy set the quantisation step
+    subpixel: float = 0.08
+    edge_dropout: float = 0.6  # chance a pixel on a depth edge is missing
+    random_dropout: float = 0.003
+
+    def __post_init__(self) -> None:
+        if self.background not in BACKGROUNDS:
+            raise ValueError(f"depth background must be one of {', '.join(BACKGROUNDS)}, got {self.background!r}")
+        if self.size < 16 or self.cube_mm <= 0:
+            raise ValueError(f"depth crop size must be >= 16 and cube_mm > 0, got {self.size}, {self.cube_mm}")
+
+
+def crop_intrinsics(intrinsics: CameraIntrinsics, centre_mm: np.ndarray, cube_mm: float, size: int
+                    ) -> tuple[CameraIntrinsics, tuple[float, float, float, float]]:
+    """The pinhole camera seeing exactly the DeepPrior crop of `models.depth_crop.crop_depth`, and its box.
+
+    crop_depth samples source pixel u = uc + ((i + 0.5) / size · 2 − 1) · half_u with half_u = cube/2 · fx / zc;
+    solving for i gives a pinhole camera with f' = size · zc / cube.
+    """
+    x, y, z = (float(v) for v in centre_mm)
+    uc, vc = intrinsics.fx * x / z + intrinsics.cx, intrinsics.fy * y / z + intrinsics.cy
+    f = size * z / cube_mm
+    half_u, half_v = cube_mm / 2 * intrinsics.fx / z, cube_mm / 2 * intrinsics.fy / z
+    k = CameraIntrinsics(fx=f, fy=f, cx=(intrinsics.cx - uc) * f / intrinsics.fx + size / 2 - 0.5,
+                         cy=(intrinsics.cy - vc) * f / intrinsics.fy + size / 2 - 0.5, width=size, height=size)
+    return k, (uc - half_u, vc - half_v, uc + half_u, vc + half_v)
+
+
+def project(points_mm: np.ndarray, k: CameraIntrinsics) -> np.ndarray:
+    """(..., 3) camera mm -> (..., 2) pixel-centre coordinates."""
+    p = np.asarray(points_mm, dtype=np.float64)
+    return np.stack([k.fx * p[..., 0] / p[..., 2] + k.cx, k.fy * p[..., 1] / p[..., 2] + k.cy], axis=-1)
+
+
+def forearm_mesh(segments: int = 12, length_m: float = 0.16) -> tuple[np.ndarray, np.ndarray]:
+    """A closed elliptic cone along +x from the origin (the model frame's forearm direction), metres.
+
+    In MANO's frame the fingers point along −x from the wrist, so the forearm leaves the wrist along +x;
+    it starts 1 cm inside the hand so the joint is closed, is 5.6 × 4.4 cm wide there and widens a little.
+    """
+    a = np.linspace(0, 2 * np.pi, segments, endpoint=False)
+    ring = lambda x, ry, rz: np.stack([np.full_like(a, x), ry * np.cos(a), rz * np.sin(a)], axis=1)  # noqa: E731
+    verts = np.concatenate([ring(-0.01, 0.022, 0.028), ring(length_m, 0.03, 0.036),
+                            [[length_m, 0.0, 0.0], [-0.01, 0.0, 0.0]]])
+    i = np.arange(segments)
+    j = (i + 1) % segments
+    sides = np.concatenate([np.stack([i, j, segments + i], 1), np.stack([j, segments + j, segments + i], 1)])
+    far_cap = np.stack([segments + i, segments + j, np.full(segments, 2 * segments)], 1)
+    wrist_cap = np.stack([j, i, np.full(segments, 2 * segments + 1)], 1)
+    return verts, np.concatenate([sides, far_cap, wrist_cap]).astype(np.int64)
+
+
+def render_depth_frames(points_mm: np.ndarray, faces: np.ndarray, cameras: list[CameraIntrinsics],
+                        front: int = 0) -> Raster:
+    """Rasterize T camera-space meshes (T, V, 3; mm), frame t seen by `cameras[t]` (all of one image size;
+    `front`: see `raster.front_sign`)."""
+    screen = np.empty_like(points_mm, dtype=np.float64)
+    for t, k in enumerate(cameras):
+        screen[t, :, :2] = project(points_mm[t], k)
+    screen[..., 2] = points_mm[..., 2]
+    return rasterize(screen, faces, cameras[0].height, cameras[0].width, perspective=True, front=front)
+
+
+def background_depth(k: CameraIntrinsics, hand_far_mm: float, rng: np.random.Generator, kind: str) -> np.ndarray:
+    """(H, W) float32 depth of the scene behind the hand (0 = nothing): a tilted plane, plus boxes for clutter."""
+    out = np.zeros((k.height, k.width), dtype=np.float32)
+    if kind == "none":
+        return out
+    u = (np.arange(k.width, dtype=np.float32) - k.cx) / k.fx
+    v = (np.arange(k.height, dtype=np.float32) - k.cy) / k.fy
+    normal = np.array([rng.uniform(-0.4, 0.4), rng.uniform(-0.4, 0.4), -1.0])
+    normal /= np.linalg.norm(normal)
+    dist = hand_far_mm + rng.uniform(80.0, 600.0)  # plane point on the optical axis
+    denom = normal[0] * u[None, :] + normal[1] * v[:, None] + normal[2]
+    t = (normal[2] * dist) / denom
+    out = np.where((t > 0) & (t < 10000), t, 0).astype(np.float32)
+    if kind == "clutter":
+        for _ in range(int(rng.integers(1, 4))):
+            w, h = rng.integers(k.width // 8, k.width // 2), rng.integers(k.height // 8, k.height // 2)
+            x0, y0 = rng.integers(0, k.width - w + 1), rng.integers(0, k.height - h + 1)
+            z = hand_far_mm + rng.uniform(60.0, 300.0)
+            box = out[y0:y0 + h, x0:x0 + w]
+            np.copyto(box, np.where((box == 0) | (box > z), np.float32(z), box))
+    return out
+
+
+def sensor_noise(depth: np.ndarray, k: CameraIntrinsics, rng: np.random.Generator, options: DepthOptions,
+                 pixel_scale: float = 1.0) -> np.ndarray:
+    """Quantisation, Gaussian noise and dropouts on a float depth image (mm, 0 = missing) -> uint16 mm.
+
+    `pixel_scale` converts this image's focal length to the sensor's (crops are rendered at other scales), so
+    the disparity step follows the real sensor.
+    """
+    z = depth.astype(np.float32)
+    valid = z > 0
+    f_sensor = k.fx * pixel_scale
+    step = z * z * np.float32(options.subpixel / (f_sensor * options.baseline_mm))
+    sigma = np.float32(0.4) + z * z * np.float32(1.5e-6)
+    noisy = z + rng.standard_normal(z.shape, dtype=np.float32) * sigma
+    noisy = np.where(step > 0, np.round(noisy / np.maximum(step, 1e-6)) * step, noisy)
+    # edges: a big depth jump to any 4-neighbour (or to a missing pixel)
+    pad = np.pad(z, 1, mode="edge")
+    jump = np.zeros_like(valid)
+    for dy, dx in ((0, 1), (2, 1), (1, 0), (1, 2)):
+        jump |= np.abs(pad[dy:dy + z.shape[0], dx:dx + z.shape[1]] - z) > 25.0
+    drop = (jump & (rng.random(z.shape, dtype=np.float32) < options.edge_dropout)) \
+        | (rng.random(z.shape, dtype=np.float32) < options.random_dropout)
+    out = np.where(valid & ~drop, noisy, 0)
+    return np.clip(np.round(out), 0, 65535).astype(np.uint16)

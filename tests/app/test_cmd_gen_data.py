@@ -1,0 +1,55 @@
+"""`handstream gen-data` and `handstream pose-bank`: bad arguments give one-line errors and exit code 2."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.cli import main
+
+
+@pytest.mark.parametrize("extra,needle", [
+    (["--sequences", "0"], "--sequences must be >= 1"),
+    (["--frames", "-3"], "--frames must be >= 1"),
+    (["--size", "8"], "--size must be >= 16"),
+    (["--backgrounds", "/nonexistent/voc"], "/nonexistent/voc"),
+    (["--pose-bank", "/nonexistent/bank.npz"], "/nonexistent/bank.npz"),
+])
+def test_gen_data_bad_arguments(tmp_path, capsys, extra, needle) -> None:
+    code = main(["gen-data", "--out", str(tmp_path / "out"), *extra])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.startswith("handstream: error:") and needle in err and "\n" not in err
+
+
+def test_gen_data_unwritable_output(tmp_path, capsys) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code = main(["gen-data", "--sequences", "1", "--out", str(blocker / "sub")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "cannot be created" in err and "\n" not in err
+
+
+def test_gen_data_writes_a_dataset(tmp_path, capsys) -> None:
+    out = tmp_path / "data"
+    code = main(["gen-data", "--kind", "depth", "--sequences", "3", "--frames", "2", "--size", "32",
+                 "--out", str(out), "--bank-size", "500", "--per-shard", "2"])
+    assert code == 0 and "wrote 2 shard(s)" in capsys.readouterr().out
+    assert np.load(out / "shard-00001.npz")["depth"].shape == (1, 2, 32, 32)
+
+
+@pytest.mark.parametrize("source,needle", [
+    ("nyu", "FORMAT:PATH"),
+    ("msra:/tmp/x.mat", "/tmp/x.mat"),
+    ("procedural:many", "procedural:N"),
+])
+def test_pose_bank_bad_arguments(tmp_path, capsys, source, needle) -> None:
+    code = main(["pose-bank", "--from", source, "--out", str(tmp_path / "bank.npz")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and needle in err and "\n" not in err
+
+
+def test_pose_bank_procedural(tmp_path, capsys) -> None:
+    out = tmp_path / "bank.npz"
+    assert main(["pose-bank", "--from", "procedural:500", "--out", str(out)]) == 0
+    with np.load(out) as z:
+        assert z["theta"].shape == (500, 45) and z["joints"].shape == (500, 21, 3)

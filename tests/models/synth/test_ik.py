@@ -1,0 +1,87 @@
+"""Batched IK: recovers the hand model's own joints, and turns real NYU/ICVL labels into a pose bank."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from scipy.spatial.transform import Rotation
+
+from models.pose_prior import sample_poses
+from models.synth.ik import HAND21, ICVL16, NYU14, IKOptions, JointChain, fit_joints
+from models.synth.pose_bank import bank_from_labels, load_pose_bank, model_joints, read_label_joints
+
+A2J = Path("/work/shared/data/a2j")
+torch.set_num_threads(1)
+
+
+def test_fit_recovers_hand_model_joints_within_2mm(hand_model) -> None:
+    rng = np.random.default_rng(3)
+    n = 4
+    theta = sample_poses(n, rng)
+    joints = hand_model.forward(theta, rng.uniform(-1.5, 1.5, (n, 10)), Rotation.random(n, random_state=4).as_rotvec(),
+                                rng.normal(0, 0.1, (n, 3)) + [0, 0, 0.5]).joints
+    fit = fit_joints(joints, HAND21, model=hand_model, options=IKOptions(iterations=350))
+    assert fit.theta.shape == (n, 45) and fit.error_mm.shape == (n,)
+    posed = hand_model.forward(fit.theta, fit.betas, fit.global_orient, fit.transl).joints
+    per_joint_mm = np.linalg.norm(posed - joints, axis=-1) * 1000
+    assert per_joint_mm.mean(1).max() < 2.0, per_joint_mm.mean(1)
+    np.testing.assert_allclose(per_joint_mm.mean(1), fit.error_mm, atol=0.05)
+
+
+def test_fast_joint_functions_equal_the_model_forward(hand_model) -> None:
+    rng = np.random.default_rng(0)
+    theta = sample_poses(20, rng)
+    np.testing.assert_allclose(model_joints(hand_model, theta), hand_model.forward(theta).joints, atol=1e-9)
+    betas, orient = rng.normal(size=(20, 10)), rng.normal(size=(20, 3))
+    chain = JointChain(hand_model)
+    as_t = lambda a: torch.tensor(a, dtype=torch.float32)  # noqa: E731
+    got = chain(as_t(theta), as_t(betas), as_t(orient)).numpy()
+    np.testing.assert_allclose(got, hand_model.forward(theta, betas, orient).joints, atol=2e-6)
+
+
+@pytest.mark.skipif(not A2J.is_dir(), reason="needs /work/shared/data/a2j")
+@pytest.mark.parametrize("fmt,file,joint_map", [("nyu", "nyu_keypointsUVD_test.mat", NYU14),
+                                                ("icvl", "icvl_keypointsUVD_test.mat", ICVL16)])
+def test_real_labels_become_a_pose_bank(tmp_path, hand_model, fmt, file, joint_map) -> None:
+    joints_mm, jm = read_label_joints(fmt, A2J / file)
+    assert jm is joint_map and joints_mm.shape[1:] == (joint_map.num_joints, 3)
+    # hands 250-1000 mm from the camera, a hand-sized spread of joints
+    assert 200 < np.median(joints_mm[..., 2]) < 1000
+    spread = np.linalg.norm(joints_mm - joints_mm.mean(1, keepdims=True), axis=-1).max(1)
+    assert 50 < np.median(spread) < 150
+    bank = bank_from_labels(fmt, A2J / file, limit=8, model=hand_model,
+                            options=IKOptions(iterations=150))
+    assert len(bank) == 8 and bank.fit_error_mm.shape == (8,)
+    # joint definitions differ between datasets and our model; a correct correspondence fits within ~1 cm
+    assert np.median(bank.fit_error_mm) < 10.0, bank.fit_error_mm
+    np.testing.assert_allclose(bank.joints[:, 0], 0.0, atol=1e-6)  # wrist-relative
+    path = bank.save(tmp_path / f"{fmt}.npz")
+    again = load_pose_bank(path)
+    assert np.array_equal(again.theta, bank.theta) and again.source == bank.source
+
+
+def test_bank_file_errors(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="missing.npz"):
+        load_pose_bank(tmp_path / "missing.npz")
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, theta=np.zeros((3, 44)), joints=np.zeros((3, 21, 3)))
+    with pytest.raises(ValueError, match="bad.npz"):
+        load_pose_bank(bad)
+    with pytest.raises(ValueError, match="unknown pose-bank format"):
+        read_label_joints("msra", bad)
+
+
+def test_bighand_file_order_maps_onto_our_keypoints(tmp_path, hand_model) -> None:
+    """Model joints written in BigHand's joint order come back through the BigHand correspondence."""
+    rng = np.random.default_rng(8)
+    joints = hand_model.forward(sample_poses(3, rng), global_orient=Rotation.random(3, random_state=2).as_rotvec(),
+                                transl=np.array([0, 0, 0.45])).joints * 1000
+    # our index of each BigHand joint: wrist, 5 MCPs (thumb: CMC), then PIP, DIP, tip per finger (thumb: MCP, IP, tip)
+    bighand_from_ours = [0, 1, 5, 9, 13, 17, 2, 3, 4, 6, 7, 8, 10, 11, 12, 14, 15, 16, 18, 19, 20]
+    path = tmp_path / "Training_Annotation.txt"
+    path.write_text("".join(f"image_D{i:08d}.png " + " ".join(f"{v:.4f}" for v in j[bighand_from_ours].ravel())
+                            + "\n" for i, j in enumerate(joints)))
+    bank = bank_from_labels("bighand", path, model=hand_model, options=IKOptions(iterations=350))
+    assert len(bank) == 3 and np.max(bank.fit_error_mm) < 4.0, bank.fit_error_mm
