@@ -1,0 +1,157 @@
+"""SeqHAND-Net: ResNet encoder -> recurrent layer -> global pool -> linear -> 26 hand parameters.
+
+The network stops at the 26 parameters [theta PCA 10, beta 10, s, tx, ty, rx, ry, rz]: that is what
+the streaming ONNX model outputs, and the hand model runs outside it (numpy in the engine, the torch
+`HandLayer` in training, see `hand_geometry`). Three recurrent variants for the paper's Table 2:
+`convlstm` (SeqHAND-Net), `lstm` (Encoder+LSTM on the pooled feature), `none` (per-frame baseline).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from models.seqhand.config import ModelOptions
+from models.seqhand.convlstm import ConvLSTMCell
+from models.seqhand.resnet import ResNetEncoder, load_state_dict_file
+
+NUM_PARAMS = 26
+POSE_PCA = 10
+THETA, BETA, SCALE, TRANS, ROT = slice(0, 10), slice(10, 20), 20, slice(21, 23), slice(23, 26)
+
+# ImageNet statistics: normalisation lives inside the graph so callers feed RGB in [0, 1].
+_MEAN = (0.485, 0.456, 0.406)
+_STD = (0.229, 0.224, 0.225)
+
+State = tuple[torch.Tensor, torch.Tensor]
+
+
+class SeqHandNet(nn.Module):
+    """Images (B,T,3,S,S) RGB in [0,1] -> parameters (B,T,26), carrying (h, c) across frames."""
+
+    def __init__(self, options: ModelOptions) -> None:
+        super().__init__()
+        self.options = options
+        self.register_buffer("mean", torch.tensor(_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1), persistent=False)
+        self.encoder = ResNetEncoder(options.backbone, options.width)
+        if options.pretrained_backbone:
+            load_state_dict_file(self.encoder, options.pretrained_backbone)
+        feat = self.encoder.out_channels
+        self.convlstm: ConvLSTMCell | None = None
+        self.lstm: nn.LSTMCell | None = None
+        if options.temporal == "convlstm":
+            self.convlstm = ConvLSTMCell(feat, options.hidden, options.kernel_size)
+            head_in = options.hidden
+        elif options.temporal == "lstm":
+            self.lstm = nn.LSTMCell(feat, options.hidden)
+            head_in = options.hidden
+        else:
+            head_in = feat
+        self.head = nn.Linear(head_in, NUM_PARAMS)
+        with torch.no_grad():  # start at the mean hand, unrotated, centred, at scale_init
+            self.head.weight.mul_(0.01)
+            self.head.bias.zero_()
+
+    @property
+    def feature_size(self) -> int:
+        return self.options.input_size // 32
+
+    @property
+    def state_shape(self) -> tuple[int, ...]:
+        """Shape of h and c for batch 1 (the ONNX `h`/`c` inputs); () for the per-frame model."""
+        if self.convlstm is not None:
+            return (1, self.options.hidden, self.feature_size, self.feature_size)
+        if self.lstm is not None:
+            return (1, self.options.hidden)
+        return ()
+
+    def initial_state(self, batch: int, device: torch.device | None = None) -> State:
+        """Zeros: a fresh track."""
+        shape = self.state_shape or (1, 1)
+        zeros = torch.zeros((batch, *shape[1:]), device=device)
+        return zeros, zeros.clone()
+
+    def step(self, image: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """One frame (B,3,S,S) -> (params (B,26), new state): the streaming model."""
+        return self._recurrent(self._encode(image), state)
+
+    def forward(self, images: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """A sequence (B,T,3,S,S) -> (params (B,T,26), final state). The encoder sees all frames at once."""
+        b, t = images.shape[:2]
+        feats = self._encode(images.flatten(0, 1))
+        feats = feats.unflatten(0, (b, t))
+        if state is None:
+            state = self.initial_state(b, images.device)
+        out = []
+        for i in range(t):
+            params, state = self._recurrent(feats[:, i], state)
+            out.append(params)
+        return torch.stack(out, dim=1), state
+
+    def _encode(self, image: torch.Tensor) -> torch.Tensor:
+        return self.encoder((image - self.mean) / self.std)
+
+    def _recurrent(self, feat: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        if self.convlstm is not None:
+            state = self.convlstm(feat, state)
+            pooled = state[0].mean(dim=(2, 3))
+        elif self.lstm is not None:
+            state = self.lstm(feat.mean(dim=(2, 3)), state)
+            pooled = state[0]
+        else:
+            pooled = feat.mean(dim=(2, 3))
+        return self.decode(self.head(pooled)), state
+
+    def decode(self, raw: torch.Tensor) -> torch.Tensor:
+        """Raw head output -> parameters; the scale is kept positive as scale_init * exp(raw)."""
+        scale = self.options.scale_init * torch.exp(raw[..., SCALE : SCALE + 1].clamp(-5.0, 5.0))
+        return torch.cat([raw[..., :SCALE], scale, raw[..., SCALE + 1 :]], dim=-1)
+
+    def recurrent_parameters(self) -> list[nn.Parameter]:
+        """What the finetune stage freezes (TrainC): the ConvLSTM (or LSTM)."""
+        layer = self.convlstm if self.convlstm is not None else self.lstm
+        return [] if layer is None else list(layer.parameters())
+
+
+def rodrigues(r: torch.Tensor) -> torch.Tensor:
+    """Axis-angle (...,3) -> rotation matrix (...,3,3); smooth at zero (no division by a zero angle)."""
+    angle = torch.sqrt((r * r).sum(-1, keepdim=True) + 1e-12)
+    axis = r / angle
+    x, y, z = axis.unbind(-1)
+    zero = torch.zeros_like(x)
+    k = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], dim=-1).unflatten(-1, (3, 3))
+    sin, cos = torch.sin(angle)[..., None], torch.cos(angle)[..., None]
+    eye = torch.eye(3, dtype=r.dtype, device=r.device).expand(k.shape)
+    return eye + sin * k + (1 - cos) * (k @ k)
+
+
+@dataclass
+class HandGeometry:
+    """Hand model outputs for predicted parameters: 3-D rotated by R (metres, hand-model origin) and
+    their weak-perspective projection s * (R X)[:2] + t in crop coordinates ([-1, 1] spans the crop)."""
+
+    joints_3d: torch.Tensor  # (..., 21, 3)
+    vertices_3d: torch.Tensor  # (..., V, 3)
+    joints_2d: torch.Tensor  # (..., 21, 2)
+    vertices_2d: torch.Tensor  # (..., V, 2)
+
+
+def hand_geometry(params: torch.Tensor, hand_layer: nn.Module) -> HandGeometry:
+    """Eq. 3-4: run the hand layer on theta, beta (no global orientation), rotate by R(r), project."""
+    lead = params.shape[:-1]
+    flat = params.reshape(-1, NUM_PARAMS)
+    zeros = flat.new_zeros(flat.shape[0], 3)
+    vertices, joints = hand_layer(flat[:, THETA], flat[:, BETA], zeros)
+    rot = rodrigues(flat[:, ROT])
+    joints = joints @ rot.transpose(1, 2)
+    vertices = vertices @ rot.transpose(1, 2)
+    s = flat[:, SCALE, None, None]
+    t = flat[:, None, TRANS]
+    return HandGeometry(
+        joints_3d=joints.reshape(*lead, *joints.shape[1:]),
+        vertices_3d=vertices.reshape(*lead, *vertices.shape[1:]),
+        joints_2d=(s * joints[..., :2] + t).reshape(*lead, joints.shape[1], 2),
+        vertices_2d=(s * vertices[..., :2] + t).reshape(*lead, vertices.shape[1], 2),
+    )

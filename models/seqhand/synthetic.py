@@ -1,0 +1,98 @@
+"""Synthetic pose-flow sequences (models/synth) as SeqHAND-Net pretraining batches (Eq. 14 targets).
+
+The renderer already uses the network's weak-perspective camera, so its labels map one to one:
+pixels -> crop coordinates, mm -> metres, and the 26 parameters [theta PCA, beta, s, t, r] for Lcam.
+Poses are rendered after projection onto the 10 PCA components (`pca_pose`), i.e. exactly what the
+network can express. Vertices are not passed on: Eq. 14 has no mesh term (LM3D is for real datasets
+with mesh labels, §4).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models.seqhand.data import Batch, to_tensor_images
+from models.seqhand.losses import LossTargets
+
+
+def _generator(size: int, length: int, seed: int):
+    from models.synth.pose_flow import FlowOptions
+    from models.synth.render_rgb import RgbOptions
+    from models.synth.sequence import SequenceGenerator, SequenceOptions
+
+    options = SequenceOptions(kind="rgb", flow=FlowOptions(frames=length), rgb=RgbOptions(size=size), pca_pose=True)
+    return SequenceGenerator(options, seed=seed)
+
+
+def sequence_arrays(seq, size: int) -> dict[str, np.ndarray]:
+    """One synthetic RGB sequence -> network-ready arrays (crop coordinates, metres, parameters)."""
+    t = seq.truth
+    return {
+        "images": seq.rgb,
+        "joints_2d": ((t.joints_2d + 0.5) / (size / 2.0) - 1.0).astype(np.float32),
+        "joints_3d": (t.joints_3d / 1000.0).astype(np.float32),
+        "mask": t.mask,
+        "params": t.params,
+    }
+
+
+def collate_sequences(items: list[dict[str, np.ndarray]]) -> Batch:
+    def stack(key: str) -> torch.Tensor:
+        return torch.from_numpy(np.stack([i[key] for i in items])).float()
+
+    targets = LossTargets(joints_2d=stack("joints_2d"), joints_3d=stack("joints_3d"), mask=stack("mask"),
+                          params=stack("params"))
+    return Batch(to_tensor_images(np.stack([i["images"] for i in items])), targets)
+
+
+class _SequenceBatches(torch.utils.data.IterableDataset):
+    """Batches rendered inside a DataLoader worker, so rendering overlaps the training step."""
+
+    def __init__(self, size: int, batch_size: int, length: int, seed: int, rank: int, world: int,
+                 sequences: int) -> None:
+        super().__init__()
+        self.args = (size, batch_size, length, seed, rank, world, sequences)
+
+    def __iter__(self) -> Iterator[Batch]:
+        size, batch_size, length, seed, rank, world, sequences = self.args
+        info = torch.utils.data.get_worker_info()
+        workers, worker = (1, 0) if info is None else (info.num_workers, info.id)
+        gen = _generator(size, length, seed)
+        stride = world * workers
+        index = rank * workers + worker
+        while True:
+            items = []
+            for _ in range(batch_size):
+                items.append(sequence_arrays(gen.sequence(index % sequences if sequences else index), size))
+                index += stride
+            yield collate_sequences(items)
+
+
+def synthetic_batches(size: int, batch_size: int, length: int, seed: int, rank: int = 0, world: int = 1,
+                      shards: Path | None = None, workers: int = 0, sequences: int = 0) -> Iterator[Batch]:
+    """Endless batches of generated sequences (rendered in `workers` background processes). With
+    `sequences` = 0 every sequence is new; otherwise the set of that many sequences (the paper's
+    40,000) repeats in epochs. Each DDP process and worker renders its own indices."""
+    if shards is not None:
+        raise ValueError(f"pretrain.shards = {str(shards)!r}: reading shards is not supported yet; "
+                         "leave it empty to generate sequences on the fly")
+    stream = _SequenceBatches(size, batch_size, length, seed, rank, world, sequences)
+    if workers == 0:
+        return iter(stream)
+    loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=workers, prefetch_factor=2,
+                                         persistent_workers=True)
+    return iter(loader)
+
+
+def synthetic_frames(size: int, count: int, seed: int) -> list[np.ndarray]:
+    """`count` synthetic RGB frames (S,S,3) uint8, e.g. to calibrate int8 quantisation."""
+    gen = _generator(size, 10, seed)
+    frames: list[np.ndarray] = []
+    index = 0
+    while len(frames) < count:
+        frames.extend(gen.sequence(index).rgb)
+        index += 1
+    return frames[:count]
