@@ -1,0 +1,178 @@
+"""Training and evaluation data for CADSTN: depth sequences → DeepPrior crops held in memory.
+
+Crops are made once and kept as arrays; a step then samples random frames (spatial stage) or random
+windows of T consecutive frames (temporal and fusion stages). Full frames (NYU, ICVL, synthetic full
+frames) are cropped around the depth centre of mass, as live; synthetic sequences are rendered as
+crops around the hand's joint centroid (much faster) and re-cropped around a centre shifted by
+N(0, jitter) per axis in training, so the network tolerates an imprecise centre.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from calibration.intrinsics import CameraIntrinsics
+from models import depth_crop
+from models.cadstn.config import CadstnConfig
+
+
+@dataclass
+class DepthSequence:
+    """Frames of one sequence: full frames (the centre comes from the depth, as live) or crops rendered
+    around known centres (`centres_mm` given, one camera per frame in `intrinsics`)."""
+
+    depth: np.ndarray  # (T, H, W) uint16 mm
+    joints_mm: np.ndarray  # (T, K, 3) camera mm
+    intrinsics: CameraIntrinsics | list[CameraIntrinsics]
+    centres_mm: np.ndarray | None = None  # (T, 3)
+
+
+@dataclass
+class CropSet:
+    """N crops of several sequences; `bounds` are the [start, end) frame ranges of each sequence."""
+
+    depth: np.ndarray  # (N, 1, M, M) float32
+    joints: np.ndarray  # (N, K, 3) float32, crop-normalised
+    centre_mm: np.ndarray  # (N, 3)
+    cube_mm: float
+    bounds: np.ndarray  # (S, 2) int64
+
+    def __len__(self) -> int:
+        return len(self.depth)
+
+    def sample_frames(self, rng: np.random.Generator, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        idx = rng.integers(0, len(self), batch)
+        return self.depth[idx], self.joints[idx]
+
+    def sample_windows(self, rng: np.random.Generator, batch: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+        """(B, T, 1, M, M) crops and (B, T, K, 3) joints from random windows inside single sequences."""
+        lengths = self.bounds[:, 1] - self.bounds[:, 0]
+        usable = np.nonzero(lengths >= length)[0]
+        if usable.size == 0:
+            raise ValueError(f"no sequence has {length} frames (longest: {lengths.max()})")
+        seq = rng.choice(usable, batch)
+        starts = self.bounds[seq, 0] + rng.integers(0, lengths[seq] - length + 1)
+        idx = starts[:, None] + np.arange(length)[None, :]
+        return self.depth[idx], self.joints[idx]
+
+    def sequences(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Each whole sequence: crops (T, 1, M, M), normalised joints (T, K, 3), centres (T, 3)."""
+        for start, end in self.bounds:
+            yield self.depth[start:end], self.joints[start:end], self.centre_mm[start:end]
+
+    def to_mm(self, joints: np.ndarray, start: int = 0) -> np.ndarray:
+        """Normalised (T, K, 3) joints of frames start.. → camera mm."""
+        centre = self.centre_mm[start:start + len(joints)]
+        return joints * (self.cube_mm / 2.0) + centre[:, None, :]
+
+
+def build_crop_set(sequences: Iterable[DepthSequence], cube_mm: float, size: int,
+                   jitter_mm: float = 0.0, seed: int = 0) -> CropSet:
+    """Crop every frame around its depth centre of mass (shifted by N(0, jitter_mm) per axis)."""
+    rng = np.random.default_rng(seed)
+    depths, joints, centres, bounds = [], [], [], []
+    n = 0
+    for seq in sequences:
+        start = n
+        for t, (depth, target) in enumerate(zip(seq.depth, seq.joints_mm)):
+            camera = seq.intrinsics[t] if isinstance(seq.intrinsics, list) else seq.intrinsics
+            if seq.centres_mm is not None:
+                centre = np.asarray(seq.centres_mm[t], np.float64)
+            else:
+                try:
+                    centre = depth_crop.hand_centre_mm(depth, camera, cube_mm=cube_mm)
+                except ValueError:
+                    continue  # a frame without the hand in range: unusable for training or testing
+            if jitter_mm > 0:
+                centre = centre + rng.normal(0.0, jitter_mm, 3)
+            try:
+                crop = depth_crop.crop_depth(depth, centre, camera, cube_mm=cube_mm, size=size)
+            except ValueError:
+                continue  # an empty frame
+            depths.append(crop.depth[None])
+            joints.append(depth_crop.joints_to_crop(target, crop))
+            centres.append(crop.centre_mm)
+            n += 1
+        if n > start:
+            bounds.append((start, n))
+    if n == 0:
+        raise ValueError("no usable depth frames (no hand within range in any frame)")
+    return CropSet(depth=np.stack(depths).astype(np.float32), joints=np.stack(joints).astype(np.float32),
+                   centre_mm=np.stack(centres), cube_mm=float(cube_mm), bounds=np.asarray(bounds, np.int64))
+
+
+def synth_sequences(seed: int, count: int, frames: int, cube_mm: float, size: int,
+                    full_frame: bool = False) -> Iterator[DepthSequence]:
+    """Synthetic depth sequences of models/synth, rendered directly as crops around the joints' centroid
+    (6x faster than full frames; `build_crop_set` re-crops them around a jittered centre), or as full
+    640×480 frames with no centre given (`full_frame`: the live situation)."""
+    from models.synth.pose_flow import FlowOptions
+    from models.synth.render_depth import DepthOptions, crop_intrinsics
+    from models.synth.sequence import SequenceGenerator, SequenceOptions
+
+    options = SequenceOptions(kind="depth", flow=FlowOptions(frames=frames),
+                              depth=DepthOptions(size=size, cube_mm=cube_mm, full_frame=full_frame))
+    generator = SequenceGenerator(options, seed=seed)
+    for i in range(count):
+        seq = generator.sequence(i)
+        truth = seq.truth
+        if full_frame:
+            yield DepthSequence(seq.depth, truth.joints_3d.astype(np.float64), truth.intrinsics)
+            continue
+        cameras = [crop_intrinsics(truth.intrinsics, c, cube_mm, size)[0] for c in truth.crop_centre_mm]
+        yield DepthSequence(seq.depth, truth.joints_3d.astype(np.float64), cameras,
+                            truth.crop_centre_mm.astype(np.float64))
+
+
+def dataset_sequences(source: str, root: Path, limit: int = 0) -> Iterator[DepthSequence]:
+    """NYU (`root`: a split folder holding joint_data.mat, or its parent for the test split) or ICVL
+    (`root`: a label file), in chunks of 64 consecutive frames (the datasets' frames are in recorded
+    order); `limit` keeps the first N frames."""
+    if source == "nyu":
+        from models.datasets.nyu import NyuDataset
+
+        root = Path(root)
+        split = root.name if (root / "joint_data.mat").is_file() else "test"
+        data = NyuDataset(root.parent if split == root.name else root, split)
+    elif source == "icvl":
+        from models.datasets.icvl import IcvlDataset
+
+        data = IcvlDataset(Path(root))
+    else:
+        raise ValueError(f"unknown dataset {source!r}; choose nyu or icvl")
+    n = len(data) if limit <= 0 else min(limit, len(data))
+    chunk = 64
+    for start in range(0, n, chunk):
+        samples = [data[i] for i in range(start, min(n, start + chunk))]
+        yield DepthSequence(np.stack([s.depth for s in samples]), np.stack([s.joints_mm for s in samples]),
+                            samples[0].intrinsics)
+
+
+def load_crop_set(config: CadstnConfig, split: str) -> CropSet:
+    """The training (`train`) or held-out (`val`) crops of a config, cached under the run folder."""
+    d, m = config.data, config.model
+    train = split == "train"
+    key = dict(source=d.source, root=d.root, seed=d.seed if train else d.val_seed,
+               count=d.sequences if train else d.val_sequences, frames=d.frames, cube=m.cube_mm,
+               size=m.crop_size, jitter=d.jitter_mm if train else 0.0, version=1)
+    digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+    cache = Path(config.train.out_dir) / "cache" / f"{split}_{digest}.npz"
+    if cache.is_file():
+        z = np.load(cache)
+        return CropSet(z["depth"], z["joints"], z["centre_mm"], float(z["cube_mm"]), z["bounds"])
+    if d.source == "synth":
+        seqs = synth_sequences(key["seed"], key["count"], d.frames, m.cube_mm, m.crop_size)
+    else:
+        seqs = dataset_sequences(d.source, Path(d.root))
+    crops = build_crop_set(seqs, m.cube_mm, m.crop_size, jitter_mm=key["jitter"], seed=key["seed"])
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_name(cache.stem + ".tmp.npz")
+    np.savez(tmp, depth=crops.depth, joints=crops.joints, centre_mm=crops.centre_mm,
+             cube_mm=crops.cube_mm, bounds=crops.bounds)
+    tmp.replace(cache)
+    return crops

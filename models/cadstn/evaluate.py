@@ -1,0 +1,184 @@
+"""Evaluate CADSTN — a training checkpoint or an exported ONNX model — on held-out synthetic depth
+sequences or on NYU / ICVL in their published formats, with the standard NYU/ICVL numbers.
+
+Every sequence starts from a fresh LSTM state. A checkpoint reports its spatial, temporal and fused
+predictions (the paper's ablation, Table IV); an ONNX model reports what it outputs (fused), run
+frame by frame through ONNX Runtime exactly as the engine runs it.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from models.cadstn.data import CropSet, build_crop_set, dataset_sequences, synth_sequences
+from models.metrics import PoseReport, acceleration_error, pose_report
+
+DATA_LAYOUTS = {"synth": "hand21", "nyu": "nyu14", "icvl": "icvl16"}
+
+
+@dataclass
+class EvalOptions:
+    data: str = "synth"  # synth | nyu | icvl
+    root: str = ""  # nyu: the split folder holding joint_data.mat; icvl: the label file
+    seed: int = 1000  # synth: a seed no training set used
+    sequences: int = 24
+    frames: int = 20
+    limit: int = 0  # nyu/icvl: first N frames only (0 = all)
+    threads: int = 2
+
+
+@dataclass
+class EvalResult:
+    reports: dict[str, PoseReport]  # by prediction: spatial / temporal / fused
+    acceleration_mm: dict[str, float] = field(default_factory=dict)  # mean per-frame acceleration error
+
+    def summary(self) -> str:
+        return "\n".join(f"{name}: {r.summary()}, acceleration error {self.acceleration_mm[name]:.2f} mm"
+                         for name, r in self.reports.items())
+
+    def to_dict(self) -> dict:
+        return {name: {"mean_mm": r.mean_error, "pck_auc_20_50": r.pck_auc_20_50,
+                       "worst_joint_within_20_40_80mm": [float(r.success[i]) for i in (20, 40, 80)],
+                       "per_joint_mm": [float(v) for v in r.per_joint], "frames": r.frames,
+                       "acceleration_mm": self.acceleration_mm[name]} for name, r in self.reports.items()}
+
+
+def load_eval_crops(options: EvalOptions, cube_mm: float, size: int) -> CropSet:
+    if options.data not in DATA_LAYOUTS:
+        raise ValueError(f"--data must be one of {', '.join(DATA_LAYOUTS)}, got {options.data!r}")
+    if options.data == "synth":
+        seqs = synth_sequences(options.seed, options.sequences, options.frames, cube_mm, size)
+    else:
+        if not options.root:
+            raise ValueError(f"evaluating on {options.data} needs the dataset path (--root)")
+        seqs = dataset_sequences(options.data, Path(options.root), options.limit)
+    return build_crop_set(seqs, cube_mm, size)
+
+
+def evaluate(model: Path, options: EvalOptions | None = None, crops: CropSet | None = None) -> EvalResult:
+    """Evaluate a `.pt` checkpoint or `.onnx` model; `crops` overrides the data of `options`."""
+    options = options or EvalOptions()
+    model = Path(model)
+    if not model.is_file():
+        raise FileNotFoundError(f"model {model} does not exist")
+    if model.suffix == ".onnx":
+        predict, layout, cube, size = _onnx_predictor(model, options.threads)
+    else:
+        predict, layout, cube, size = _checkpoint_predictor(model)
+    if crops is None:
+        if DATA_LAYOUTS.get(options.data) not in (None, layout):
+            raise ValueError(f"model {model} predicts the {layout} joints but {options.data} has "
+                             f"{DATA_LAYOUTS[options.data]}")
+        crops = load_eval_crops(options, cube, size)
+    if crops.joints.shape[1] != {"hand21": 21, "nyu14": 14, "icvl16": 16}[layout]:
+        raise ValueError(f"model {model} predicts the {layout} joints; the data has {crops.joints.shape[1]} joints")
+    return evaluate_crops(predict, crops)
+
+
+def evaluate_crops(predict, crops: CropSet) -> EvalResult:
+    """Run `predict` (whole sequence of crops → {name: normalised joints}) on every sequence."""
+    outputs: dict[str, list[np.ndarray]] = {}
+    for (start, _), (depth, _, _) in zip(crops.bounds, crops.sequences()):
+        for name, pred in predict(depth).items():
+            outputs.setdefault(name, []).append(crops.to_mm(pred, int(start)))
+    gt = crops.to_mm(crops.joints)
+    result = EvalResult(reports={})
+    for name, parts in outputs.items():
+        pred = np.concatenate(parts)
+        result.reports[name] = pose_report(pred, gt)
+        accel = [acceleration_error(pred[s:e], gt[s:e]) for s, e in crops.bounds if e - s >= 3]
+        result.acceleration_mm[name] = float(np.mean(accel)) if accel else float("nan")
+    return result
+
+
+def model_predictor(model):
+    """A sequence predictor from a PyTorch `Cadstn` (fresh LSTM state per sequence, eval mode)."""
+    import torch
+
+    @torch.no_grad()
+    def predict(depth: np.ndarray) -> dict[str, np.ndarray]:
+        modes = [(m, m.training) for m in model.modules()]  # a stage in training may call this
+        model.eval()
+        device = next(model.parameters()).device
+        out, _ = model(torch.from_numpy(depth)[None].to(device))
+        for m, mode in modes:
+            m.training = mode
+        return {name: getattr(out, name)[0].cpu().numpy() for name in ("spatial", "temporal", "fused")}
+
+    return predict
+
+
+def _checkpoint_predictor(path: Path):
+    from models.cadstn.checkpoint import load_model
+
+    model, config, _ = load_model(path)
+    m = config.model
+    return model_predictor(model), m.joint_layout, m.cube_mm, m.crop_size
+
+
+def _onnx_predictor(path: Path, threads: int):
+    from models.cadstn.speed import open_session
+
+    try:
+        session = open_session(path, threads)
+    except Exception as exc:  # onnxruntime raises its own types for a damaged file
+        raise ValueError(f"{path}: not a loadable ONNX model ({type(exc).__name__})") from None
+    meta = session.get_modelmeta().custom_metadata_map
+    if meta.get("model") != "cadstn":
+        raise ValueError(f"{path}: not a CADSTN model (metadata model={meta.get('model')!r})")
+    shape = json.loads(meta["state_shape"])
+
+    def predict(depth: np.ndarray) -> dict[str, np.ndarray]:
+        h = np.zeros(shape, np.float32)
+        c = np.zeros(shape, np.float32)
+        joints = []
+        for frame in depth:
+            j, h, c = session.run(["joints", "h_out", "c_out"], {"depth": frame[None], "h": h, "c": c})
+            joints.append(j[0])
+        return {"fused": np.stack(joints)}
+
+    return predict, meta["joint_layout"], float(meta["cube_mm"]), int(meta["crop_size"])
+
+
+CENTRINGS = ("com", "track")
+
+
+def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str = "track") -> EvalResult:
+    """An ONNX model on full synthetic frames, cropped as the live engine must: around the depth centre
+    of mass (`com`), or around the previous frame's predicted joints (`track`, centre of mass on the
+    first frame). Shows what detector centring costs against crops centred on the true hand."""
+    from models import depth_crop
+
+    options = options or EvalOptions()
+    if centring not in CENTRINGS:
+        raise ValueError(f"centring must be one of {', '.join(CENTRINGS)}, got {centring!r}")
+    from models.cadstn.speed import open_session
+
+    session = open_session(Path(model), options.threads)
+    meta = session.get_modelmeta().custom_metadata_map
+    cube, size, shape = float(meta["cube_mm"]), int(meta["crop_size"]), json.loads(meta["state_shape"])
+    preds, gts, bounds = [], [], []
+    for seq in synth_sequences(options.seed, options.sequences, options.frames, cube, size, full_frame=True):
+        h = np.zeros(shape, np.float32)
+        c = np.zeros(shape, np.float32)
+        previous = None
+        start = len(preds)
+        for frame, truth in zip(seq.depth, seq.joints_mm):
+            try:
+                centre = depth_crop.hand_centre_mm(frame, seq.intrinsics, cube_mm=cube)
+            except ValueError:
+                continue
+            if centring == "track" and previous is not None:
+                centre = previous.mean(axis=0)
+            crop = depth_crop.crop_depth(frame, centre, seq.intrinsics, cube_mm=cube, size=size)
+            joints, h, c = session.run(["joints", "h_out", "c_out"], {"depth": crop.depth[None, None], "h": h, "c": c})
+            previous = depth_crop.joints_to_camera_mm(joints[0], crop)
+            preds.append(previous)
+            gts.append(truth)
+        bounds.append((start, len(preds)))
+    pred, gt = np.stack(preds), np.stack(gts)
+    accel = [acceleration_error(pred[s:e], gt[s:e]) for s, e in bounds if e - s >= 3]
+    return EvalResult(reports={"fused": pose_report(pred, gt)}, acceleration_mm={"fused": float(np.mean(accel))})

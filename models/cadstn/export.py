@@ -1,0 +1,83 @@
+"""CADSTN checkpoint → streaming ONNX model (the engine's contract).
+
+Inputs `depth` (1, 1, M, M) crop in [−1, 1] and LSTM state `h`, `c` (1, H); outputs `joints`
+(1, K, 3) crop-normalised (mm = joints · cube/2 + centre), `h_out`, `c_out`. The sliced volume is
+computed inside the graph from `depth`, so the engine feeds only the crop. With `int8`, the weights
+of the large fully connected layers of the spatial network, the temporal network's first FC and the
+gate are stored as int8 (dynamic quantisation: they dominate the memory traffic per frame); the LSTM
+and the output regressors stay fp32 because recurrent state drifts when quantised.
+"""
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+OPSET = 17
+QUANTISED_LAYERS = re.compile(r"/(h1_depth|h1_volume|h2_depth|h2_volume|fc)/Gemm$")  # not lstm, not out
+
+
+def export_onnx(ckpt: Path, out: Path, int8: bool = False) -> Path:
+    import onnx
+    import torch
+
+    from models.cadstn.checkpoint import load_model
+    from models.cadstn.fusion import StreamingCadstn
+
+    model, config, payload = load_model(Path(ckpt))
+    out = Path(out)
+    if out.suffix != ".onnx":
+        raise ValueError(f"--out {out} must be a .onnx file")
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"output folder {out.parent} does not exist")
+    m = config.model
+    stream = StreamingCadstn(model).eval()
+    depth = torch.zeros(1, 1, m.crop_size, m.crop_size)
+    h = torch.zeros(1, m.lstm)
+    fp32_path = out.with_name(out.stem + ".fp32.tmp.onnx") if int8 else out
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # dynamo=False is the contract's exporter
+        torch.onnx.export(stream, (depth, h, h.clone()), str(fp32_path), dynamo=False, opset_version=OPSET,
+                          input_names=["depth", "h", "c"], output_names=["joints", "h_out", "c_out"])
+    if int8:
+        _quantise(fp32_path, out)
+        fp32_path.unlink()
+    graph = onnx.load(str(out))
+    metadata = {
+        "model": "cadstn",
+        "cube_mm": f"{m.cube_mm:g}",
+        "crop_size": str(m.crop_size),
+        "joint_layout": m.joint_layout,
+        "state_shape": json.dumps([1, m.lstm]),
+        "slices": str(m.slices),
+        "gate": m.gate,
+        "int8": str(bool(int8)).lower(),
+        "trained_steps": json.dumps(payload.get("steps", {})),
+    }
+    del graph.metadata_props[:]
+    for key, value in metadata.items():
+        graph.metadata_props.add(key=key, value=value)
+    onnx.save(graph, str(out))
+    return out
+
+
+def _quantise(src: Path, dst: Path) -> None:
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    graph = onnx.load(str(src))
+    chosen = [n.name for n in graph.graph.node if n.op_type == "Gemm" and QUANTISED_LAYERS.search(n.name)]
+    if not chosen:
+        raise ValueError(f"{src}: found none of the fully connected layers to quantise")
+    chosen += [name + "_MatMul" for name in chosen]  # the quantiser first splits Gemm into MatMul + Add
+    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, nodes_to_quantize=chosen,
+                     op_types_to_quantize=["Gemm", "MatMul"])
+
+
+def step_onnx(session, depth: np.ndarray, h: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One streaming step through an ONNX Runtime session: → joints (1, K, 3), h, c."""
+    joints, h, c = session.run(["joints", "h_out", "c_out"], {"depth": depth, "h": h, "c": c})
+    return joints, h, c

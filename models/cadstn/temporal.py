@@ -1,0 +1,52 @@
+"""CADSTN temporal network (paper Fig. 4, Eq. 4–5): conv tower → FC φ → LSTM → dropout → [h, φ] → FC 3K.
+
+`step` is one frame with explicit (h, c) state — what the streaming ONNX model runs; `forward` runs
+whole (B, T, …) sequences by looping `step`, so training and streaming use the same arithmetic.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from models.cadstn.config import ModelOptions
+from models.cadstn.towers import DepthTower, tower_features
+
+State = tuple[torch.Tensor, torch.Tensor]
+
+
+class TemporalNet(nn.Module):
+    def __init__(self, options: ModelOptions) -> None:
+        super().__init__()
+        self.options = options
+        self.tower = DepthTower(1, options.channels)
+        self.fc = nn.Linear(tower_features(options.crop_size, options.channels), options.fc)
+        self.lstm = nn.LSTMCell(options.fc, options.lstm)
+        self.drop = nn.Dropout(options.dropout_temporal)
+        self.out = nn.Linear(options.lstm + options.fc, 3 * options.joints)
+
+    @property
+    def feature_size(self) -> int:
+        return self.options.lstm + self.options.fc
+
+    def zero_state(self, batch: int, device: torch.device | None = None) -> State:
+        z = torch.zeros(batch, self.options.lstm, device=device)
+        return z, z.clone()
+
+    def step(self, depth: torch.Tensor, state: State) -> tuple[torch.Tensor, torch.Tensor, State]:
+        """depth (B, 1, M, M) → joints (B, K, 3), the [h, φ] feature, new state."""
+        phi = torch.relu(self.fc(self.tower(depth)))
+        h, c = self.lstm(phi, state)
+        feature = torch.cat([self.drop(h), phi], dim=1)
+        return self.out(feature).view(-1, self.options.joints, 3), feature, (h, c)
+
+    def forward(self, depth: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, torch.Tensor, State]:
+        """depth (B, T, 1, M, M) → joints (B, T, K, 3), features (B, T, F), final state."""
+        b, t = depth.shape[:2]
+        if state is None:
+            state = self.zero_state(b, depth.device)
+        joints, features = [], []
+        for i in range(t):
+            j, f, state = self.step(depth[:, i], state)
+            joints.append(j)
+            features.append(f)
+        return torch.stack(joints, 1), torch.stack(features, 1), state

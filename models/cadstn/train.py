@@ -1,0 +1,195 @@
+"""Staged CADSTN training (paper Algorithm 1): spatial, then temporal, then the fusion gate alone.
+
+Each stage trains one sub-network and freezes the others (frozen parts run in eval mode: no
+dropout, no gradients). Stages write `<out_dir>/<stage>.pt` (whole model, optimiser, step) every
+`checkpoint_every` steps and at the end; `resume=True` continues from it. The temporal stage starts
+with the spatial checkpoint's spatial network when there is one; the fusion stage needs both and
+takes the spatial weights from `spatial.pt` and the temporal ones from `temporal.pt` (on resume too).
+
+Multi-process: run under `torchrun` (WORLD_SIZE/RANK/LOCAL_RANK): the trained sub-network is wrapped
+in DistributedDataParallel (gloo on CPU, NCCL on GPU); each rank samples its own batches, rank 0
+writes checkpoints and logs.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from models.cadstn.checkpoint import read_checkpoint, save_checkpoint
+from models.cadstn.config import STAGES, CadstnConfig, load_config
+from models.cadstn.data import CropSet, load_crop_set
+from models.cadstn.fusion import Cadstn
+from models.cadstn.losses import pose_loss, spatial_loss
+
+
+def train(config_path: Path, stage: str | None = None, resume: bool = False) -> Path:
+    """Train one stage (or all three in order when `stage` is None); → the last checkpoint."""
+    config = load_config(Path(config_path))
+    if stage is not None and stage not in STAGES:
+        raise ValueError(f"stage {stage!r} is not a CADSTN stage; choose from {', '.join(STAGES)}")
+    train_set = load_crop_set(config, "train")
+    val_set = load_crop_set(config, "val")
+    ckpt = Path()
+    for name in (stage,) if stage else STAGES:
+        ckpt = train_stage(config, name, train_set, val_set, resume=resume)
+    return ckpt
+
+
+def _distributed() -> tuple[int, int, torch.device]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not torch.distributed.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        torch.distributed.init_process_group(backend)
+    rank = int(os.environ.get("RANK", "0"))
+    if torch.cuda.is_available():
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        return rank, world, torch.device("cuda", local)
+    return rank, world, torch.device("cpu")
+
+
+def _stage_module(model: Cadstn, stage: str) -> nn.Module:
+    return {"spatial": model.spatial, "temporal": model.temporal, "fusion": model.gate}[stage]
+
+
+def _load_part(model: Cadstn, path: Path, name: str) -> None:
+    weights = read_checkpoint(path)["model"]
+    getattr(model, name).load_state_dict({k[len(name) + 1:]: v for k, v in weights.items() if k.startswith(name + ".")})
+
+
+def _frozen_weights(model: Cadstn, out_dir: Path, stage: str) -> None:
+    """Load the networks a stage keeps frozen from the earlier stages' latest checkpoints (also on
+    resume, so a fusion gate is never trained on top of stale predictors)."""
+    spatial, temporal = out_dir / "spatial.pt", out_dir / "temporal.pt"
+    if stage == "temporal" and spatial.is_file():
+        _load_part(model, spatial, "spatial")
+    if stage == "fusion":
+        for path, name in ((spatial, "spatial"), (temporal, "temporal")):
+            if not path.is_file():
+                raise FileNotFoundError(f"the fusion stage needs the {name} stage's checkpoint {path}; train it first")
+            _load_part(model, path, name)
+
+
+def _loss(model: Cadstn, trained: nn.Module, stage: str, depth: torch.Tensor, joints: torch.Tensor,
+          aux_weight: float) -> torch.Tensor:
+    if stage == "spatial":
+        out = trained(depth, aux=True)
+        return spatial_loss(out.joints, out.aux_depth, out.aux_volume, joints, aux_weight)
+    if stage == "temporal":
+        pred, _, _ = trained(depth)
+        return pose_loss(pred, joints)
+    b, t = depth.shape[:2]
+    flat = depth.reshape(b * t, *depth.shape[2:])
+    with torch.no_grad():  # both predictors are frozen: only the gate learns
+        spa = model.spatial(flat)
+        temp, features, _ = model.temporal(depth)
+    w = trained(flat, spa.feature, features.reshape(b * t, -1)).view(b, t, -1, 3)
+    fused = w * temp + (1.0 - w) * spa.joints.view(b, t, -1, 3)
+    return pose_loss(fused, joints)
+
+
+def train_stage(config: CadstnConfig, stage: str, train_set: CropSet, val_set: CropSet | None = None,
+                resume: bool = False) -> Path:
+    """Train `stage` on `train_set`; → its checkpoint path. Validation (mm) is stored in the checkpoint."""
+    from tqdm import tqdm
+
+    t = config.train
+    rank, world, device = _distributed()
+    if t.threads > 0:
+        torch.set_num_threads(t.threads)
+    torch.manual_seed(t.seed)
+    out_dir = Path(t.out_dir)
+    ckpt_path = out_dir / f"{stage}.pt"
+    steps = {"spatial": t.steps_spatial, "temporal": t.steps_temporal, "fusion": t.steps_fusion}[stage]
+
+    model = Cadstn(config.model)
+    trained = _stage_module(model, stage)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for p in trained.parameters():
+        p.requires_grad_(True)
+    optimizer = torch.optim.Adam(trained.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, t.lr_decay_every), gamma=t.lr_decay)
+    start, history, done_steps = 0, [], {}
+    if resume and ckpt_path.is_file():  # without a checkpoint, resume starts the stage afresh
+        payload = read_checkpoint(ckpt_path)
+        model.load_state_dict(payload["model"])
+        optimizer.load_state_dict(payload["optimizer"])
+        scheduler.load_state_dict(payload["scheduler"])
+        scheduler.step_size, scheduler.gamma = max(1, t.lr_decay_every), t.lr_decay  # the config may have changed
+        start, history = int(payload["step"]), list(payload.get("history", []))
+        done_steps = dict(payload.get("steps", {}))
+    _frozen_weights(model, out_dir, stage)
+    for earlier in STAGES[:STAGES.index(stage)]:  # record what the inherited weights went through
+        if (out_dir / f"{earlier}.pt").is_file():
+            done_steps[earlier] = int(read_checkpoint(out_dir / f"{earlier}.pt")["step"])
+    model.to(device)
+    model.eval()
+    trained.train()
+    step_module: nn.Module = trained
+    if world > 1:
+        step_module = nn.parallel.DistributedDataParallel(trained, device_ids=[device.index] if device.type == "cuda" else None)
+
+    rng = np.random.default_rng([t.seed, rank, start])
+    seq_len = config.data.sequence_length
+
+    def save(step: int, final: bool = False) -> None:
+        if rank != 0:
+            return
+        payload = {"config": config.to_dict(), "stage": stage, "step": step, "model": model.state_dict(),
+                   "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                   "history": history, "steps": {**done_steps, stage: step}}
+        if final and val_set is not None:
+            payload["val_mm"] = validate(model, val_set)
+        save_checkpoint(ckpt_path, payload)
+
+    bar = tqdm(range(start, steps), initial=start, total=steps, desc=f"cadstn {stage}", disable=rank != 0,
+               dynamic_ncols=True)
+    log = None
+    if rank == 0:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        log = open(out_dir / "train_log.csv", "a")
+    t0 = time.time()
+    try:
+        for step in bar:
+            if stage == "spatial":
+                depth, joints = train_set.sample_frames(rng, t.batch_size)
+            else:
+                depth, joints = train_set.sample_windows(rng, max(1, t.batch_size // seq_len), seq_len)
+            depth = torch.from_numpy(depth).to(device)
+            joints = torch.from_numpy(joints).to(device)
+            loss = _loss(model, step_module, stage, depth, joints, t.aux_weight)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            value = float(loss.detach())
+            if (step + 1) % t.log_every == 0 or step + 1 == steps:
+                history.append((step + 1, value))
+                bar.set_postfix(loss=f"{value:.4f}")
+                if log is not None:
+                    log.write(f"{stage},{step + 1},{value:.6f},{time.time() - t0:.1f}\n")
+                    log.flush()
+            if (step + 1) % t.checkpoint_every == 0 and step + 1 < steps:
+                save(step + 1)
+        save(steps, final=True)
+    finally:
+        bar.close()
+        if log is not None:
+            log.close()
+    if world > 1:
+        torch.distributed.barrier()
+    return ckpt_path
+
+
+def validate(model: Cadstn, crops: CropSet) -> dict[str, float]:
+    """Mean 3-D joint error in mm of the spatial, temporal and fused predictions on held-out sequences."""
+    from models.cadstn.evaluate import evaluate_crops, model_predictor
+
+    result = evaluate_crops(model_predictor(model), crops)
+    return {name: report.mean_error for name, report in result.reports.items()}

@@ -1,0 +1,35 @@
+"""Training crops: windows stay inside sequences; synthetic crops rendered by models/synth match our crop."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.cadstn.data import build_crop_set, synth_sequences
+from tests.models.cadstn.conftest import toy_sequences
+
+
+def test_windows_never_cross_sequence_bounds():
+    crops = build_crop_set(toy_sequences(3, 5, seed=2), 250.0, 32)
+    assert crops.bounds.tolist() == [[0, 5], [5, 10], [10, 15]]
+    rng = np.random.default_rng(0)
+    depth, joints = crops.sample_windows(rng, 50, 4)
+    assert depth.shape == (50, 4, 1, 32, 32) and joints.shape == (50, 4, 21, 3)
+    # each window is 4 consecutive frames of one sequence: find its start and check membership
+    for window in joints:
+        start = int(np.nonzero((crops.joints == window[0]).all(axis=(1, 2)))[0][0])
+        assert any(s <= start and start + 4 <= e for s, e in crops.bounds)
+        np.testing.assert_array_equal(crops.joints[start:start + 4], window)
+    with pytest.raises(ValueError, match="no sequence has 6 frames"):
+        crops.sample_windows(rng, 1, 6)
+
+
+def test_synthetic_crops_are_the_rendered_crops_normalised():
+    seqs = list(synth_sequences(seed=7, count=1, frames=3, cube_mm=250.0, size=64))
+    crops = build_crop_set(seqs, 250.0, 64)  # no jitter: the cube is the one the renderer used
+    raw = seqs[0].depth.astype(np.float32)
+    centre_z = seqs[0].centres_mm[:, 2][:, None, None]
+    expected = (raw - centre_z) / 125.0
+    expected[(raw == 0) | (np.abs(expected) > 1)] = 1.0
+    np.testing.assert_allclose(crops.depth[:, 0], expected, atol=1e-5)
+    assert (crops.depth < 1).mean() > 0.03  # the hand is in view
+    assert np.abs(crops.joints).max() < 1.0  # all joints inside the cube

@@ -1,0 +1,38 @@
+"""Evaluation of a checkpoint and of its ONNX export on the same crops: same fused numbers."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from models.cadstn.checkpoint import save_checkpoint
+from models.cadstn.data import build_crop_set
+from models.cadstn.evaluate import EvalOptions, evaluate
+from models.cadstn.export import export_onnx
+from models.cadstn.fusion import Cadstn
+from tests.models.cadstn.conftest import tiny_config, toy_sequences
+
+
+def test_checkpoint_and_onnx_agree_and_report_the_ablation(tmp_path):
+    torch.manual_seed(0)
+    config = tiny_config()
+    ckpt = tmp_path / "fusion.pt"
+    save_checkpoint(ckpt, {"config": config.to_dict(), "model": Cadstn(config.model).state_dict()})
+    onnx_path = export_onnx(ckpt, tmp_path / "m.onnx")
+    crops = build_crop_set(toy_sequences(2, 6, seed=4), 250.0, 32)
+    from_ckpt = evaluate(ckpt, crops=crops)
+    from_onnx = evaluate(onnx_path, EvalOptions(threads=1), crops=crops)
+    assert set(from_ckpt.reports) == {"spatial", "temporal", "fused"} and set(from_onnx.reports) == {"fused"}
+    assert from_onnx.reports["fused"].mean_error == pytest.approx(from_ckpt.reports["fused"].mean_error, abs=1e-3)
+    assert from_ckpt.reports["fused"].frames == 12
+    assert from_ckpt.reports["spatial"].mean_error != from_ckpt.reports["temporal"].mean_error
+    assert "fused:" in from_onnx.summary() and from_onnx.to_dict()["fused"]["frames"] == 12
+
+
+def test_layout_mismatch_and_missing_model_are_clear_errors(tmp_path):
+    config = tiny_config()
+    ckpt = tmp_path / "fusion.pt"
+    save_checkpoint(ckpt, {"config": config.to_dict(), "model": Cadstn(config.model).state_dict()})
+    with pytest.raises(ValueError, match="hand21 joints but nyu has nyu14"):
+        evaluate(ckpt, EvalOptions(data="nyu", root=str(tmp_path)))
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        evaluate(tmp_path / "none.onnx")

@@ -1,0 +1,89 @@
+"""Streaming ONNX export: ONNX Runtime frame by frame == PyTorch sequence forward within 1e-4."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from models.cadstn.checkpoint import save_checkpoint
+from models.cadstn.export import export_onnx
+from models.cadstn.fusion import Cadstn
+from tests.models.cadstn.conftest import hand_like_crops, tiny_config
+
+
+def _session(path):
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def _stream(session, seq, lstm):
+    h = np.zeros((1, lstm), np.float32)
+    c = np.zeros((1, lstm), np.float32)
+    out = []
+    for frame in seq:
+        joints, h, c = session.run(["joints", "h_out", "c_out"], {"depth": frame[None], "h": h, "c": c})
+        out.append(joints[0])
+    return np.stack(out)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    config = tiny_config()
+    model = Cadstn(config.model)
+    path = tmp_path_factory.mktemp("cadstn") / "fusion.pt"
+    save_checkpoint(path, {"config": config.to_dict(), "model": model.state_dict(), "steps": {"fusion": 0}})
+    return path, model.eval(), config
+
+
+def test_streaming_onnx_matches_pytorch_sequence(checkpoint, tmp_path):
+    path, model, config = checkpoint
+    onnx_path = export_onnx(path, tmp_path / "cadstn.onnx")
+    session = _session(onnx_path)
+    assert [i.name for i in session.get_inputs()] == ["depth", "h", "c"]  # volume is computed in the graph
+    meta = session.get_modelmeta().custom_metadata_map
+    assert meta["model"] == "cadstn" and meta["joint_layout"] == "hand21"
+    assert float(meta["cube_mm"]) == 250.0 and int(meta["crop_size"]) == 32
+    assert json.loads(meta["state_shape"]) == [1, config.model.lstm]
+    seq = hand_like_crops((10, 1, 32, 32), seed=5)
+    with torch.no_grad():
+        expected, _ = model(torch.from_numpy(seq)[None])
+    got = _stream(session, seq, config.model.lstm)
+    np.testing.assert_allclose(got, expected.fused[0].numpy(), atol=1e-4, rtol=0)
+    # resetting the state (zeros) reproduces the sequence's first frame, not the tenth
+    again = _stream(session, seq[9:], config.model.lstm)
+    assert not np.allclose(again[0], got[9], atol=1e-5)
+
+
+def test_int8_export_quantises_the_fc_layers_and_stays_close(checkpoint, tmp_path):
+    import onnx
+
+    path, model, config = checkpoint
+    onnx_path = export_onnx(path, tmp_path / "cadstn_int8.onnx", int8=True)
+    graph = onnx.load(str(onnx_path))
+    ops = [n.op_type for n in graph.graph.node]
+    assert ops.count("MatMulInteger") == 6  # h1/h2 of both branches, temporal fc, gate fc
+    assert not (tmp_path / "cadstn_int8.fp32.tmp.onnx").exists()
+    seq = hand_like_crops((4, 1, 32, 32), seed=6)
+    with torch.no_grad():
+        expected, _ = model(torch.from_numpy(seq)[None])
+    got = _stream(_session(onnx_path), seq, config.model.lstm)
+    assert np.abs(got - expected.fused[0].numpy()).max() < 0.05
+
+
+def test_export_rejects_bad_paths(checkpoint, tmp_path):
+    path, _, _ = checkpoint
+    with pytest.raises(ValueError, match="must be a .onnx"):
+        export_onnx(path, tmp_path / "model.txt")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        export_onnx(tmp_path / "missing.pt", tmp_path / "m.onnx")
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="not a readable CADSTN checkpoint"):
+        export_onnx(junk, tmp_path / "m.onnx")

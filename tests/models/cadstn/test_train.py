@@ -1,0 +1,102 @@
+"""Staged training: what each stage freezes, checkpoints and resume, the loss going down."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from models.cadstn.checkpoint import read_checkpoint
+from models.cadstn.config import CadstnConfig, DataOptions, TrainOptions, load_config
+from models.cadstn.data import build_crop_set
+from models.cadstn.train import train_stage, validate
+from tests.models.cadstn.conftest import tiny_options, toy_sequences
+
+
+@pytest.fixture(scope="module")
+def crops():
+    return build_crop_set(toy_sequences(6, 8), cube_mm=250.0, size=32)
+
+
+def _config(tmp_path, **train):
+    base = dict(out_dir=str(tmp_path / "run"), batch_size=8, steps_spatial=3, steps_temporal=3, steps_fusion=3,
+                log_every=1, checkpoint_every=2, lr=1e-3)
+    base.update(train)
+    return CadstnConfig(model=tiny_options(), data=DataOptions(sequence_length=4, frames=8),
+                        train=TrainOptions(**base))
+
+
+def _part(state, name):
+    return {k: v for k, v in state.items() if k.startswith(name + ".")}
+
+
+def _same(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_stages_train_only_their_network(tmp_path, crops):
+    config = _config(tmp_path)
+    for stage in ("spatial", "temporal", "fusion"):
+        train_stage(config, stage, crops)
+    run = tmp_path / "run"
+    spa, temp, fus = (read_checkpoint(run / f"{s}.pt")["model"] for s in ("spatial", "temporal", "fusion"))
+    # temporal stage: spatial weights are the spatial stage's, temporal weights moved, gate untouched
+    assert _same(_part(temp, "spatial"), _part(spa, "spatial"))
+    assert not _same(_part(temp, "temporal"), _part(spa, "temporal"))
+    assert _same(_part(temp, "gate"), _part(spa, "gate"))
+    # fusion stage: both predictors frozen, only the gate learns
+    assert _same(_part(fus, "spatial"), _part(spa, "spatial"))
+    assert _same(_part(fus, "temporal"), _part(temp, "temporal"))
+    assert not _same(_part(fus, "gate"), _part(temp, "gate"))
+    assert read_checkpoint(run / "fusion.pt")["steps"] == {"spatial": 3, "temporal": 3, "fusion": 3}
+
+
+def test_fusion_needs_the_earlier_stages(tmp_path, crops):
+    with pytest.raises(FileNotFoundError, match="spatial stage's checkpoint"):
+        train_stage(_config(tmp_path), "fusion", crops)
+
+
+def test_resume_continues_from_the_checkpoint(tmp_path, crops):
+    train_stage(_config(tmp_path, steps_spatial=2), "spatial", crops)
+    first = read_checkpoint(tmp_path / "run" / "spatial.pt")
+    assert first["step"] == 2 and [s for s, _ in first["history"]] == [1, 2]
+    train_stage(_config(tmp_path, steps_spatial=4), "spatial", crops, resume=True)
+    resumed = read_checkpoint(tmp_path / "run" / "spatial.pt")
+    assert resumed["step"] == 4
+    assert resumed["history"][:2] == first["history"] and [s for s, _ in resumed["history"]] == [1, 2, 3, 4]
+
+
+def test_a_short_run_reduces_the_error(tmp_path, crops):
+    torch.manual_seed(0)
+    config = _config(tmp_path, steps_spatial=60, batch_size=8, lr=2e-3)
+    path = train_stage(config, "spatial", crops, val_set=crops)
+    payload = read_checkpoint(path)
+    losses = [loss for _, loss in payload["history"]]
+    assert sum(losses[-10:]) / 10 < 0.6 * sum(losses[:10]) / 10
+    from models.cadstn.fusion import Cadstn
+
+    untrained = validate(Cadstn(config.model), crops)["spatial"]
+    assert payload["val_mm"]["spatial"] < untrained
+
+
+def test_bad_config_is_a_one_line_error(tmp_path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[model]\nchanels = [1, 2, 3]\n")
+    with pytest.raises(ValueError, match=r"bad.toml \[model\]: unknown key 'chanels'"):
+        load_config(cfg)
+    cfg.write_text("[model]\ngate = 'sum'\n")
+    with pytest.raises(ValueError, match="gate must be one of"):
+        load_config(cfg)
+    cfg.write_text("[train]\nlr = 'fast'\n")
+    with pytest.raises(ValueError, match="key 'lr' must be float"):
+        load_config(cfg)
+
+
+def test_resumed_fusion_uses_the_latest_predictors(tmp_path, crops):
+    for stage in ("spatial", "temporal", "fusion"):
+        train_stage(_config(tmp_path, steps_spatial=2, steps_temporal=2, steps_fusion=2), stage, crops)
+    longer = _config(tmp_path, steps_spatial=4, steps_temporal=2, steps_fusion=3)
+    train_stage(longer, "spatial", crops, resume=True)  # the spatial network moves on
+    train_stage(longer, "fusion", crops, resume=True)
+    run = tmp_path / "run"
+    fusion = read_checkpoint(run / "fusion.pt")
+    assert _same(_part(fusion["model"], "spatial"), _part(read_checkpoint(run / "spatial.pt")["model"], "spatial"))
+    assert fusion["step"] == 3 and fusion["steps"] == {"spatial": 4, "temporal": 2, "fusion": 3}
