@@ -25,7 +25,9 @@ class HandResult:
     Joints follow the 21-keypoint MediaPipe order (0 wrist, 1-4 thumb, 5-8 index, 9-12 middle,
     13-16 ring, 17-20 pinky). ``joints_3d`` and ``vertices`` are camera-space millimetres.
     ``theta`` is the pose (PCA coefficients for SeqHAND-Net, empty for CADSTN), ``beta`` the 10 shape
-    values, ``camera`` the weak-perspective (s, tx, ty, rx, ry, rz) or None.
+    values, ``camera`` the weak-perspective (s, tx, ty, rx, ry, rz) or None. ``box`` is the crop in
+    image pixels (x0, y0, x1, y1). ``beta_change`` is the L2 norm of beta's change since this track's
+    previous frame (zero while the shape is locked): it shows what locking the shape does.
     """
 
     track_id: int
@@ -38,6 +40,7 @@ class HandResult:
     theta: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     beta: np.ndarray = field(default_factory=lambda: np.zeros(10, np.float32))
     camera: np.ndarray | None = None
+    beta_change: float = 0.0
 
 
 @dataclass
@@ -49,3 +52,5 @@ class FrameResult:
     hands: list[HandResult] = field(default_factory=list)
     timings: StageTimings = field(default_factory=StageTimings)
     dropped_frames: int = 0
+    shape_locked: bool = False
+

@@ -1,0 +1,130 @@
+"""Measuring the live path: per-stage latency (median, p95), end-to-end fps and memory over a run.
+
+Why a function and not a test: speed depends on the machine and its load, so it is measured and
+reported (``handstream bench``), never asserted. The source is played losslessly as fast as the
+engine takes frames (``realtime=False``), so fps is what the engine sustains end to end, thread
+hand-offs included, with the detector inline (a background detector cannot keep up with an unpaced
+source, so its effect shows only live: ``handstream run``). Engine overhead is the engine's total
+minus detection and inference.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from engine.pipeline import StageStats
+
+STAGES = ("capture", "detect", "crop", "inference", "hand_model", "overhead", "total")
+
+
+@dataclass
+class BenchResult:
+    """One model on one execution provider: stage statistics in ms, fps, hands seen, memory in MB."""
+
+    model: str
+    provider: str
+    source: str
+    frames: int = 0
+    fps: float = 0.0
+    stages: dict[str, StageStats] = field(default_factory=dict)
+    hands_per_frame: float = 0.0
+    rss_start_mb: float = 0.0
+    rss_end_mb: float = 0.0
+    error: str | None = None
+
+
+def rss_mb() -> float:
+    """Resident memory of this process in MB (Linux /proc; 0 elsewhere)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
+
+
+def bench_engine(model: str, provider: str, *, source: str = "demo", frames: int = 300, warmup: int = 30,
+                 model_path: Path | None = None, detector: str = "auto", threads: int = 1) -> BenchResult:
+    """Run ``frames`` frames (after ``warmup``) of ``source`` through the pipeline and measure them.
+
+    A missing model file or source does not raise: the result's ``error`` says so in one line.
+    """
+    from engine.capture import open_source
+    from engine.pipeline import Pipeline
+    from engine.stream import EngineOptions, StreamingEngine
+
+    result = BenchResult(model=model, provider=provider, source=source)
+    try:
+        engine = StreamingEngine(EngineOptions(model=model, model_path=model_path, providers=(provider,),
+                                               detector=detector, threads=threads))
+    except (OSError, ValueError) as exc:
+        result.error = str(exc)
+        return result
+    rows: list[tuple[float, ...]] = []
+    stamps: list[float] = []
+    hands: list[int] = []
+    lock = threading.Lock()
+
+    def on_result(frame, res) -> None:
+        t = res.timings
+        with lock:
+            stamps.append(time.perf_counter())
+            hands.append(len(res.hands))
+            rows.append((t.capture_ms, t.detect_ms, t.crop_ms, t.inference_ms, t.hand_model_ms,
+                         t.total_ms - t.detect_ms - t.inference_ms, t.total_ms))
+            if len(rows) == warmup:
+                result.rss_start_mb = rss_mb()
+
+    try:
+        if source == "demo":
+            from engine.demo import prerender
+
+            prerender()
+        src = open_source(source, realtime=False, loop=True)
+        pipeline = Pipeline(src, engine, on_result, max_frames=frames + warmup)
+        pipeline.start()
+        pipeline.wait()
+        pipeline.stop()
+        error = pipeline.error or src.error
+    except (OSError, ValueError) as exc:
+        error = str(exc)
+    finally:
+        engine.close()
+    result.rss_end_mb = rss_mb()
+    measured = np.array(rows[warmup:], np.float64)
+    if error and len(measured) == 0:
+        result.error = error
+        return result
+    if len(measured) < 2:
+        result.error = f"source {source} gave only {len(rows)} frames"
+        return result
+    t = stamps[warmup:]
+    result.frames = len(measured)
+    result.fps = (len(t) - 1) / (t[-1] - t[0]) if t[-1] > t[0] else 0.0
+    result.hands_per_frame = float(np.mean(hands[warmup:]))
+    result.stages = {name: StageStats(float(np.median(measured[:, i])), float(np.percentile(measured[:, i], 95)))
+                     for i, name in enumerate(STAGES)}
+    return result
+
+
+def format_table(results: list[BenchResult]) -> str:
+    """A plain-text table: one block per model and provider, stages as rows."""
+    lines = []
+    for r in results:
+        head = f"{r.model} on {r.provider} ({r.source})"
+        if r.error:
+            lines.append(f"{head}: {r.error}")
+            continue
+        lines.append(f"{head}: {r.frames} frames, {r.fps:.1f} fps end to end, "
+                     f"{r.hands_per_frame:.2f} hands/frame, memory {r.rss_start_mb:.0f} -> {r.rss_end_mb:.0f} MB")
+        lines.append(f"  {'stage':<11} {'median ms':>10} {'p95 ms':>10}")
+        for name in STAGES:
+            s = r.stages[name]
+            lines.append(f"  {name:<11} {s.median_ms:>10.2f} {s.p95_ms:>10.2f}")
+    return "\n".join(lines)

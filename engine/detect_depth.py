@@ -1,0 +1,102 @@
+"""Hand detection on depth images: the nearest blobs in range, with their centres of mass (DeepPrior).
+
+Why this simple rule: in front of a depth camera the hands are almost always the closest objects.
+The nearest valid depth starts a slab ``band_mm`` deep; its largest connected blob is a hand. That
+blob, plus the surface continuing it without a depth jump (the forearm: neighbours differing by less
+than ``continuity_mm`` per pixel), is then removed and the search repeats for the second hand. It costs well under a millisecond at half resolution.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.tracks import Detection
+
+HAND_SPAN_MM = 180.0  # a hand's extent, to reject blobs too small to be a hand at their depth
+
+
+@dataclass
+class DepthDetectorOptions:
+    """Range of depths searched, slab depth of a hand, surface continuity per full-resolution pixel,
+    the cube size (all mm), accepted blob areas relative to a hand's at its depth, and the subsampling."""
+
+    near_mm: float = 150.0
+    far_mm: float = 1500.0
+    band_mm: float = 150.0
+    continuity_mm: float = 10.0
+    cube_mm: float = 250.0
+    min_area_fraction: float = 0.05
+    max_area_fraction: float = 3.0
+    step: int = 4
+
+
+class DepthHandDetector:
+    """``detect(depth_mm, fx, fy)`` → up to ``max_hands`` ``Detection`` with pixel centre, the cube's
+    projected size and the blob's centre of mass ``centre_uvz`` (u, v in pixels, z in mm); the engine
+    turns it into camera-space millimetres with the calibration functions."""
+
+    def __init__(self, max_hands: int = 2, options: DepthDetectorOptions | None = None) -> None:
+        self.max_hands = max_hands
+        self.options = options or DepthDetectorOptions()
+
+    def detect(self, depth_mm: np.ndarray, fx: float, fy: float) -> list[Detection]:
+        import cv2
+
+        o = self.options
+        if depth_mm.ndim != 2:
+            raise ValueError(f"depth image must be HxW, got shape {depth_mm.shape}")
+        d = depth_mm[:: o.step, :: o.step].astype(np.float32)
+        remaining = (d > o.near_mm) & (d < o.far_mm)
+        found: list[Detection] = []
+        for _ in range(self.max_hands * 3):  # a few extra tries skip specks and walls
+            if len(found) >= self.max_hands:
+                break
+            candidates = d[remaining]
+            if candidates.size < 4:
+                break
+            z0 = float(np.partition(candidates, 3)[3])  # robust nearest depth: ignore single-pixel specks
+            slab = (remaining & (d < z0 + o.band_mm)).astype(np.uint8)
+            n, labels, stats, _ = cv2.connectedComponentsWithStats(slab, connectivity=8)
+            best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+            blob = labels == best
+            self._remove_object(remaining, d, blob, o.continuity_mm * o.step)
+            ys, xs = np.nonzero(blob)
+            zs = d[ys, xs]
+            z = float(np.median(zs))
+            hand_px = (fx / o.step * HAND_SPAN_MM / z) * (fy / o.step * HAND_SPAN_MM / z)
+            if not o.min_area_fraction * hand_px <= len(zs) <= o.max_area_fraction * hand_px:
+                continue  # a speck or a wall, not a hand
+            u, v, zc = self._centre_of_mass(xs.astype(np.float32), ys.astype(np.float32), zs, fx, fy)
+            found.append(Detection(centre=np.array([u, v]), size=fx * o.cube_mm / zc,
+                                   handedness="unknown", score=1.0, centre_uvz=np.array([u, v, zc])))
+        return found
+
+    def _centre_of_mass(self, xs: np.ndarray, ys: np.ndarray, zs: np.ndarray, fx: float,
+                        fy: float) -> tuple[float, float, float]:
+        """Blob centre of mass, refined a few times inside the metric cube around it (DeepPrior), so a
+        forearm in the blob does not drag the centre out of the hand. Returns full-resolution u, v, z."""
+        o = self.options
+        keep = np.ones(len(zs), bool)
+        u, v, z = float(xs.mean()), float(ys.mean()), float(zs.mean())
+        for _ in range(3):
+            half_u = fx / o.step * o.cube_mm / 2.0 / z
+            half_v = fy / o.step * o.cube_mm / 2.0 / z
+            keep = (np.abs(xs - u) < half_u) & (np.abs(ys - v) < half_v) & (np.abs(zs - z) < o.cube_mm / 2.0)
+            if not keep.any():
+                break
+            u, v, z = float(xs[keep].mean()), float(ys[keep].mean()), float(zs[keep].mean())
+        return u * o.step + (o.step - 1) / 2.0, v * o.step + (o.step - 1) / 2.0, z
+
+    @staticmethod
+    def _remove_object(remaining: np.ndarray, d: np.ndarray, blob: np.ndarray, continuity_mm: float) -> None:
+        """Clear the blob and the surface continuing it without a depth jump (the forearm) from the search."""
+        import cv2
+
+        surface = np.where(remaining | blob, d, np.float32(1e7)).astype(np.float32)
+        mask = np.zeros((d.shape[0] + 2, d.shape[1] + 2), np.uint8)
+        ys, xs = np.nonzero(blob)
+        flags = 8 | cv2.FLOODFILL_MASK_ONLY | (1 << 8)
+        cv2.floodFill(surface, mask, (int(xs[0]), int(ys[0])), 0, continuity_mm, continuity_mm, flags)
+        remaining &= mask[1:-1, 1:-1] == 0
+        remaining &= ~blob
