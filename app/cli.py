@@ -10,10 +10,26 @@ import os
 import sys
 from collections.abc import Sequence
 
-from app import cmd_doctor
+# Before numpy/torch load: spinning thread pools and multi-threaded BLAS cost far more than they give
+# on small per-frame work, especially on a shared machine. Users may override either.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from app import (cmd_app, cmd_bench, cmd_calibrate, cmd_convert_mano, cmd_doctor, cmd_eval, cmd_export, cmd_gen_data,
+                 cmd_pose_bank, cmd_run, cmd_train)
 
 COMMANDS = (
+    cmd_app,
     cmd_doctor,
+    cmd_convert_mano,
+    cmd_calibrate,
+    cmd_run,
+    cmd_bench,
+    cmd_gen_data,
+    cmd_pose_bank,
+    cmd_train,
+    cmd_export,
+    cmd_eval,
 )
 
 

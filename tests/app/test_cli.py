@@ -26,6 +26,7 @@ def test_doctor_reports_versions_and_providers_without_cameras():
     assert "onnxruntime" in out.stdout
     assert "CPUExecutionProvider" in out.stdout
     assert "hand model:" in out.stdout
+    assert "webcams:" in out.stdout and "RealSense devices:" in out.stdout
 
 
 def test_user_errors_are_one_line_without_traceback(capsys, monkeypatch):
@@ -37,3 +38,13 @@ def test_user_errors_are_one_line_without_traceback(capsys, monkeypatch):
     err = capsys.readouterr().err
     assert code == 2
     assert err.strip() == "handstream: error: recording /nowhere/session is missing"
+
+
+def test_doctor_names_the_open_hand_model_and_a_bad_mano_dir(tmp_path):
+    out = _handstream("doctor", "--no-cameras")
+    assert "handstream_hand_right.pkl" in out.stdout
+    missing = tmp_path / "no-such-mano"
+    out = _handstream("--mano-dir", str(missing), "doctor", "--no-cameras")
+    assert out.returncode == 0, out.stderr
+    line = next(l for l in out.stdout.splitlines() if "hand model:" in l)
+    assert "unavailable" in line and str(missing) in line

@@ -1,0 +1,74 @@
+"""`handstream bench`: per-stage latency and end-to-end fps for each model and execution provider."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "bench"
+HELP = "measure per-stage latency (median, p95) and end-to-end fps; `bench gen` measures data generation"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("what", nargs="?", default="engine", choices=("engine", "gen"),
+                        help="engine (default) or gen (synthetic data generation speed)")
+    parser.add_argument("--model", action="append", choices=("seqhand", "cadstn"),
+                        help="model to measure (repeatable; default: both)")
+    parser.add_argument("--model-path", type=Path, help="ONNX file to use instead of weights/<model>_compact.onnx "
+                        "(only with a single --model)")
+    parser.add_argument("--source", default="demo", help="frames to run on (default: the built-in demo)")
+    parser.add_argument("--provider", action="append", dest="providers", metavar="NAME",
+                        help="execution provider (repeatable; default: every available one)")
+    parser.add_argument("--frames", type=int, default=300, help="measured frames per run (default 300)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="ONNX Runtime intra-op threads (default 1: polite on a shared CPU)")
+    parser.add_argument("--detector", default="auto", choices=("auto", "mediapipe", "depth"))
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    gen = parser.add_argument_group("bench gen")
+    gen.add_argument("--kind", choices=("rgb", "depth"), help="only this kind of data (default: both)")
+    gen.add_argument("--size", type=int, help="image size (default: 224 for RGB, 128 for depth)")
+    gen.add_argument("--workers", type=int, default=2, help="generator processes (default 2)")
+    gen.add_argument("--sequences", type=int, default=64, help="sequences of 10 frames to time (default 64)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+
+    if args.what == "gen":
+        return _bench_gen(args)
+    from engine.bench import bench_engine, format_table
+    from engine.runtime import PREFERRED_PROVIDERS, pick_providers
+
+    models = args.model or ["seqhand", "cadstn"]
+    if args.model_path is not None and len(models) != 1:
+        raise ValueError("--model-path needs exactly one --model")
+    if args.frames < 2:
+        raise ValueError(f"--frames must be at least 2, got {args.frames}")
+    providers = args.providers or [p for p in pick_providers() if p in PREFERRED_PROVIDERS]
+    results = [bench_engine(m, p, source=args.source, frames=args.frames, model_path=args.model_path,
+                            detector=args.detector, threads=args.threads) for m in models for p in providers]
+    if args.json:
+        print(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
+    else:
+        print(format_table(results))
+    return 0 if any(r.error is None for r in results) else 2
+
+
+def _bench_gen(args: argparse.Namespace) -> int:
+    """Synthetic data generation speed, RGB and depth (or --kind), all workers together."""
+    import dataclasses
+    import json
+
+    from models.synth.speed import measure_generation
+
+    kinds = [args.kind] if args.kind else ["rgb", "depth"]
+    results = [measure_generation(kind, size=args.size, workers=args.workers, sequences=args.sequences)
+               for kind in kinds]
+    if args.json:
+        print(json.dumps([{**dataclasses.asdict(r), "frames_per_second": r.frames_per_second} for r in results],
+                         indent=2))
+    else:
+        for r in results:
+            print(f"gen {r.kind} {r.size}x{r.size}: {r.frames_per_second:.0f} frames/s "
+                  f"({r.frames} frames in {r.seconds:.1f} s, {r.workers} workers)")
+    return 0

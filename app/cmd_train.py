@@ -1,0 +1,35 @@
+"""`handstream train seqhand|cadstn`: staged training from a TOML config (torchrun-ready)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "train"
+HELP = "train SeqHAND-Net or CADSTN from a TOML config (runs under torchrun for DDP)"
+
+STAGES = {"seqhand": ("pretrain", "finetune"), "cadstn": ("spatial", "temporal", "fusion")}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", choices=sorted(STAGES), help="which network to train")
+    parser.add_argument("--config", required=True, type=Path, help="TOML config (see models/configs/)")
+    parser.add_argument(
+        "--stage",
+        help="seqhand: pretrain (synthetic sequences) | finetune (real images, ConvLSTM frozen); "
+        "cadstn: spatial | temporal | fusion (gate only, both nets frozen)",
+    )
+    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.stage is not None and args.stage not in STAGES[args.model]:
+        raise ValueError(f"--stage {args.stage!r} is not a {args.model} stage; choose from {', '.join(STAGES[args.model])}")
+    if not args.config.is_file():
+        raise FileNotFoundError(f"config {args.config} does not exist")
+    if args.model == "seqhand":
+        from models.seqhand.train import train
+    else:
+        from models.cadstn.train import train
+    ckpt = train(args.config, stage=args.stage, resume=args.resume)
+    print(f"checkpoint: {ckpt}")
+    return 0

@@ -1,0 +1,43 @@
+"""`handstream app` as a user runs it: opens on the demo, draws, saves a screenshot, reports errors."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from PyQt6.QtGui import QImage
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _handstream(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", OMP_WAIT_POLICY="PASSIVE")
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True,
+                          timeout=120, env=env, cwd=REPO_ROOT)
+
+
+def test_app_runs_the_demo_and_saves_a_screenshot(app_seqhand_model, tmp_path, image_array):
+    shot = tmp_path / "app.png"
+    out = _handstream("app", "--source", "demo", "--model-path", str(app_seqhand_model),
+                      "--record-dir", str(tmp_path / "sessions"), "--quit-after", "5", "--screenshot", str(shot))
+    assert out.returncode == 0, out.stderr
+    assert "display" in out.stdout and "error shown" not in out.stdout
+    shown = int(out.stdout.split("frames shown")[0].split(",")[-1])
+    assert shown >= 3  # frames advance (few when the shared machine is busy)
+    pixels = image_array(QImage(str(shot)))
+    assert pixels.shape[0] > 400 and pixels.shape[1] > 800
+    assert pixels.std() > 20  # a populated window, not an empty grey one
+
+
+def test_unavailable_camera_is_shown_in_the_window_not_as_a_traceback(app_seqhand_model):
+    out = _handstream("app", "--source", "9", "--model-path", str(app_seqhand_model), "--quit-after", "1")
+    assert out.returncode == 0, out.stderr
+    assert "error shown: webcam 9" in out.stdout
+    assert "Traceback" not in out.stderr
+
+
+def test_missing_model_file_is_a_one_line_error(tmp_path):
+    out = _handstream("app", "--model-path", str(tmp_path / "nope.onnx"))
+    assert out.returncode == 2
+    assert out.stderr.strip() == f"handstream: error: --model-path {tmp_path / 'nope.onnx'} does not exist"

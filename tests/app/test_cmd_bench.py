@@ -1,0 +1,35 @@
+"""`handstream bench`: a stage table or JSON per model and provider; missing models said plainly."""
+from __future__ import annotations
+
+import json
+
+from app import cli
+
+
+def test_bench_json_has_every_stage_with_median_and_p95(tmp_path, capsys, app_cadstn_model):
+    code = cli.main(["bench", "--model", "cadstn", "--model-path", str(app_cadstn_model), "--frames", "20",
+                     "--provider", "CPUExecutionProvider", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    (run,) = report
+    assert run["model"] == "cadstn" and run["provider"] == "CPUExecutionProvider" and run["error"] is None
+    assert run["frames"] == 20 and run["fps"] > 0 and run["hands_per_frame"] == 1.0
+    stages = run["stages"]
+    assert set(stages) == {"capture", "detect", "crop", "inference", "hand_model", "overhead", "total"}
+    for stats in stages.values():
+        assert 0.0 <= stats["median_ms"] <= stats["p95_ms"]
+    assert stages["total"]["median_ms"] >= stages["inference"]["median_ms"]
+
+
+def test_bench_says_in_one_line_when_a_model_is_missing(tmp_path, capsys):
+    code = cli.main(["bench", "--model", "seqhand", "--model-path", str(tmp_path / "absent.onnx"), "--frames", "5"])
+    out = capsys.readouterr().out
+    assert code == 2
+    assert "seqhand on CPUExecutionProvider (demo): seqhand model" in out and "absent.onnx is missing" in out
+
+
+def test_bench_gen_reports_the_generators_speed(capsys):
+    code = cli.main(["bench", "gen", "--kind", "depth", "--sequences", "2", "--workers", "1", "--json"])
+    (run,) = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert run["kind"] == "depth" and run["frames"] == 20 and run["frames_per_second"] > 0

@@ -1,0 +1,98 @@
+"""The Open3D 3-D view in its own thread: draws the hand, follows new poses, orbits, shuts down."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PyQt6.QtCore import QPoint, Qt
+
+from app.mesh_view import BACKGROUND, HandPose, MeshView
+from models.hand_model import load_hand_model
+
+CAMERA_OFFSET_MM = np.array([0.0, 0.0, 500.0])
+
+
+def _posed(hand, pca: np.ndarray, orient: np.ndarray) -> HandPose:
+    out = hand.forward(pca[None], np.zeros((1, 10)), global_orient=orient[None])
+    return HandPose(out.vertices[0] * 1000.0 + CAMERA_OFFSET_MM, out.joints[0] * 1000.0 + CAMERA_OFFSET_MM)
+
+
+def _foreground(pixels: np.ndarray) -> float:
+    """Fraction of pixels that are not the background colour."""
+    bg = np.array(BACKGROUND) * 255.0
+    return float(np.mean(np.abs(pixels.astype(np.float32) - bg).sum(axis=2) > 30))
+
+
+@pytest.fixture
+def view(qtbot):
+    hand = load_hand_model()
+    rest = _posed(hand, np.zeros(10), np.array([0.0, 0.0, 0.0]))
+    widget = MeshView(hand.faces, rest.vertices, rest.joints, width=320, height=240)
+    qtbot.addWidget(widget)
+    widget.resize(320, 240)
+    widget.show()
+    qtbot.waitUntil(lambda: widget.frames_shown >= 1 or widget.error is not None, timeout=20000)
+    assert widget.error is None
+    yield hand, widget
+    widget.close_renderer()
+
+
+def test_renders_a_hand_that_follows_new_poses(view, qtbot, image_array):
+    hand, widget = view
+    first = image_array(widget.image())
+    assert first.shape == (240, 320, 3)
+    assert 0.02 < _foreground(first) < 0.9  # a hand on the background, neither blank nor all hand
+
+    shown = widget.frames_shown
+    widget.show_hands([_posed(hand, np.full(10, 1.5), np.array([0.0, 1.2, 0.0]))])
+    qtbot.waitUntil(lambda: widget.frames_shown > shown, timeout=10000)
+    moved = image_array(widget.image())
+    assert _foreground(moved) > 0.02
+    assert np.mean(np.abs(moved.astype(np.float32) - first)) > 2.0  # the picture changed with the pose
+    assert widget.render_ms() and np.median(widget.render_ms()) < 1000
+
+
+def test_mouse_drag_orbits_the_camera(view, qtbot, image_array):
+    hand, widget = view
+    before = image_array(widget.image())
+    shown = widget.frames_shown
+    qtbot.mousePress(widget, Qt.MouseButton.LeftButton, pos=QPoint(10, 10))
+    qtbot.mouseMove(widget, QPoint(120, 40))
+    qtbot.waitUntil(lambda: widget.frames_shown > shown, timeout=10000)
+    after = image_array(widget.image())
+    assert np.mean(np.abs(after.astype(np.float32) - before)) > 2.0
+
+
+def test_joints_only_pose_hides_the_surface(view, qtbot, image_array):
+    hand, widget = view
+    full = _foreground(image_array(widget.image()))
+    pose = _posed(hand, np.zeros(10), np.zeros(3))
+    shown = widget.frames_shown
+    widget.show_hands([HandPose(None, pose.joints)])
+    qtbot.waitUntil(lambda: widget.frames_shown > shown, timeout=10000)
+    joints_only = _foreground(image_array(widget.image()))
+    assert 0.0 < joints_only < full / 3
+
+
+def test_close_renderer_ends_the_render_thread(view):
+    _, widget = view
+    assert widget.running
+    widget.close_renderer()
+    assert not widget.running
+
+
+def test_two_hands_are_drawn_side_by_side_and_a_left_hand_is_mirrored(view, qtbot, image_array):
+    hand, widget = view
+    one = _posed(hand, np.zeros(10), np.zeros(3))
+    # mirror images about x = 0, moved far enough (400 mm) that the view re-centres at once
+    left = HandPose(one.vertices * [-1.0, 1.0, 1.0] + [-60.0, 0.0, 400.0],
+                    one.joints * [-1.0, 1.0, 1.0] + [-60.0, 0.0, 400.0], left=True)
+    right = HandPose(one.vertices + [60.0, 0.0, 400.0], one.joints + [60.0, 0.0, 400.0])
+    shown = widget.frames_shown
+    widget.show_hands([left, right])
+    qtbot.waitUntil(lambda: widget.frames_shown > shown, timeout=10000)
+    pair = image_array(widget.image())
+    half = pair.shape[1] // 2
+    assert _foreground(pair[:, :half]) > 0.02 and _foreground(pair[:, half:]) > 0.02  # one hand each side
+    # mirror images: the picture is (nearly) symmetric about the vertical centre line
+    mask = np.abs(pair.astype(np.float32) - np.array(BACKGROUND) * 255.0).sum(axis=2) > 30
+    assert np.mean(mask == mask[:, ::-1]) > 0.95
