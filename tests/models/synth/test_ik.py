@@ -11,8 +11,9 @@ from scipy.spatial.transform import Rotation
 from models.pose_prior import sample_poses
 from models.synth.ik import HAND21, ICVL16, NYU14, IKOptions, JointChain, fit_joints
 from models.synth.pose_bank import bank_from_labels, load_pose_bank, model_joints, read_label_joints
+from tests.conftest import REPO_ROOT
 
-A2J = Path("/work/shared/data/a2j")
+A2J = REPO_ROOT.parent / "shared" / "data" / "a2j"  # shared/ lies beside the checkout, in CI too
 torch.set_num_threads(1)
 
 
@@ -41,7 +42,7 @@ def test_fast_joint_functions_equal_the_model_forward(hand_model) -> None:
     np.testing.assert_allclose(got, hand_model.forward(theta, betas, orient).joints, atol=2e-6)
 
 
-@pytest.mark.skipif(not A2J.is_dir(), reason="needs /work/shared/data/a2j")
+@pytest.mark.skipif(not A2J.is_dir(), reason=f"needs the A2J files in {A2J}")
 @pytest.mark.parametrize("fmt,file,joint_map", [("nyu", "nyu_keypointsUVD_test.mat", NYU14),
                                                 ("icvl", "icvl_keypointsUVD_test.mat", ICVL16)])
 def test_real_labels_become_a_pose_bank(tmp_path, hand_model, fmt, file, joint_map) -> None:
