@@ -67,26 +67,28 @@ class DepthHandDetector:
             hand_px = (fx / o.step * HAND_SPAN_MM / z) * (fy / o.step * HAND_SPAN_MM / z)
             if not o.min_area_fraction * hand_px <= len(zs) <= o.max_area_fraction * hand_px:
                 continue  # a speck or a wall, not a hand
-            u, v, zc = self._centre_of_mass(xs.astype(np.float32), ys.astype(np.float32), zs, fx, fy)
+            u, v, zc = self._centre_of_mass(xs.astype(np.float32), ys.astype(np.float32), zs, fx, fy, d.shape)
             found.append(Detection(centre=np.array([u, v]), size=fx * o.cube_mm / zc,
                                    handedness="unknown", score=1.0, centre_uvz=np.array([u, v, zc])))
         return found
 
-    def _centre_of_mass(self, xs: np.ndarray, ys: np.ndarray, zs: np.ndarray, fx: float,
-                        fy: float) -> tuple[float, float, float]:
-        """Blob centre of mass, refined a few times inside the metric cube around it (DeepPrior), so a
-        forearm in the blob does not drag the centre out of the hand. Returns full-resolution u, v, z."""
+    def _centre_of_mass(self, xs: np.ndarray, ys: np.ndarray, zs: np.ndarray, fx: float, fy: float,
+                        shape: tuple[int, int]) -> tuple[float, float, float]:
+        """The blob's hand centre (``models.depth_crop.refine_hand_centre``: DeepPrior's centre of mass,
+        kept off a forearm entering the image), as full-resolution u, v and z. The detector is not given
+        the principal point; the image centre stands in for it, which only tilts the metric distances
+        the refinement measures, not where its centre lands in the image."""
+        from models.depth_crop import refine_hand_centre
+
         o = self.options
-        keep = np.ones(len(zs), bool)
-        u, v, z = float(xs.mean()), float(ys.mean()), float(zs.mean())
-        for _ in range(3):
-            half_u = fx / o.step * o.cube_mm / 2.0 / z
-            half_v = fy / o.step * o.cube_mm / 2.0 / z
-            keep = (np.abs(xs - u) < half_u) & (np.abs(ys - v) < half_v) & (np.abs(zs - z) < o.cube_mm / 2.0)
-            if not keep.any():
-                break
-            u, v, z = float(xs[keep].mean()), float(ys[keep].mean()), float(zs[keep].mean())
-        return u * o.step + (o.step - 1) / 2.0, v * o.step + (o.step - 1) / 2.0, z
+        h, w = shape
+        cx, cy = (w * o.step - 1) / 2.0, (h * o.step - 1) / 2.0
+        u = xs * o.step + (o.step - 1) / 2.0
+        v = ys * o.step + (o.step - 1) / 2.0
+        points = np.stack([(u - cx) * zs / fx, (v - cy) * zs / fy, zs], axis=1)
+        border = (xs == 0) | (ys == 0) | (xs == w - 1) | (ys == h - 1)
+        x, y, z = refine_hand_centre(points, border, o.cube_mm)
+        return float(x * fx / z + cx), float(y * fy / z + cy), float(z)
 
     @staticmethod
     def _remove_object(remaining: np.ndarray, d: np.ndarray, blob: np.ndarray, continuity_mm: float) -> None:

@@ -17,10 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from calibration.intrinsics import CameraIntrinsics
+from calibration.projection import pixel_to_camera_mm, project_mm
 
 DEFAULT_CUBE_MM = 250.0
 DEFAULT_SIZE = 128
 DEFAULT_SLICES = 8
+HAND_SPAN_MM = 180.0  # wrist to middle fingertip of an adult hand
+HAND_CENTRE_FROM_TIP_MM = 60.0  # the 21 joints' centroid from the hand's far end, along the arm (fitted on renders)
 
 
 @dataclass
@@ -52,22 +55,32 @@ def check_depth(depth: np.ndarray, name: str = "depth image") -> np.ndarray:
     return depth
 
 
-def pixel_to_camera_mm(uvd: np.ndarray, intrinsics: CameraIntrinsics) -> np.ndarray:
-    """(…, 3) pixel u, v and depth in mm → camera-space mm."""
-    uvd = np.asarray(uvd, dtype=np.float64)
-    z = uvd[..., 2]
-    x = (uvd[..., 0] - intrinsics.cx) * z / intrinsics.fx
-    y = (uvd[..., 1] - intrinsics.cy) * z / intrinsics.fy
-    return np.stack([x, y, z], axis=-1)
-
-
 def camera_mm_to_pixel(xyz: np.ndarray, intrinsics: CameraIntrinsics) -> np.ndarray:
-    """(…, 3) camera-space mm → pixel u, v and depth in mm."""
+    """(…, 3) camera-space mm → pixel u, v and depth in mm (``calibration.projection`` does the camera math)."""
     xyz = np.asarray(xyz, dtype=np.float64)
-    z = xyz[..., 2]
-    u = xyz[..., 0] * intrinsics.fx / z + intrinsics.cx
-    v = xyz[..., 1] * intrinsics.fy / z + intrinsics.cy
-    return np.stack([u, v, z], axis=-1)
+    return np.concatenate([project_mm(xyz, intrinsics), xyz[..., 2:3]], axis=-1)
+
+
+def refine_hand_centre(points_mm: np.ndarray, on_border: np.ndarray, cube_mm: float = DEFAULT_CUBE_MM,
+                       iterations: int = 3) -> np.ndarray:
+    """The centre of a hand blob's points (N, 3 camera mm): DeepPrior's centre of mass, refined inside the
+    metric cube. When the blob runs off the image (``on_border``) and reaches farther than a hand, a
+    forearm enters the frame: the centre is then a fixed step from the far end back along the arm, so the arm cannot drag it away."""
+    points = np.asarray(points_mm, np.float64)
+    on_border = np.asarray(on_border, bool)
+    if on_border.sum() >= 2:
+        entry = points[on_border].mean(axis=0)
+        reach = np.linalg.norm(points - entry, axis=1)
+        far = points[int(np.argmax(reach))]
+        if reach.max() > HAND_SPAN_MM:  # no centre of mass here: any share of the arm drags it away
+            return far + (entry - far) / reach.max() * HAND_CENTRE_FROM_TIP_MM
+    centre = points.mean(axis=0)
+    for _ in range(iterations):
+        inside = np.all(np.abs(points - centre) < cube_mm / 2.0, axis=1)
+        if not inside.any():
+            break
+        centre = points[inside].mean(axis=0)
+    return centre
 
 
 def hand_centre_mm(depth: np.ndarray, intrinsics: CameraIntrinsics, cube_mm: float = DEFAULT_CUBE_MM,
@@ -76,7 +89,8 @@ def hand_centre_mm(depth: np.ndarray, intrinsics: CameraIntrinsics, cube_mm: flo
     """Centre of mass of the nearest blob in [near, far], refined inside the cube around it.
 
     The slab from the nearest reading to one cube deeper holds the hand; the refinement keeps only
-    points inside the metric cube so a forearm does not drag the centre out of the hand.
+    points inside the metric cube. (The slab is not one connected blob, so the forearm rule of
+    ``refine_hand_centre`` is not used here: ``engine.detect_depth`` applies it to its blobs.)
     """
     check_depth(depth)
     d = depth[::step, ::step].astype(np.float32)
@@ -86,15 +100,9 @@ def hand_centre_mm(depth: np.ndarray, intrinsics: CameraIntrinsics, cube_mm: flo
     zs = d[vs, us]
     z0 = float(np.partition(zs, min(3, zs.size - 1))[min(3, zs.size - 1)])  # ignore single-pixel specks
     slab = zs < z0 + cube_mm
-    uvd = np.stack([us[slab] * step, vs[slab] * step, zs[slab]], axis=1)
-    points = pixel_to_camera_mm(uvd, intrinsics)
-    centre = points.mean(axis=0)
-    for _ in range(iterations):
-        inside = np.all(np.abs(points - centre) < cube_mm / 2.0, axis=1)
-        if not inside.any():
-            break
-        centre = points[inside].mean(axis=0)
-    return centre
+    us, vs, zs = us[slab], vs[slab], zs[slab]
+    points = pixel_to_camera_mm(np.stack([us * step, vs * step, zs], axis=1), intrinsics)
+    return refine_hand_centre(points, np.zeros(len(points), bool), cube_mm, iterations)  # the slab is no blob
 
 
 def crop_depth(depth: np.ndarray, centre_mm: np.ndarray, intrinsics: CameraIntrinsics,

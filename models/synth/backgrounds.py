@@ -47,10 +47,16 @@ def procedural_texture(rng: np.random.Generator, size: int = 384) -> np.ndarray:
 class Backgrounds:
     """Source of moving background patches: an image folder, or procedural textures made from `seed`."""
 
-    def __init__(self, folder: Path | str | None = None, seed: int = 0, num_procedural: int = 24) -> None:
+    def __init__(self, folder: Path | str | None = None, seed: int = 0, num_procedural: int = 24,
+                 images: list[np.ndarray] | None = None) -> None:
+        """`images`: uint8 RGB arrays to use instead of a folder or procedural textures."""
         self.files: list[Path] = []
         self._textures: list[np.ndarray] = []
-        if folder is not None:
+        if images is not None:
+            if not images:
+                raise ValueError("backgrounds: images is empty")
+            self._textures = [np.asarray(img, np.uint8) for img in images]
+        elif folder is not None:
             folder = Path(folder)
             if not folder.is_dir():
                 raise FileNotFoundError(f"backgrounds folder {folder} does not exist")

@@ -33,12 +33,16 @@ class DepthOptions:
     subpixel: float = 0.08
     edge_dropout: float = 0.6  # chance a pixel on a depth edge is missing
     random_dropout: float = 0.003
+    forearm_mm: float = 160.0  # forearm stub length (crops see ~10 cm of it; full frames may want a whole arm)
+    static_background: bool = False  # full frames: one background for the whole sequence (a fixed camera)
 
     def __post_init__(self) -> None:
         if self.background not in BACKGROUNDS:
             raise ValueError(f"depth background must be one of {', '.join(BACKGROUNDS)}, got {self.background!r}")
         if self.size < 16 or self.cube_mm <= 0:
             raise ValueError(f"depth crop size must be >= 16 and cube_mm > 0, got {self.size}, {self.cube_mm}")
+        if self.forearm_mm <= 0:
+            raise ValueError(f"forearm_mm must be > 0, got {self.forearm_mm}")
 
 
 def crop_intrinsics(intrinsics: CameraIntrinsics, centre_mm: np.ndarray, cube_mm: float, size: int

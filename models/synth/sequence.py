@@ -145,7 +145,7 @@ class SequenceGenerator:
         self.normals = VertexNormals(self.faces, self.model.num_vertices, self.model.v_template)
         self.tones = skin_tones(NUM_SKIN_TONES)
         self.augmenter = Augmenter(options.rgb, self.seed)
-        arm_v, arm_f = forearm_mesh()
+        arm_v, arm_f = forearm_mesh(length_m=options.depth.forearm_mm / 1000.0)
         self._arm_vertices = arm_v
         self._all_faces = np.concatenate([self.faces, arm_f + self.model.num_vertices])
         # A closed hand mesh lets back faces be culled (half the raster work); the forearm is wound alike.
@@ -224,6 +224,29 @@ class SequenceGenerator:
             return np.array([(u - k.cx) * z / k.fx, (v - k.cy) * z / k.fy, z])
 
         centres = approach(place(), place(), o.frames, o.flow.alpha, o.flow.steps)
+        return self._depth_frames(index, rng, noise_rng, idx, theta, theta_pca, betas, hand, rotvecs, centres)
+
+    def render_motion(self, theta: np.ndarray, betas: np.ndarray, rotvecs: np.ndarray, centres_mm: np.ndarray,
+                      index: int = 0) -> SynthSequence:
+        """A depth sequence (with `colour`, RGB-D) of a scripted motion rather than a pose-flow: θ (T, 45)
+        axis-angle, β (T, 10), the hand's rotation (T, 3) axis-angle and its joints' centroid (T, 3) in
+        camera mm, rendered with these options (e.g. the built-in demo, whose motion must loop smoothly)."""
+        if self.options.kind != "depth":
+            raise ValueError("render_motion renders depth sequences (kind='depth')")
+        theta, betas = np.asarray(theta, np.float64), np.asarray(betas, np.float64)
+        rng = np.random.default_rng([self.seed, int(index), 2])
+        noise_rng = np.random.default_rng([self.seed, int(index), 3])
+        hand = self.skinning(theta, betas)
+        idx = np.full(len(theta), -1, np.int64)  # no bank poses: the motion was given
+        return self._depth_frames(index, rng, noise_rng, idx, theta, self.model.pca_from_pose(theta, 10), betas,
+                                  hand, np.asarray(rotvecs, np.float64), np.asarray(centres_mm, np.float64))
+
+    def _depth_frames(self, index, rng, noise_rng, idx, theta, theta_pca, betas, hand, rotvecs, centres
+                      ) -> SynthSequence:
+        o = self.options
+        d = o.depth
+        k = o.intrinsics
+        frames = len(theta)
         mats = Rotation.from_rotvec(rotvecs).as_matrix()
         nv = self.model.num_vertices
         shape = o.image_shape
@@ -233,23 +256,26 @@ class SequenceGenerator:
         points = local @ mats.transpose(0, 2, 1) * 1000.0 + centres[:, None]
         joints_mm = (hand.joints - origin) @ mats.transpose(0, 2, 1) * 1000.0 + centres[:, None]
         if d.full_frame:
-            cameras = [k] * o.frames
-            boxes = np.tile([0.0, 0.0, float(k.width), float(k.height)], (o.frames, 1))
+            cameras = [k] * frames
+            boxes = np.tile([0.0, 0.0, float(k.width), float(k.height)], (frames, 1))
         else:
             crops = [crop_intrinsics(k, c, d.cube_mm, d.size) for c in centres]
             cameras, boxes = [c for c, _ in crops], np.array([b for _, b in crops])
         raster = render_depth_frames(points, self._all_faces, cameras, self.front)
         hand_px = raster.pixels[raster.face < len(self.faces)]
-        masks = np.zeros(o.frames * shape[0] * shape[1], np.uint8)
+        masks = np.zeros(frames * shape[0] * shape[1], np.uint8)
         masks[hand_px] = 1
-        masks = masks.reshape(o.frames, *shape)
+        masks = masks.reshape(frames, *shape)
         image = raster.depth_image()
         seen = image > 0
-        depth = np.empty((o.frames, *shape), np.uint16)
-        joints_2d = np.empty((o.frames, 21, 2))
+        depth = np.empty((frames, *shape), np.uint16)
+        joints_2d = np.empty((frames, 21, 2))
+        static = background_depth(k, float(points[..., 2].max()), rng, d.background) \
+            if d.static_background and d.full_frame else None
         for f, cam in enumerate(cameras):
-            far = float(points[f, :, 2].max())
-            frame = np.where(seen[f], image[f], background_depth(cam, far, rng, d.background))
+            back = static if static is not None else background_depth(cam, float(points[f, :, 2].max()), rng,
+                                                                     d.background)
+            frame = np.where(seen[f], image[f], back)
             if o.augment and d.noise:
                 depth[f] = sensor_noise(frame, cam, noise_rng, d, pixel_scale=k.fx / cam.fx)
             else:

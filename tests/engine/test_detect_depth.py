@@ -4,20 +4,34 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from calibration.projection import pixel_to_camera_mm
 from engine.demo import DEMO_INTRINSICS as K
-from engine.demo import _hand_pose, render_demo_frame
+from engine.demo import demo_frame_index, demo_truth, render_demo_frame
 from engine.detect_depth import DepthHandDetector
+from models.depth_crop import refine_hand_centre
 
 
-def test_the_demo_hand_is_found_once_with_its_centre_on_the_palm_not_the_forearm():
+def test_the_demo_hand_is_found_once_with_its_centre_on_the_hand_not_the_forearm():
     detector = DepthHandDetector(max_hands=2)
-    for t in (0.0, 1.0, 2.5):
+    truth = demo_truth().joints_3d
+    errors = []
+    for t in np.arange(0.0, 4.0, 0.25):
         _, depth = render_demo_frame(t, "depth")
         (hand,) = detector.detect(depth, K.fx, K.fy)  # the forearm and the wall are not hands
-        centre, z, _, _ = _hand_pose(t)
-        palm_px = np.array([K.cx + K.fx * centre[0] / z, K.cy + K.fy * centre[1] / z])
-        assert np.linalg.norm(hand.centre - palm_px) < 0.25 * K.fx * 90.0 / z  # within a quarter hand
-        assert abs(hand.centre_uvz[2] - z) < 40.0
+        centre = truth[demo_frame_index(t)].mean(axis=0)  # the joints' centroid, the cube's centre in training
+        errors.append(np.linalg.norm(pixel_to_camera_mm(hand.centre_uvz, K) - centre))
+        # the forearm enters the image: a plain centre of mass would sit 50-60 mm down the arm
+        assert errors[-1] < 45.0, (t, errors[-1])
+    assert np.mean(errors) < 30.0, errors
+
+
+def test_a_forearm_entering_the_image_does_not_drag_the_centre_but_a_lone_hand_keeps_its_centre_of_mass():
+    points = np.stack([np.zeros(61), np.linspace(-90.0, 210.0, 61), np.full(61, 500.0)], axis=1)  # tip at y=-90
+    on_border = points[:, 1] >= 205.0
+    np.testing.assert_allclose(refine_hand_centre(points, on_border), [0.0, -90.0 + 60.0, 500.0], atol=1e-9)
+    hand_only = points[points[:, 1] <= 60.0]  # 150 mm: no arm, not on the border
+    np.testing.assert_allclose(refine_hand_centre(hand_only, np.zeros(len(hand_only), bool)),
+                               hand_only.mean(axis=0), atol=1e-9)
 
 
 def test_nothing_in_range_and_specks_give_no_hands():
