@@ -8,6 +8,7 @@ from models.hand_builder import BuildOptions, build_hand_model, model_digest
 from models.hand_file import read_hand_file
 from models.hand_model import OPEN_MODEL_PATH, load_hand_model
 from models.hand_surface import surface_nets
+from tests.models.mesh_rays import line_hits
 
 FAST = BuildOptions(grid_step=0.003, target_vertices=500, shape_samples=30, pose_samples=2000)
 
@@ -90,21 +91,8 @@ def test_shape_space_varies_size_and_keeps_joints_attached():
         for k in range(21):
             if k in (4, 8, 12, 16, 20):
                 continue
-            hits = _ray_hits(verts, model.faces, out.joints[0, k], direction)
+            hits = line_hits(verts, model.faces, out.joints[0, k], direction)
+            hits = hits[hits > 0]  # a ray: the crossings ahead of the joint
             assert len(hits) % 2 == 1, (k, betas)
 
 
-def _ray_hits(verts: np.ndarray, faces: np.ndarray, origin: np.ndarray, direction: np.ndarray) -> np.ndarray:
-    """Distances t > 0 where the ray origin + t * direction crosses the mesh (Möller-Trumbore on every face)."""
-    a, b, c = verts[faces[:, 0]], verts[faces[:, 1]], verts[faces[:, 2]]
-    e1, e2 = b - a, c - a
-    p = np.cross(direction, e2)
-    det = np.einsum("ij,ij->i", e1, p)
-    ok = np.abs(det) > 1e-15
-    inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
-    s = origin - a
-    u = np.einsum("ij,ij->i", s, p) * inv
-    q = np.cross(s, e1)
-    v = (q @ direction) * inv
-    t = np.einsum("ij,ij->i", e2, q) * inv
-    return t[ok & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 0)]

@@ -13,6 +13,7 @@ from models.hand_model import (MANO_DIR_ENV, OPEN_MODEL_PATH, load_hand_model, m
                                resolve_hand_model_path)
 from models.hand_poses import finger_flexion_pose
 from models.hand_skeleton import FINGER_JOINTS, FINGERS
+from tests.models.mesh_rays import line_hits
 
 TIP_KEYPOINTS = {"thumb": (1, 2, 3, 4), "index": (5, 6, 7, 8), "middle": (9, 10, 11, 12), "ring": (13, 14, 15, 16),
                  "pinky": (17, 18, 19, 20)}
@@ -130,23 +131,6 @@ def test_bending_one_finger_moves_only_that_finger(model, finger):
     assert moved[beyond_wrist].max() < 1e-9
 
 
-def _line_hits(verts: np.ndarray, faces: np.ndarray, origin: np.ndarray, direction: np.ndarray) -> np.ndarray:
-    """Parameters t where the line origin + t * direction crosses the mesh (Möller-Trumbore on every face)."""
-    a, b, c = verts[faces[:, 0]], verts[faces[:, 1]], verts[faces[:, 2]]
-    e1, e2 = b - a, c - a
-    p = np.cross(direction, e2)
-    det = np.einsum("ij,ij->i", e1, p)
-    ok = np.abs(det) > 1e-15
-    inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
-    s = origin - a
-    u = np.einsum("ij,ij->i", s, p) * inv
-    q = np.cross(s, e1)
-    v = (q @ direction) * inv
-    t = np.einsum("ij,ij->i", e2, q) * inv
-    hit = ok & (u >= 0) & (v >= 0) & (u + v <= 1)
-    return t[hit]
-
-
 @pytest.mark.parametrize("finger", ["index", "middle", "pinky"])
 def test_flexion_keeps_joint_cross_section(model, finger):
     """90° at the PIP: the finger's thickness through the joint (along the bend's bisector) does not collapse."""
@@ -161,7 +145,7 @@ def test_flexion_keeps_joint_cross_section(model, finger):
         d2 = (dist - joint) / np.linalg.norm(dist - joint)
         inner = d2 - d1  # points into the bend (palmar side); straight finger: use the palm normal
         inner = inner / np.linalg.norm(inner) if np.linalg.norm(inner) > 1e-6 else np.array([0.0, -1.0, 0.0])
-        hits = _line_hits(verts, model.faces, joint, inner)
+        hits = line_hits(verts, model.faces, joint, inner)
         hits = hits[np.abs(hits) < 0.015]  # this finger only, not the palm or a neighbour further along the line
         assert (hits < 0).any() and (hits > 0).any()
         return float(hits.max() - hits.min())
