@@ -19,6 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sequences", type=int, default=24, help="synthetic sequences (default 24)")
     parser.add_argument("--frames", type=int, default=20, help="frames per synthetic sequence (default 20)")
     parser.add_argument("--seed", type=int, default=1000, help="synthetic data seed (default 1000; training uses 0)")
+    parser.add_argument("--max-tilt", type=float, default=180.0, metavar="DEG",
+                        help="seqhand: hands turned at most DEG from facing the camera (default 180: any orientation)")
     parser.add_argument("--limit", type=int, default=0, help="nyu / icvl: first N frames only (0 = all)")
     parser.add_argument("--live", choices=("com", "track"),
                         help="cadstn on full synthetic frames, cropped as the engine does: around the depth centre "
@@ -39,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("seqhand is evaluated on synthetic RGB sequences only (--data synth, no --live)")
         from models.seqhand.evaluate import evaluate_synthetic
 
-        result = evaluate_synthetic(model, sequences=args.sequences, length=args.frames, seed=args.seed)
+        result = evaluate_synthetic(model, sequences=args.sequences, length=args.frames, seed=args.seed,
+                                    max_tilt_deg=args.max_tilt)
         print(f"seqhand {model.name}: {result.summary()}")
         numbers = result.__dict__
     else:

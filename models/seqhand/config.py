@@ -58,6 +58,7 @@ class PretrainOptions:
     sequences: int = 0  # distinct sequences, repeated in epochs (paper: 40,000); 0 = a new one every time
     workers: int = 0  # background processes rendering sequences (0 = render in the training process)
     max_minutes: float = 0.0  # wall-clock budget (0 = none): the LR schedule and the end follow it
+    max_tilt_deg: float = 180.0  # 180: any hand orientation; less: turned towards the camera by at most this
     log_every: int = 10
     checkpoint_every: int = 200
 
@@ -165,5 +166,7 @@ def _check(path: Path, c: SeqHandConfig) -> None:
     for key, value in dataclasses.asdict(c.loss).items():
         if value < 0:
             raise ValueError(f"{path}: loss.{key} must not be negative, got {value}")
+    if not 0.0 < c.pretrain.max_tilt_deg <= 180.0:
+        raise ValueError(f"{path}: pretrain.max_tilt_deg must be in (0, 180], got {c.pretrain.max_tilt_deg}")
     if m.kernel_size % 2 == 0:
         raise ValueError(f"{path}: model.kernel_size must be odd, got {m.kernel_size}")

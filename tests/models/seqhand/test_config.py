@@ -35,6 +35,7 @@ def test_compact_pair_differs_only_in_the_recurrent_layer() -> None:
         ("[model]\ninput_size = 100\n", r"bad\.toml: model\.input_size must be a multiple of 32"),
         ("[loss]\nlambda_2d = -1\n", r"bad\.toml: loss\.lambda_2d must not be negative"),
         ("[finetune]\ndataset = 'coco'\n", r"bad\.toml: finetune\.dataset must be one of"),
+        ("[pretrain]\nmax_tilt_deg = 0\n", r"bad\.toml: pretrain\.max_tilt_deg must be in \(0, 180\]"),
         ("[model\n", r"bad\.toml: not valid TOML"),
     ],
 )

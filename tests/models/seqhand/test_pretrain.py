@@ -50,3 +50,18 @@ dir = "{tmp_path / 'out'}"
     last = np.mean([r["total"] for r in log[-8:]])
     assert last < 0.7 * first, (first, last)
     assert all(r["temporal"] > 0 for r in log)  # 3-frame sequences: the temporal term is active
+
+
+def test_max_tilt_keeps_the_synthetic_hands_turned_towards_the_camera() -> None:
+    from scipy.spatial.transform import Rotation
+
+    from models.seqhand.synthetic import synthetic_batches
+    from models.synth.sequence import FACING_CAMERA
+
+    def tilts(max_tilt_deg: float) -> np.ndarray:
+        batch = next(synthetic_batches(32, 4, 3, seed=5, max_tilt_deg=max_tilt_deg))
+        rotations = Rotation.from_rotvec(batch.targets.params[..., 23:26].reshape(-1, 3).numpy())
+        return np.degrees((rotations * FACING_CAMERA.inv()).magnitude())
+
+    assert tilts(30.0).max() <= 30.0 + 1e-3
+    assert tilts(180.0).max() > 30.0  # uniform orientations reach far beyond
