@@ -16,6 +16,20 @@ import numpy as np
 from models.cadstn.data import CropSet, build_crop_set, dataset_sequences, synth_sequences
 from models.metrics import PoseReport, acceleration_error, pose_report
 
+def open_session(model: Path, threads: int = 2):
+    """An ONNX Runtime CPU session of an exported CADSTN model, polite on a shared CPU (no spinning)."""
+    import onnxruntime as ort
+
+    model = Path(model)
+    if not model.is_file():
+        raise FileNotFoundError(f"model {model} does not exist")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+
+
 DATA_LAYOUTS = {"synth": "hand21", "nyu": "nyu14", "icvl": "icvl16"}
 
 
@@ -120,8 +134,6 @@ def _checkpoint_predictor(path: Path):
 
 
 def _onnx_predictor(path: Path, threads: int):
-    from models.cadstn.speed import open_session
-
     try:
         session = open_session(path, threads)
     except Exception as exc:  # onnxruntime raises its own types for a damaged file
@@ -155,8 +167,6 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
     options = options or EvalOptions()
     if centring not in CENTRINGS:
         raise ValueError(f"centring must be one of {', '.join(CENTRINGS)}, got {centring!r}")
-    from models.cadstn.speed import open_session
-
     session = open_session(Path(model), options.threads)
     meta = session.get_modelmeta().custom_metadata_map
     cube, size, shape = float(meta["cube_mm"]), int(meta["crop_size"]), json.loads(meta["state_shape"])
