@@ -5,12 +5,14 @@ import argparse
 from pathlib import Path
 
 NAME = "bench"
-HELP = "measure per-stage latency (median, p95) and end-to-end fps; `bench gen` measures data generation"
+HELP = ("measure per-stage latency (median, p95) and end-to-end fps; `bench gen` measures data generation, "
+        "`bench record` the cost of recording")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", nargs="?", default="engine", choices=("engine", "gen"),
-                        help="engine (default) or gen (synthetic data generation speed)")
+    parser.add_argument("what", nargs="?", default="engine", choices=("engine", "gen", "record"),
+                        help="engine (default), gen (synthetic data generation speed) or record (what "
+                             "recording a session costs the live path and the disk)")
     parser.add_argument("--model", action="append", choices=("seqhand", "cadstn"),
                         help="model to measure (repeatable; default: both)")
     parser.add_argument("--model-path", type=Path, help="ONNX file to use instead of weights/<model>_compact.onnx "
@@ -36,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.what == "gen":
         return _bench_gen(args)
+    if args.what == "record":
+        return _bench_record(args)
     from engine.bench import bench_engine, format_table
     from engine.runtime import PREFERRED_PROVIDERS, pick_providers
 
@@ -71,4 +75,26 @@ def _bench_gen(args: argparse.Namespace) -> int:
         for r in results:
             print(f"gen {r.kind} {r.size}x{r.size}: {r.frames_per_second:.0f} frames/s "
                   f"({r.frames} frames in {r.seconds:.1f} s, {r.workers} workers)")
+    return 0
+
+
+def _bench_record(args: argparse.Namespace) -> int:
+    """Record 640x480 RGB-D frames and a hand at 30 fps into a temporary session, per codec."""
+    import dataclasses
+    import json
+    import tempfile
+
+    from engine.recording import RecordingOptions, measure_recording_cost
+
+    frames = min(args.frames, 300)
+    with tempfile.TemporaryDirectory(prefix="handstream-bench-") as tmp:
+        results = [measure_recording_cost(Path(tmp) / codec, frames=frames, options=RecordingOptions(rgb_codec=codec))
+                   for codec in ("png", "jpg")]
+    if args.json:
+        print(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
+    else:
+        for r in results:
+            print(f"record rgb {r.rgb_codec} + depth png16, {r.frames} frames at 30 fps: write() on the live path "
+                  f"{r.write_call_us:.0f} us, writer thread {r.writer_ms_per_frame:.1f} ms/frame, fsync "
+                  f"{r.sync_ms_per_frame:.1f} ms/frame, {r.bytes_per_frame / 1e6:.2f} MB/frame, {r.dropped} dropped")
     return 0

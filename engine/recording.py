@@ -420,7 +420,7 @@ def measure_recording_cost(out_dir: str | Path, frames: int = 60, options: Recor
     """Record ``frames`` 640x480 RGB-D demo frames (with camera-like noise) and one predicted hand into
     the new folder ``out_dir`` at ``fps`` (0 = as fast as possible) and measure the cost; for
     ``handstream bench``."""
-    from engine.demo import DEMO_INTRINSICS, render_demo_frame
+    from engine.demo import DEMO_INTRINSICS, demo_truth, render_demo_frame
     from engine.results import HandResult
 
     options = options or RecordingOptions()
@@ -438,7 +438,7 @@ def measure_recording_cost(out_dir: str | Path, frames: int = 60, options: Recor
         hand = HandResult(track_id=1, handedness="right", confidence=0.9, box=(200.0, 120.0, 420.0, 340.0),
                           joints_2d=rng.uniform(200, 400, (21, 2)).astype(np.float32),
                           joints_3d=rng.uniform(-80, 600, (21, 3)).astype(np.float32),
-                          vertices=rng.uniform(-80, 600, (778, 3)).astype(np.float32),
+                          vertices=rng.uniform(-80, 600, demo_truth().vertices[0].shape).astype(np.float32),
                           theta=rng.normal(size=10).astype(np.float32), beta=rng.normal(size=10).astype(np.float32),
                           camera=rng.normal(size=6).astype(np.float32))
         frame = Frame(index=i, timestamp=i / 30.0, rgb=rgb, depth=depth, intrinsics=DEMO_INTRINSICS)

@@ -33,3 +33,20 @@ def test_bench_gen_reports_the_generators_speed(capsys):
     (run,) = json.loads(capsys.readouterr().out)
     assert code == 0
     assert run["kind"] == "depth" and run["frames"] == 20 and run["frames_per_second"] > 0
+
+
+def test_bench_record_reports_each_codec_and_leaves_nothing_behind(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    code = cli.main(["bench", "record", "--frames", "6", "--json"])
+    runs = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert [r["rgb_codec"] for r in runs] == ["png", "jpg"]
+    for r in runs:
+        assert r["frames"] == 6 and r["dropped"] == 0 and r["bytes_per_frame"] > 100_000  # 640x480 RGB-D
+        assert r["write_call_us"] > 0 and r["writer_ms_per_frame"] > 0
+    png, jpg = runs
+    assert jpg["bytes_per_frame"] < png["bytes_per_frame"]
+    assert list(tmp_path.iterdir()) == []  # the temporary sessions are gone
