@@ -9,6 +9,7 @@ seen by the camera for an un-mirrored image (unlike the legacy API), so it is us
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,9 @@ class MediaPipeHandDetector:
         if not path.is_file():
             raise FileNotFoundError(f"hand detector bundle {path} is missing (build it with "
                                     "`python -m models.build_hand_landmarker --wheel ...`)")
+        # MediaPipe's native logging (glog, TFLite) would print several lines per frame: warnings only.
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         from mediapipe.tasks.python.core.base_options import BaseOptions
         from mediapipe.tasks.python.vision import HandLandmarker, HandLandmarkerOptions
         from mediapipe.tasks.python.vision.core.vision_task_running_mode import VisionTaskRunningMode
