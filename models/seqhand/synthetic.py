@@ -31,12 +31,20 @@ def _generator(size: int, length: int, seed: int, max_tilt_deg: float = 180.0):
 def sequence_arrays(seq, size: int) -> dict[str, np.ndarray]:
     """One synthetic RGB sequence -> network-ready arrays (crop coordinates, metres, parameters)."""
     t = seq.truth
+    return record_arrays({"rgb": seq.rgb, "joints_2d": t.joints_2d, "joints_3d": t.joints_3d, "mask": t.mask,
+                          "params": t.params}, size)
+
+
+def record_arrays(record: dict[str, np.ndarray], size: int, length: int | None = None) -> dict[str, np.ndarray]:
+    """A sequence as `SynthSequence.to_arrays()` or a shard stores it -> network-ready arrays (first
+    `length` frames)."""
+    n = slice(None, length)
     return {
-        "images": seq.rgb,
-        "joints_2d": ((t.joints_2d + 0.5) / (size / 2.0) - 1.0).astype(np.float32),
-        "joints_3d": (t.joints_3d / 1000.0).astype(np.float32),
-        "mask": t.mask,
-        "params": t.params,
+        "images": record["rgb"][n],
+        "joints_2d": ((record["joints_2d"][n] + 0.5) / (size / 2.0) - 1.0).astype(np.float32),
+        "joints_3d": (record["joints_3d"][n] / 1000.0).astype(np.float32),
+        "mask": record["mask"][n],
+        "params": record["params"][n].astype(np.float32),
     }
 
 
@@ -80,14 +88,38 @@ def synthetic_batches(size: int, batch_size: int, length: int, seed: int, rank: 
     40,000) repeats in epochs. Each DDP process and worker renders its own indices. `max_tilt_deg` < 180
     keeps the hands turned towards the camera (see `models.synth.sequence.SequenceOptions`)."""
     if shards is not None:
-        raise ValueError(f"pretrain.shards = {str(shards)!r}: reading shards is not supported yet; "
-                         "leave it empty to generate sequences on the fly")
+        return shard_batches(shards, size, batch_size, length, seed, rank, world)
     stream = _SequenceBatches(size, batch_size, length, seed, rank, world, sequences, max_tilt_deg)
     if workers == 0:
         return iter(stream)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=workers, prefetch_factor=2,
                                          persistent_workers=True)
     return iter(loader)
+
+
+def shard_batches(folder: Path, size: int, batch_size: int, length: int, seed: int, rank: int = 0,
+                  world: int = 1) -> Iterator[Batch]:
+    """Endless batches from a `handstream gen-data --kind rgb` folder: epochs over its shards in a seeded
+    order (each DDP rank reads its own shards), the first `length` frames of each sequence."""
+    from models.synth.dataset import ShardDataset
+
+    data = ShardDataset(folder, shuffle_seed=seed, rank=rank, world=world)
+    m = data.reader.manifest
+    if m.get("kind") != "rgb" or m.get("size") != size or m.get("frames", 0) < length:
+        raise ValueError(f"{folder}: shards of kind {m.get('kind')!r}, size {m.get('size')}, {m.get('frames')} frames; "
+                         f"this model needs rgb, size {size}, at least {length} frames")
+
+    def batches() -> Iterator[Batch]:
+        items = []
+        while True:
+            for record in data:
+                items.append(record_arrays(record, size, length))
+                if len(items) == batch_size:
+                    yield collate_sequences(items)
+                    items = []
+            data.epoch += 1
+
+    return batches()
 
 
 def synthetic_frames(size: int, count: int, seed: int) -> list[np.ndarray]:

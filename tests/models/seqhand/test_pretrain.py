@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from models.hand_layer import HandLayer
@@ -65,3 +66,34 @@ def test_max_tilt_keeps_the_synthetic_hands_turned_towards_the_camera() -> None:
 
     assert tilts(30.0).max() <= 30.0 + 1e-3
     assert tilts(180.0).max() > 30.0  # uniform orientations reach far beyond
+
+
+def test_pretraining_reads_gen_data_shards(tmp_path: Path, tiny_config) -> None:
+    from models.seqhand.synthetic import shard_batches
+    from models.synth.generate import GenerateOptions, generate_dataset
+    from models.synth.shards import ShardReader
+
+    data = tmp_path / "shards"
+    generate_dataset(GenerateOptions(out=data, kind="rgb", sequences=3, frames=4, size=64, seed=2, bank_size=200,
+                                     per_shard=2), progress=False)
+    records = list(ShardReader(data))
+    batch = next(shard_batches(data, 64, batch_size=3, length=3, seed=0))
+    assert batch.images.shape == (3, 3, 3, 64, 64) and batch.targets.params.shape == (3, 3, 26)
+    # every sequence of the folder, each its first three frames, in metres and crop coordinates
+    got = sorted(batch.targets.joints_3d.numpy().tolist())
+    want = sorted((np.stack([r["joints_3d"][:3] for r in records]) / 1000.0).tolist())
+    np.testing.assert_allclose(np.array(got), np.array(want), rtol=1e-6)
+    with pytest.raises(ValueError, match="this model needs rgb, size 128"):
+        shard_batches(data, 128, batch_size=1, length=3, seed=0)
+    config = tiny_config(tmp_path / "c.toml", f"""
+[pretrain]
+steps = 3
+batch_size = 2
+sequence_length = 3
+shards = "{data}"
+log_every = 1
+checkpoint_every = 3
+[output]
+dir = "{tmp_path / 'out'}"
+""")
+    assert torch.load(train(config), weights_only=False)["step"] == 3
