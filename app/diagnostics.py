@@ -29,6 +29,7 @@ class DoctorReport:
     versions: dict[str, str] = field(default_factory=dict)
     providers: list[str] = field(default_factory=list)
     hand_model: str = ""
+    models: list[str] = field(default_factory=list)
     webcams: list[str] = field(default_factory=list)
     realsense: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -94,6 +95,21 @@ def _realsense(report: DoctorReport) -> None:
         report.notes.append(f"pyrealsense2 unusable: {exc}")
 
 
+def _models(report: DoctorReport) -> None:
+    """The shipped networks: each file checked against the engine's streaming contract."""
+    from engine.runtime import ModelSession
+    from engine.stream import MODEL_KINDS, default_model_path
+
+    for kind in MODEL_KINDS:
+        path = default_model_path(kind)
+        try:
+            session = ModelSession(path, kind, providers=["CPUExecutionProvider"], warmup=0)
+            report.models.append(f"{kind} {path.name} ({path.stat().st_size / 1e6:.1f} MB, "
+                                 f"inputs {', '.join(session.info.input_names)})")
+        except Exception as exc:  # noqa: BLE001 - a missing or broken model is a finding
+            report.models.append(f"{kind} unavailable: {exc}")
+
+
 def collect_report(probe_cameras: bool = True) -> DoctorReport:
     report = DoctorReport()
     for dist, label in PACKAGES:
@@ -102,6 +118,7 @@ def collect_report(probe_cameras: bool = True) -> DoctorReport:
             report.versions[label] = version or "not installed"
     _providers(report)
     _hand_model(report)
+    _models(report)
     if probe_cameras:
         _webcams(report)
         _realsense(report)
@@ -114,6 +131,7 @@ def format_report(report: DoctorReport) -> str:
     lines += [f"  {name:<{width}}{version}" for name, version in report.versions.items()]
     lines += ["", f"  execution providers: {', '.join(report.providers) or 'none'}"]
     lines += [f"  hand model: {report.hand_model}"]
+    lines += [f"  model: {m}" for m in report.models]
     lines += [f"  webcams: {', '.join(report.webcams) or 'none found'}"]
     lines += [f"  RealSense devices: {', '.join(report.realsense) or 'none found'}"]
     lines += [f"  note: {n}" for n in report.notes]

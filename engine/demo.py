@@ -53,7 +53,7 @@ def demo_sequence():
     from models.pose_prior import sample_poses
     from models.synth.backgrounds import Backgrounds
     from models.synth.pose_bank import procedural_bank
-    from models.synth.render_depth import DepthOptions
+    from models.synth.render_depth import WHOLE_ARM_MM, DepthOptions
     from models.synth.sequence import FACING_CAMERA, SequenceGenerator, SequenceOptions
 
     frames = int(SECONDS * FPS)
@@ -69,7 +69,7 @@ def demo_sequence():
         rotvecs[i] = (tilt * FACING_CAMERA).as_rotvec()
         centres[i] = (centre[0], centre[1], z)
     options = SequenceOptions(kind="depth", intrinsics=DEMO_INTRINSICS, colour=True,
-                              depth=DepthOptions(full_frame=True, background="plane", forearm_mm=450.0,
+                              depth=DepthOptions(full_frame=True, background="plane", forearm_mm=WHOLE_ARM_MM,
                                                  static_background=True))
     generator = SequenceGenerator(options, seed=6, bank=procedural_bank(64, seed=0),
                                   backgrounds=Backgrounds(images=[_wall()]))

@@ -86,23 +86,24 @@ def refine_hand_centre(points_mm: np.ndarray, on_border: np.ndarray, cube_mm: fl
 def hand_centre_mm(depth: np.ndarray, intrinsics: CameraIntrinsics, cube_mm: float = DEFAULT_CUBE_MM,
                    near_mm: float = 150.0, far_mm: float = 1500.0, step: int = 4,
                    iterations: int = 3) -> np.ndarray:
-    """Centre of mass of the nearest blob in [near, far], refined inside the cube around it.
+    """The hand's centre in camera mm: the largest connected blob of the slab from the nearest reading
+    to one cube deeper (DeepPrior), centred by ``refine_hand_centre`` (which keeps it off a forearm
+    entering the image), as the live depth detector does."""
+    import cv2
 
-    The slab from the nearest reading to one cube deeper holds the hand; the refinement keeps only
-    points inside the metric cube. (The slab is not one connected blob, so the forearm rule of
-    ``refine_hand_centre`` is not used here: ``engine.detect_depth`` applies it to its blobs.)
-    """
     check_depth(depth)
     d = depth[::step, ::step].astype(np.float32)
-    vs, us = np.nonzero((d > near_mm) & (d < far_mm))
-    if us.size == 0:
+    valid = (d > near_mm) & (d < far_mm)
+    if not valid.any():
         raise ValueError(f"depth image has no readings between {near_mm:g} and {far_mm:g} mm")
-    zs = d[vs, us]
+    zs = d[valid]
     z0 = float(np.partition(zs, min(3, zs.size - 1))[min(3, zs.size - 1)])  # ignore single-pixel specks
-    slab = zs < z0 + cube_mm
-    us, vs, zs = us[slab], vs[slab], zs[slab]
-    points = pixel_to_camera_mm(np.stack([us * step, vs * step, zs], axis=1), intrinsics)
-    return refine_hand_centre(points, np.zeros(len(points), bool), cube_mm, iterations)  # the slab is no blob
+    slab = (valid & (d < z0 + cube_mm)).astype(np.uint8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(slab, connectivity=8)
+    vs, us = np.nonzero(labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA])))
+    points = pixel_to_camera_mm(np.stack([us * step, vs * step, d[vs, us]], axis=1), intrinsics)
+    border = (us == 0) | (vs == 0) | (us == d.shape[1] - 1) | (vs == d.shape[0] - 1)
+    return refine_hand_centre(points, border, cube_mm, iterations)
 
 
 def crop_depth(depth: np.ndarray, centre_mm: np.ndarray, intrinsics: CameraIntrinsics,

@@ -106,17 +106,24 @@ def build_crop_set(sequences: Iterable[DepthSequence], cube_mm: float, size: int
                    centre_mm=np.stack(centres), cube_mm=float(cube_mm), bounds=np.asarray(bounds, np.int64))
 
 
+FULL_FRAME_TILT_DEG = 45.0  # full frames: hands turned at most this far from the camera (a whole arm stays in front)
+
+
 def synth_sequences(seed: int, count: int, frames: int, cube_mm: float, size: int,
                     full_frame: bool = False) -> Iterator[DepthSequence]:
     """Synthetic depth sequences of models/synth, rendered directly as crops around the joints' centroid
     (6x faster than full frames; `build_crop_set` re-crops them around a jittered centre), or as full
-    640×480 frames with no centre given (`full_frame`: the live situation)."""
+    640×480 frames with no centre given (`full_frame`: the live situation, arm and wall included)."""
     from models.synth.pose_flow import FlowOptions
-    from models.synth.render_depth import DepthOptions, crop_intrinsics
+    from models.synth.render_depth import WHOLE_ARM_MM, DepthOptions, crop_intrinsics
     from models.synth.sequence import SequenceGenerator, SequenceOptions
 
-    options = SequenceOptions(kind="depth", flow=FlowOptions(frames=frames),
-                              depth=DepthOptions(size=size, cube_mm=cube_mm, full_frame=full_frame))
+    flow = FlowOptions(frames=frames)
+    if full_frame:  # what a camera sees: an arm leaving the image, a wall that stays put, a hand that faces it
+        options = SequenceOptions(kind="depth", flow=flow, max_tilt_deg=FULL_FRAME_TILT_DEG, depth=DepthOptions(
+            size=size, cube_mm=cube_mm, full_frame=True, forearm_mm=WHOLE_ARM_MM, static_background=True))
+    else:
+        options = SequenceOptions(kind="depth", flow=flow, depth=DepthOptions(size=size, cube_mm=cube_mm))
     generator = SequenceGenerator(options, seed=seed)
     for i in range(count):
         seq = generator.sequence(i)

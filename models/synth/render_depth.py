@@ -16,6 +16,7 @@ import numpy as np
 from calibration.intrinsics import CameraIntrinsics
 from models.synth.raster import Raster, rasterize
 
+WHOLE_ARM_MM = 450.0  # forearm length for full frames: long enough to leave the image, as a real arm does
 # A RealSense D435 depth stream at 640×480 (typical factory calibration).
 D435_INTRINSICS = CameraIntrinsics(fx=615.0, fy=615.0, cx=319.5, cy=239.5, width=640, height=480)
 BACKGROUNDS = ("none", "plane", "clutter")
