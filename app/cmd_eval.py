@@ -21,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1000, help="synthetic data seed (default 1000; training uses 0)")
     parser.add_argument("--max-tilt", type=float, default=180.0, metavar="DEG",
                         help="seqhand: hands turned at most DEG from facing the camera (default 180: any orientation)")
+    parser.add_argument("--scale", type=float, nargs=2, default=(7.0, 11.0), metavar=("MIN", "MAX"),
+                        help="seqhand: weak-perspective scale range of the synthetic hands (default 7 11)")
     parser.add_argument("--limit", type=int, default=0, help="nyu / icvl: first N frames only (0 = all)")
     parser.add_argument("--live", choices=("com", "track"),
                         help="cadstn on full synthetic frames, cropped as the engine does: around the depth centre "
@@ -42,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         from models.seqhand.evaluate import evaluate_synthetic
 
         result = evaluate_synthetic(model, sequences=args.sequences, length=args.frames, seed=args.seed,
-                                    max_tilt_deg=args.max_tilt)
+                                    max_tilt_deg=args.max_tilt, scale=tuple(args.scale))
         print(f"seqhand {model.name}: {result.summary()}")
         numbers = result.__dict__
     else:

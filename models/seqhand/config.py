@@ -59,6 +59,8 @@ class PretrainOptions:
     workers: int = 0  # background processes rendering sequences (0 = render in the training process)
     max_minutes: float = 0.0  # wall-clock budget (0 = none): the LR schedule and the end follow it
     max_tilt_deg: float = 180.0  # 180: any hand orientation; less: turned towards the camera by at most this
+    scale_min: float = 7.0  # weak-perspective scale of the rendered hands, crop units per metre: how much of the
+    scale_max: float = 11.0  # crop a hand fills (the engine crops 2.2x the hand box: about 5-10 for real hands)
     log_every: int = 10
     checkpoint_every: int = 200
 
@@ -166,6 +168,8 @@ def _check(path: Path, c: SeqHandConfig) -> None:
     for key, value in dataclasses.asdict(c.loss).items():
         if value < 0:
             raise ValueError(f"{path}: loss.{key} must not be negative, got {value}")
+    if not 0.0 < c.pretrain.scale_min <= c.pretrain.scale_max:
+        raise ValueError(f"{path}: pretrain.scale_min must be positive and at most scale_max")
     if not 0.0 < c.pretrain.max_tilt_deg <= 180.0:
         raise ValueError(f"{path}: pretrain.max_tilt_deg must be in (0, 180], got {c.pretrain.max_tilt_deg}")
     if m.kernel_size % 2 == 0:

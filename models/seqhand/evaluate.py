@@ -104,10 +104,12 @@ def onnx_predictor(path: Path, threads: int = 1) -> tuple[Predictor, int]:
 
 
 def evaluate_synthetic(model: Path, sequences: int = 100, length: int = 10, seed: int = 424242,
-                       batch_size: int = 4, max_tilt_deg: float = 180.0) -> SeqHandEvaluation:
+                       batch_size: int = 4, max_tilt_deg: float = 180.0,
+                       scale: tuple[float, float] = (7.0, 11.0)) -> SeqHandEvaluation:
     """Score a checkpoint (.pt) or an exported model (.onnx) on `sequences` synthetic sequences
     generated with `seed` (pick one the training never used: training seeds are small integers) and
-    hand orientations up to `max_tilt_deg` from facing the camera (180: any)."""
+    hand orientations up to `max_tilt_deg` from facing the camera (180: any) and weak-perspective scales in
+    `scale` (what the model was trained on)."""
     from itertools import islice
 
     from models.hand_layer import HandLayer
@@ -122,5 +124,5 @@ def evaluate_synthetic(model: Path, sequences: int = 100, length: int = 10, seed
     else:
         net, _ = load_checkpoint(model)
         predict, size = (lambda images: net(images)[0]), net.options.input_size
-    batches = synthetic_batches(size, batch_size, length, seed=seed, max_tilt_deg=max_tilt_deg)
+    batches = synthetic_batches(size, batch_size, length, seed=seed, max_tilt_deg=max_tilt_deg, scale=scale)
     return evaluate_batches(predict, size, HandLayer(), islice(batches, -(-sequences // batch_size)))

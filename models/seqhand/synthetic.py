@@ -18,13 +18,14 @@ from models.seqhand.data import Batch, to_tensor_images
 from models.seqhand.losses import LossTargets
 
 
-def _generator(size: int, length: int, seed: int, max_tilt_deg: float = 180.0):
+def _generator(size: int, length: int, seed: int, max_tilt_deg: float = 180.0,
+               scale: tuple[float, float] = (7.0, 11.0)):
     from models.synth.pose_flow import FlowOptions
     from models.synth.render_rgb import RgbOptions
     from models.synth.sequence import SequenceGenerator, SequenceOptions
 
     options = SequenceOptions(kind="rgb", flow=FlowOptions(frames=length), rgb=RgbOptions(size=size), pca_pose=True,
-                              max_tilt_deg=max_tilt_deg)
+                              max_tilt_deg=max_tilt_deg, scale=scale)
     return SequenceGenerator(options, seed=seed)
 
 
@@ -61,15 +62,15 @@ class _SequenceBatches(torch.utils.data.IterableDataset):
     """Batches rendered inside a DataLoader worker, so rendering overlaps the training step."""
 
     def __init__(self, size: int, batch_size: int, length: int, seed: int, rank: int, world: int,
-                 sequences: int, max_tilt_deg: float) -> None:
+                 sequences: int, max_tilt_deg: float, scale: tuple[float, float]) -> None:
         super().__init__()
-        self.args = (size, batch_size, length, seed, rank, world, sequences, max_tilt_deg)
+        self.args = (size, batch_size, length, seed, rank, world, sequences, max_tilt_deg, scale)
 
     def __iter__(self) -> Iterator[Batch]:
-        size, batch_size, length, seed, rank, world, sequences, max_tilt_deg = self.args
+        size, batch_size, length, seed, rank, world, sequences, max_tilt_deg, scale = self.args
         info = torch.utils.data.get_worker_info()
         workers, worker = (1, 0) if info is None else (info.num_workers, info.id)
-        gen = _generator(size, length, seed, max_tilt_deg)
+        gen = _generator(size, length, seed, max_tilt_deg, scale)
         stride = world * workers
         index = rank * workers + worker
         while True:
@@ -82,14 +83,15 @@ class _SequenceBatches(torch.utils.data.IterableDataset):
 
 def synthetic_batches(size: int, batch_size: int, length: int, seed: int, rank: int = 0, world: int = 1,
                       shards: Path | None = None, workers: int = 0, sequences: int = 0,
-                      max_tilt_deg: float = 180.0) -> Iterator[Batch]:
+                      max_tilt_deg: float = 180.0, scale: tuple[float, float] = (7.0, 11.0)) -> Iterator[Batch]:
     """Endless batches of generated sequences (rendered in `workers` background processes). With
     `sequences` = 0 every sequence is new; otherwise the set of that many sequences (the paper's
     40,000) repeats in epochs. Each DDP process and worker renders its own indices. `max_tilt_deg` < 180
-    keeps the hands turned towards the camera (see `models.synth.sequence.SequenceOptions`)."""
+    keeps the hands turned towards the camera; `scale` is the range of the weak-perspective scale (see
+    `models.synth.sequence.SequenceOptions`)."""
     if shards is not None:
         return shard_batches(shards, size, batch_size, length, seed, rank, world)
-    stream = _SequenceBatches(size, batch_size, length, seed, rank, world, sequences, max_tilt_deg)
+    stream = _SequenceBatches(size, batch_size, length, seed, rank, world, sequences, max_tilt_deg, scale)
     if workers == 0:
         return iter(stream)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=workers, prefetch_factor=2,

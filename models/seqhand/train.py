@@ -177,7 +177,7 @@ def _batches(config: SeqHandConfig, stage: str, rank: int, world: int, start: in
     seed = p.seed if p.sequences else p.seed * 7919 + start  # a fixed set stays the same set on resume
     return synthetic_batches(size, p.batch_size, p.sequence_length, seed=seed, rank=rank,
                              world=world, shards=Path(p.shards) if p.shards else None, workers=p.workers,
-                             sequences=p.sequences, max_tilt_deg=p.max_tilt_deg)
+                             sequences=p.sequences, max_tilt_deg=p.max_tilt_deg, scale=(p.scale_min, p.scale_max))
 
 
 def _all_agree(flag: bool, world: int, device: torch.device) -> bool:
