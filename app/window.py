@@ -22,6 +22,7 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLa
 from app.beta_plot import BetaPlot
 from app.live_runner import MODEL_LABELS, LiveOptions, LiveRunner, session_folder
 from app.overlays import draw_overlays, frame_image
+from engine.capture import default_model
 
 SOURCE_CHOICES = ("demo", "0", "realsense")
 OPEN_FILE = "Open file…"
@@ -301,6 +302,8 @@ class MainWindow(QMainWindow):
                 return
             self.source_box.insertItem(0, path)
             self.source_box.setCurrentText(path)
+        if default_model(self.source_box.currentText()) == "cadstn":  # a depth camera or recording
+            self.model_box.setCurrentIndex(self.model_box.findData("cadstn"))
         self.video.setFocus()
         if self.runner.running:
             self.start()

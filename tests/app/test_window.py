@@ -154,3 +154,11 @@ def test_closing_while_a_start_is_under_way_leaves_no_threads(window):
     assert not w.runner.running
     alive = [t.name for t in threading.enumerate() if t.name.startswith(ENGINE_THREADS + ("app-start",))]
     assert alive == []
+
+
+def test_picking_a_realsense_source_switches_to_the_depth_model(window, qtbot):
+    w = window
+    assert w.model_box.currentData() == "seqhand"
+    w.source_box.textActivated.emit("realsense")  # as a user's pick in the list does
+    assert w.model_box.currentData() == "cadstn"
+    assert not w.runner.running  # picking does not start a run that was not running
