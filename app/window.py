@@ -302,7 +302,7 @@ class MainWindow(QMainWindow):
                 return
             self.source_box.insertItem(0, path)
             self.source_box.setCurrentText(path)
-        if default_model(self.source_box.currentText()) == "cadstn":  # a depth camera or recording
+        if default_model(path if text == OPEN_FILE else text) == "cadstn":  # a depth camera or recording
             self.model_box.setCurrentIndex(self.model_box.findData("cadstn"))
         self.video.setFocus()
         if self.runner.running:
