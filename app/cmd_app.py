@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-path", type=Path, metavar="FILE",
                         help="the model's ONNX file (default: the shipped one in weights/)")
     parser.add_argument("--detector", choices=("auto", "mediapipe", "depth"), default="auto",
-                        help="hand detector (auto: depth segmentation on the demo, else the model's own)")
+                        help="hand detector (auto: depth segmentation on the demo and for cadstn, else MediaPipe)")
     parser.add_argument("--calibration", type=Path, metavar="FILE", help="camera calibration file")
     parser.add_argument("--max-hands", type=int, default=2, help="hands to track (default 2)")
     parser.add_argument("--record-dir", type=Path, default=Path("sessions"), metavar="DIR",
@@ -48,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     from engine.capture import default_model
 
     options = LiveOptions(source=args.source, model=args.model or default_model(args.source),
-                          model_path=args.model_path, detector=args.detector, max_hands=args.max_hands, calibration=args.calibration)
+                          model_path=args.model_path, detector=args.detector, max_hands=args.max_hands,
+                          calibration=args.calibration)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("handstream")
     window = MainWindow(options, record_root=args.record_dir)

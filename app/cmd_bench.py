@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, default=300, help="measured frames per run (default 300)")
     parser.add_argument("--threads", type=int, default=1,
                         help="ONNX Runtime intra-op threads (default 1: polite on a shared CPU)")
-    parser.add_argument("--detector", default="auto", choices=("auto", "mediapipe", "depth"))
+    parser.add_argument("--detector", default="auto", choices=("auto", "mediapipe", "depth"),
+                        help="hand detector (auto: depth segmentation on the demo and for cadstn, else MediaPipe)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     gen = parser.add_argument_group("bench gen")
     gen.add_argument("--kind", choices=("rgb", "depth"), help="only this kind of data (default: both)")

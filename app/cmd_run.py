@@ -33,14 +33,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="ONNX Runtime intra-op threads (default 1: polite on a shared CPU)")
     parser.add_argument("--detector", default="auto", choices=("auto", "mediapipe", "depth"),
-                        help="hand detector (auto: MediaPipe for seqhand, depth segmentation for cadstn)")
+                        help="hand detector (auto: depth segmentation on the demo and for cadstn, else MediaPipe)")
 
 
 def run(args: argparse.Namespace) -> int:
     import json
     import threading
 
-    from engine.capture import default_model, open_source
+    from engine.capture import default_detector, default_model, open_source
     from engine.pipeline import Pipeline
     from engine.session import result_to_json
     from engine.stream import EngineOptions, StreamingEngine
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     engine = StreamingEngine(EngineOptions(
         model=args.model, model_path=args.model_path, max_hands=args.max_hands,
         providers=tuple(args.providers) if args.providers else None, calibration=args.calibration,
-        detector=args.detector, threads=args.threads,
+        detector=default_detector(args.source, args.detector), threads=args.threads,
         background_detection=not args.fast))  # live: never wait for MediaPipe; --fast: reproducible
     recorder = None
     out_file = None

@@ -22,8 +22,7 @@ MODEL_LABELS = {"seqhand": "SeqHAND-Net (RGB)", "cadstn": "CADSTN (depth)"}
 
 @dataclass
 class LiveOptions:
-    """What to run. ``detector`` ``auto`` uses depth segmentation on the built-in demo (its drawn hand
-    is not a photograph for MediaPipe) and the engine's own choice otherwise."""
+    """What to run. ``detector`` ``auto``: see ``engine.capture.default_detector``."""
 
     source: str = "demo"
     model: str = "seqhand"
@@ -61,16 +60,14 @@ class LiveRunner(QObject):
 
     def start(self, options: LiveOptions) -> None:
         """Open the source, load the model, start the worker; user errors raise ValueError/OSError."""
-        from engine.capture import open_source
+        from engine.capture import default_detector, open_source
         from engine.pipeline import Pipeline
         from engine.stream import EngineOptions, StreamingEngine
 
         self.stop()
-        detector = options.detector
-        if detector == "auto" and options.source.strip() == "demo":
-            detector = "depth"
         engine_options = EngineOptions(model=options.model, model_path=options.model_path,
-                                       max_hands=options.max_hands, detector=detector,
+                                       max_hands=options.max_hands,
+                                       detector=default_detector(options.source, options.detector),
                                        hand_model_path=options.hand_model_path,
                                        calibration=options.calibration)
         source = open_source(options.source)

@@ -55,14 +55,14 @@ def bench_engine(model: str, provider: str, *, source: str = "demo", frames: int
 
     A missing model file or source does not raise: the result's ``error`` says so in one line.
     """
-    from engine.capture import open_source
+    from engine.capture import default_detector, open_source
     from engine.pipeline import Pipeline
     from engine.stream import EngineOptions, StreamingEngine
 
     result = BenchResult(model=model, provider=provider, source=source)
     try:
         engine = StreamingEngine(EngineOptions(model=model, model_path=model_path, providers=(provider,),
-                                               detector=detector, threads=threads))
+                                               detector=default_detector(source, detector), threads=threads))
     except (OSError, ValueError) as exc:
         result.error = str(exc)
         return result
