@@ -6,10 +6,11 @@ the wrong type are errors (a typo must not silently train a different model for 
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
+
+from models.config_file import fill_table, read_toml
 
 JOINT_LAYOUTS = {"hand21": 21, "nyu14": 14, "icvl16": 16}
 GATES = ("tower", "shared")
@@ -87,48 +88,20 @@ class CadstnConfig:
         return d
 
 
-def _fill(cls: type, table: dict[str, Any], where: str) -> Any:
-    hints = get_type_hints(cls)
-    values = {}
-    for key, value in table.items():
-        if key not in hints:
-            raise ValueError(f"{where}: unknown key {key!r} (known: {', '.join(hints)})")
-        expected = hints[key]
-        origin = getattr(expected, "__origin__", expected)
-        ok = isinstance(value, origin) and not (origin is not bool and isinstance(value, bool))
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            value, ok = float(value), True
-        if origin is list:
-            ok = isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-        if not ok:
-            raise ValueError(f"{where}: key {key!r} must be {getattr(expected, '__name__', expected)}, got {value!r}")
-        values[key] = value
-    return cls(**values)
-
-
 def config_from_dict(data: dict[str, Any], path: str = "<config>") -> CadstnConfig:
     tables = {"model": ModelOptions, "data": DataOptions, "train": TrainOptions}
     parts = {}
     for name, table in data.items():
         if name not in tables:
             raise ValueError(f"{path}: unknown table [{name}] (known: {', '.join(tables)})")
-        if not isinstance(table, dict):
-            raise ValueError(f"{path}: [{name}] must be a table")
-        parts[name] = _fill(tables[name], table, f"{path} [{name}]")
+        parts[name] = fill_table(tables[name], table, path, name)
     config = CadstnConfig(**parts, path=path)
     _validate(config)
     return config
 
 
 def load_config(path: Path) -> CadstnConfig:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"config {path} does not exist")
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: not valid TOML ({exc})") from None
-    return config_from_dict(data, str(path))
+    return config_from_dict(read_toml(path), str(path))
 
 
 def _validate(c: CadstnConfig) -> None:

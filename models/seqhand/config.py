@@ -7,10 +7,10 @@ wrong model for an hour).
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+
+from models.config_file import fill_table, read_toml
 
 TEMPORAL_KINDS = ("convlstm", "lstm", "none")
 FINETUNE_DATASETS = ("freihand", "stb")
@@ -98,18 +98,13 @@ _TABLES = {"model": ModelOptions, "loss": LossWeights, "pretrain": PretrainOptio
 def load_config(path: Path) -> SeqHandConfig:
     """Read a SeqHAND-Net TOML config; see models/configs/seqhand_*.toml."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"config {path} does not exist")
-    try:
-        raw = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: not valid TOML ({exc})") from None
+    raw = read_toml(path)
     config = SeqHandConfig(source=path)
     for table, value in raw.items():
         if table == "output":
-            config.output_dir = _table(path, "output", value, _Output).dir
+            config.output_dir = fill_table(_Output, value, path, "output").dir
         elif table in _TABLES:
-            setattr(config, table, _table(path, table, value, _TABLES[table]))
+            setattr(config, table, fill_table(_TABLES[table], value, path, table))
         else:
             raise ValueError(f"{path}: unknown table [{table}] (expected {', '.join([*_TABLES, 'output'])})")
     _check(path, config)
@@ -119,24 +114,6 @@ def load_config(path: Path) -> SeqHandConfig:
 @dataclass
 class _Output:
     dir: str = "runs/seqhand"
-
-
-def _table(path: Path, name: str, value: Any, cls: type) -> Any:
-    if not isinstance(value, dict):
-        raise ValueError(f"{path}: {name} must be a table [{name}]")
-    hints = get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
-    for key, item in value.items():
-        if key not in known:
-            raise ValueError(f"{path}: unknown key {name}.{key} (expected one of {', '.join(sorted(known))})")
-        expected = hints[key]
-        ok = isinstance(item, expected) and not (expected is int and isinstance(item, bool))
-        if expected is float and isinstance(item, int) and not isinstance(item, bool):
-            value[key] = float(item)
-            ok = True
-        if not ok:
-            raise ValueError(f"{path}: {name}.{key} must be {expected.__name__}, got {item!r}")
-    return cls(**value)
 
 
 def _check(path: Path, c: SeqHandConfig) -> None:
