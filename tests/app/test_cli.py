@@ -27,6 +27,9 @@ def test_doctor_reports_versions_and_providers_without_cameras():
     assert "CPUExecutionProvider" in out.stdout
     assert "hand model:" in out.stdout
     assert "webcams:" in out.stdout and "RealSense devices:" in out.stdout
+    # the shipped networks load under the engine's streaming contract
+    assert "model: seqhand seqhand_compact.onnx (" in out.stdout and "inputs image, h, c" in out.stdout
+    assert "model: cadstn cadstn_compact.onnx (" in out.stdout and "inputs depth, h, c" in out.stdout
 
 
 def test_user_errors_are_one_line_without_traceback(capsys, monkeypatch):
