@@ -25,14 +25,14 @@ DEMO_INTRINSICS = CameraIntrinsics(fx=615.0, fy=615.0, cx=319.5, cy=239.5, width
 KEY_POSES = 5  # poses of the prior the hand moves through, one every second
 
 
-def _hand_pose(t: float) -> tuple[np.ndarray, float, float, np.ndarray]:
+def _hand_pose(t: float) -> tuple[np.ndarray, float, float, float]:
     """Where the hand is at ``t`` seconds: joint centroid (x, y mm), its depth (mm), roll about the
     viewing axis (rad), and the [0, 1] blend towards the next key pose."""
     centre = np.array([90.0 * math.sin(0.7 * t), 50.0 * math.sin(1.1 * t + 0.4)])
     z = 520.0 + 80.0 * math.sin(0.5 * t)
     roll = 0.35 * math.sin(0.9 * t)
     blend = 0.5 - 0.5 * math.cos(math.pi * (t % 1.0))
-    return centre, z, roll, np.array([blend])
+    return centre, z, roll, blend
 
 
 def _wall() -> np.ndarray:
@@ -62,7 +62,7 @@ def demo_sequence():
     times = np.arange(frames) / FPS
     theta, rotvecs, centres = np.empty((frames, 45)), np.empty((frames, 3)), np.empty((frames, 3))
     for i, t in enumerate(times):
-        centre, z, roll, (blend,) = _hand_pose(t)
+        centre, z, roll, blend = _hand_pose(t)
         k = int(t) % KEY_POSES
         theta[i] = (1.0 - blend) * keys[k] + blend * keys[(k + 1) % KEY_POSES]
         tilt = Rotation.from_rotvec([0.25 * math.sin(0.6 * t), 0.3 * math.sin(0.8 * t + 1.0), roll])
@@ -101,7 +101,7 @@ def render_demo_frame(t: float, kind: str = "rgbd") -> tuple[np.ndarray | None, 
     return rgb, depth
 
 
-def prerender(kind: str = "rgbd", seconds: float = SECONDS) -> None:
+def prerender() -> None:
     """Render the demo now (benchmarks and tests: keep rendering out of what they measure)."""
     demo_sequence()
 

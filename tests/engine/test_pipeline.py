@@ -35,7 +35,7 @@ def test_a_finite_source_is_processed_completely_in_order(tiny_cadstn):
 def test_stop_is_quick_and_the_consumer_never_blocks_the_capture(tiny_cadstn):
     from engine.demo import prerender
 
-    prerender(seconds=0.5)
+    prerender()
     engine = _engine(tiny_cadstn)
     pipeline = Pipeline(DemoSource(realtime=True, seconds=0.5), engine, lambda f, r: time.sleep(0.1))
     pipeline.start()
