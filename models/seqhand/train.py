@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from models.seqhand.checkpoint import save_checkpoint
+from models.seqhand.checkpoint import read_checkpoint, save_checkpoint
 from models.seqhand.config import SeqHandConfig, load_config
 from models.seqhand.data import Batch, image_batches, open_finetune_dataset
 from models.seqhand.losses import LossTargets, LossTerms, seqhand_loss
@@ -100,14 +100,14 @@ def _run(config: SeqHandConfig, stage: str, resume: bool, ckpt_path: Path, rank:
     start = 0
     saved: dict = {}
     if resume:
-        saved = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        saved = read_checkpoint(ckpt_path)
         net.load_state_dict(saved["model"])
         start = int(saved["step"])
     elif stage == "finetune":
         init = Path(config.finetune.init) if config.finetune.init else ckpt_path.with_name("pretrain_last.pt")
         if not init.is_file():
             raise FileNotFoundError(f"finetune needs a pretrained checkpoint: {init} does not exist (finetune.init)")
-        net.load_state_dict(torch.load(init, map_location="cpu", weights_only=False)["model"])
+        net.load_state_dict(read_checkpoint(init)["model"])
     net.to(device).train()
     optimizer = build_optimizer(net, stage, opts.lr, opts.weight_decay)
     # Cosine decay to 10 % over the stage: short CPU budgets end noticeably better than with a flat

@@ -104,5 +104,5 @@ def test_bad_output_path_and_checkpoint(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="output folder"):
         export_onnx(tmp_path / "ck.pt", tmp_path / "missing" / "m.onnx")
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="junk.pt is not a readable checkpoint"):
+    with pytest.raises(ValueError, match="junk.pt is not a readable SeqHAND-Net checkpoint"):
         export_onnx(tmp_path / "junk.pt", tmp_path / "m.onnx")
