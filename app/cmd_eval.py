@@ -19,9 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sequences", type=int, default=24, help="synthetic sequences (default 24)")
     parser.add_argument("--frames", type=int, default=20, help="frames per synthetic sequence (default 20)")
     parser.add_argument("--seed", type=int, default=1000, help="synthetic data seed (default 1000; training uses 0)")
-    parser.add_argument("--max-tilt", type=float, default=180.0, metavar="DEG",
+    parser.add_argument("--max-tilt", type=float, metavar="DEG",
                         help="seqhand: hands turned at most DEG from facing the camera (default 180: any orientation)")
-    parser.add_argument("--scale", type=float, nargs=2, default=(7.0, 11.0), metavar=("MIN", "MAX"),
+    parser.add_argument("--scale", type=float, nargs=2, metavar=("MIN", "MAX"),
                         help="seqhand: weak-perspective scale range of the synthetic hands (default 7 11)")
     parser.add_argument("--limit", type=int, default=0, help="nyu / icvl: first N frames only (0 = all)")
     parser.add_argument("--live", choices=("com", "track"),
@@ -42,9 +42,11 @@ def run(args: argparse.Namespace) -> int:
         if args.data != "synth" or args.live:
             raise ValueError("seqhand is evaluated on synthetic RGB sequences only (--data synth, no --live)")
         from models.seqhand.evaluate import evaluate_synthetic
+        from models.synth.sequence import ANY_TILT_DEG, DEFAULT_SCALE
 
         result = evaluate_synthetic(model, sequences=args.sequences, length=args.frames, seed=args.seed,
-                                    max_tilt_deg=args.max_tilt, scale=tuple(args.scale))
+                                    max_tilt_deg=ANY_TILT_DEG if args.max_tilt is None else args.max_tilt,
+                                    scale=DEFAULT_SCALE if args.scale is None else tuple(args.scale))
         print(f"seqhand {model.name}: {result.summary()}")
         numbers = result.__dict__
     else:

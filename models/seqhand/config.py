@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from models.config_file import fill_table, read_toml
+from models.synth.sequence import ANY_TILT_DEG, DEFAULT_SCALE
 
 TEMPORAL_KINDS = ("convlstm", "lstm", "none")
 FINETUNE_DATASETS = ("freihand", "stb")
@@ -58,9 +59,9 @@ class PretrainOptions:
     sequences: int = 0  # distinct sequences, repeated in epochs (paper: 40,000); 0 = a new one every time
     workers: int = 0  # background processes rendering sequences (0 = render in the training process)
     max_minutes: float = 0.0  # wall-clock budget (0 = none): the LR schedule and the end follow it
-    max_tilt_deg: float = 180.0  # 180: any hand orientation; less: turned towards the camera by at most this
-    scale_min: float = 7.0  # weak-perspective scale of the rendered hands, crop units per metre: how much of the
-    scale_max: float = 11.0  # crop a hand fills (the engine crops 2.2x the hand box: about 5-10 for real hands)
+    max_tilt_deg: float = ANY_TILT_DEG  # 180: any hand orientation; less: turned towards the camera by at most this
+    scale_min: float = DEFAULT_SCALE[0]  # weak-perspective scale of the rendered hands, crop units per metre: how much of the
+    scale_max: float = DEFAULT_SCALE[1]  # crop a hand fills (the engine crops 2.2x the hand box: about 5-10 for real hands)
     log_every: int = 10
     checkpoint_every: int = 200
 
@@ -147,7 +148,7 @@ def _check(path: Path, c: SeqHandConfig) -> None:
             raise ValueError(f"{path}: loss.{key} must not be negative, got {value}")
     if not 0.0 < c.pretrain.scale_min <= c.pretrain.scale_max:
         raise ValueError(f"{path}: pretrain.scale_min must be positive and at most scale_max")
-    if not 0.0 < c.pretrain.max_tilt_deg <= 180.0:
+    if not 0.0 < c.pretrain.max_tilt_deg <= ANY_TILT_DEG:
         raise ValueError(f"{path}: pretrain.max_tilt_deg must be in (0, 180], got {c.pretrain.max_tilt_deg}")
     if m.kernel_size % 2 == 0:
         raise ValueError(f"{path}: model.kernel_size must be odd, got {m.kernel_size}")

@@ -17,6 +17,7 @@ from torch import nn
 from models import metrics
 from models.seqhand.data import Batch
 from models.seqhand.network import BETA, THETA, hand_geometry
+from models.synth.sequence import ANY_TILT_DEG, DEFAULT_SCALE
 
 
 @dataclass
@@ -104,8 +105,8 @@ def onnx_predictor(path: Path, threads: int = 1) -> tuple[Predictor, int]:
 
 
 def evaluate_synthetic(model: Path, sequences: int = 100, length: int = 10, seed: int = 424242,
-                       batch_size: int = 4, max_tilt_deg: float = 180.0,
-                       scale: tuple[float, float] = (7.0, 11.0)) -> SeqHandEvaluation:
+                       batch_size: int = 4, max_tilt_deg: float = ANY_TILT_DEG,
+                       scale: tuple[float, float] = DEFAULT_SCALE) -> SeqHandEvaluation:
     """Score a checkpoint (.pt) or an exported model (.onnx) on `sequences` synthetic sequences
     generated with `seed` (pick one the training never used: training seeds are small integers) and
     hand orientations up to `max_tilt_deg` from facing the camera (180: any) and weak-perspective scales in

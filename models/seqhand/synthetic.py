@@ -16,10 +16,11 @@ import torch
 
 from models.seqhand.data import Batch, to_tensor_images
 from models.seqhand.losses import LossTargets
+from models.synth.sequence import ANY_TILT_DEG, DEFAULT_SCALE
 
 
-def _generator(size: int, length: int, seed: int, max_tilt_deg: float = 180.0,
-               scale: tuple[float, float] = (7.0, 11.0)):
+def _generator(size: int, length: int, seed: int, max_tilt_deg: float = ANY_TILT_DEG,
+               scale: tuple[float, float] = DEFAULT_SCALE):
     from models.synth.pose_flow import FlowOptions
     from models.synth.render_rgb import RgbOptions
     from models.synth.sequence import SequenceGenerator, SequenceOptions
@@ -83,7 +84,7 @@ class _SequenceBatches(torch.utils.data.IterableDataset):
 
 def synthetic_batches(size: int, batch_size: int, length: int, seed: int, rank: int = 0, world: int = 1,
                       shards: Path | None = None, workers: int = 0, sequences: int = 0,
-                      max_tilt_deg: float = 180.0, scale: tuple[float, float] = (7.0, 11.0)) -> Iterator[Batch]:
+                      max_tilt_deg: float = ANY_TILT_DEG, scale: tuple[float, float] = DEFAULT_SCALE) -> Iterator[Batch]:
     """Endless batches of generated sequences (rendered in `workers` background processes). With
     `sequences` = 0 every sequence is new; otherwise the set of that many sequences (the paper's
     40,000) repeats in epochs. Each DDP process and worker renders its own indices. `max_tilt_deg` < 180

@@ -32,6 +32,8 @@ KINDS = ("rgb", "depth")
 # MANO frame (fingers along -x, back of the hand +y) -> camera (x right, y down, z away): fingers up, back seen.
 FACING_CAMERA = Rotation.from_matrix([[0.0, 0.0, -1.0], [1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
 NUM_SKIN_TONES = 24
+DEFAULT_SCALE = (7.0, 11.0)  # RGB: weak-perspective scale range, crop units per metre
+ANY_TILT_DEG = 180.0  # max_tilt_deg that allows every hand orientation
 DEFAULT_BANK_SIZE = 20_000  # procedural bank when none is given (100k via `gen-data`; this keeps start-up ~2 s)
 
 
@@ -43,12 +45,12 @@ class SequenceOptions:
     depth: DepthOptions = field(default_factory=DepthOptions)
     intrinsics: CameraIntrinsics = D435_INTRINSICS  # depth camera (full frames; crops derive from it)
     pca_pose: bool = False  # render θ projected on the 10 PCA components (what SeqHAND-Net can express)
-    scale: tuple[float, float] = (7.0, 11.0)  # weak-perspective s (crop units per metre)
+    scale: tuple[float, float] = DEFAULT_SCALE  # weak-perspective s (crop units per metre)
     translation: float = 0.25  # |t| bound, crop units
     augment: bool = True  # RGB: blur/noise/jitter; depth: sensor noise
     # Hand orientation: 180 = uniformly random rotations (the default, like SeqHAND); smaller values tilt the
     # back of the hand, fingers up, towards the camera by at most this angle about a random axis.
-    max_tilt_deg: float = 180.0
+    max_tilt_deg: float = ANY_TILT_DEG
     colour: bool = False  # depth kind: also render an aligned RGB image per frame (RGB-D, e.g. for a demo)
 
     def __post_init__(self) -> None:
@@ -178,7 +180,7 @@ class SequenceGenerator:
 
     def _orientation(self, rng: np.random.Generator) -> Rotation:
         tilt = self.options.max_tilt_deg
-        if tilt >= 180.0:
+        if tilt >= ANY_TILT_DEG:
             return Rotation.random(random_state=rng)
         axis = rng.normal(size=3)
         angle = np.radians(rng.uniform(0.0, tilt))
