@@ -15,20 +15,7 @@ import numpy as np
 
 from models.cadstn.data import CropSet, build_crop_set, dataset_sequences, synth_sequences
 from models.metrics import PoseReport, acceleration_error, pose_report
-
-def open_session(model: Path, threads: int = 2):
-    """An ONNX Runtime CPU session of an exported CADSTN model, polite on a shared CPU (no spinning)."""
-    import onnxruntime as ort
-
-    model = Path(model)
-    if not model.is_file():
-        raise FileNotFoundError(f"model {model} does not exist")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
-
+from models.onnx_session import open_session
 
 DATA_LAYOUTS = {"synth": "hand21", "nyu": "nyu14", "icvl": "icvl16"}
 

@@ -80,12 +80,9 @@ def onnx_predictor(path: Path, threads: int = 1) -> tuple[Predictor, int]:
     """Stream each sequence frame by frame through an exported model, exactly as the engine does."""
     import json
 
-    import onnxruntime as ort
+    from models.onnx_session import open_session
 
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    session = open_session(path, threads)
     meta = session.get_modelmeta().custom_metadata_map
     state_shape = json.loads(meta["state_shape"])
 
