@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.tracks import Detection
+from models.depth_crop import nearest_blob, refine_hand_centre
 
 HAND_SPAN_MM = 180.0  # a hand's extent, to reject blobs too small to be a hand at their depth
 
@@ -41,8 +42,6 @@ class DepthHandDetector:
         self.options = options or DepthDetectorOptions()
 
     def detect(self, depth_mm: np.ndarray, fx: float, fy: float) -> list[Detection]:
-        import cv2
-
         o = self.options
         if depth_mm.ndim != 2:
             raise ValueError(f"depth image must be HxW, got shape {depth_mm.shape}")
@@ -52,14 +51,9 @@ class DepthHandDetector:
         for _ in range(self.max_hands * 3):  # a few extra tries skip specks and walls
             if len(found) >= self.max_hands:
                 break
-            candidates = d[remaining]
-            if candidates.size < 4:
+            if np.count_nonzero(remaining) < 4:
                 break
-            z0 = float(np.partition(candidates, 3)[3])  # robust nearest depth: ignore single-pixel specks
-            slab = (remaining & (d < z0 + o.band_mm)).astype(np.uint8)
-            n, labels, stats, _ = cv2.connectedComponentsWithStats(slab, connectivity=8)
-            best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-            blob = labels == best
+            blob = nearest_blob(d, remaining, o.band_mm)
             self._remove_object(remaining, d, blob, o.continuity_mm * o.step)
             ys, xs = np.nonzero(blob)
             zs = d[ys, xs]
@@ -78,7 +72,6 @@ class DepthHandDetector:
         kept off a forearm entering the image), as full-resolution u, v and z. The detector is not given
         the principal point; the image centre stands in for it, which only tilts the metric distances
         the refinement measures, not where its centre lands in the image."""
-        from models.depth_crop import refine_hand_centre
 
         o = self.options
         h, w = shape

@@ -83,24 +83,30 @@ def refine_hand_centre(points_mm: np.ndarray, on_border: np.ndarray, cube_mm: fl
     return centre
 
 
+def nearest_blob(depth: np.ndarray, valid: np.ndarray, band_mm: float) -> np.ndarray:
+    """The largest connected blob (bool mask) among the `valid` pixels of `depth` within `band_mm` behind
+    the nearest reading (the 4th nearest, so single-pixel specks do not count)."""
+    import cv2
+
+    zs = depth[valid]
+    z0 = float(np.partition(zs, min(3, zs.size - 1))[min(3, zs.size - 1)])
+    slab = (valid & (depth < z0 + band_mm)).astype(np.uint8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(slab, connectivity=8)
+    return labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+
+
 def hand_centre_mm(depth: np.ndarray, intrinsics: CameraIntrinsics, cube_mm: float = DEFAULT_CUBE_MM,
                    near_mm: float = 150.0, far_mm: float = 1500.0, step: int = 4,
                    iterations: int = 3) -> np.ndarray:
     """The hand's centre in camera mm: the largest connected blob of the slab from the nearest reading
     to one cube deeper (DeepPrior), centred by ``refine_hand_centre`` (which keeps it off a forearm
     entering the image), as the live depth detector does."""
-    import cv2
-
     check_depth(depth)
     d = depth[::step, ::step].astype(np.float32)
     valid = (d > near_mm) & (d < far_mm)
     if not valid.any():
         raise ValueError(f"depth image has no readings between {near_mm:g} and {far_mm:g} mm")
-    zs = d[valid]
-    z0 = float(np.partition(zs, min(3, zs.size - 1))[min(3, zs.size - 1)])  # ignore single-pixel specks
-    slab = (valid & (d < z0 + cube_mm)).astype(np.uint8)
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(slab, connectivity=8)
-    vs, us = np.nonzero(labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA])))
+    vs, us = np.nonzero(nearest_blob(d, valid, cube_mm))
     points = pixel_to_camera_mm(np.stack([us * step, vs * step, d[vs, us]], axis=1), intrinsics)
     border = (us == 0) | (vs == 0) | (us == d.shape[1] - 1) | (vs == d.shape[0] - 1)
     return refine_hand_centre(points, border, cube_mm, iterations)
