@@ -5,23 +5,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from app.live_arguments import add_live_arguments
+
 NAME = "app"
 HELP = "open the desktop app: live image with overlays, the 3-D hand mesh, shape lock and recording"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", default="demo",
-                        help="demo (default), a webcam index (0), realsense, a video file, a .bag/.db3 "
-                        "recording or a recorded session folder")
-    parser.add_argument("--model", choices=("seqhand", "cadstn"),
-                        help="seqhand: SeqHAND-Net on colour; cadstn: CADSTN on depth (default: cadstn for "
-                             "realsense and .bag/.db3, else seqhand)")
-    parser.add_argument("--model-path", type=Path, metavar="FILE",
-                        help="the model's ONNX file (default: the shipped one in weights/)")
-    parser.add_argument("--detector", choices=("auto", "mediapipe", "depth"), default="auto",
-                        help="hand detector (auto: depth segmentation on the demo and for cadstn, else MediaPipe)")
-    parser.add_argument("--calibration", type=Path, metavar="FILE", help="camera calibration file")
-    parser.add_argument("--max-hands", type=int, default=2, help="hands to track (default 2)")
+    add_live_arguments(parser)
     parser.add_argument("--record-dir", type=Path, default=Path("sessions"), metavar="DIR",
                         help="where Record puts new session folders (default ./sessions)")
     parser.add_argument("--no-start", action="store_true", help="open the window without starting")

@@ -6,34 +6,26 @@ import sys
 import time
 from pathlib import Path
 
+from app.live_arguments import add_live_arguments
+
 NAME = "run"
 HELP = "run the live engine on a camera, file, recording or the demo; print fps and latency"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", default="demo",
-                        help="demo, a webcam index (0), a video file, realsense, a .bag/.db3 recording or "
-                             "a session folder (default: demo)")
-    parser.add_argument("--model", choices=("seqhand", "cadstn"),
-                        help="seqhand (RGB) or cadstn (depth); default: cadstn for realsense and .bag/.db3, "
-                             "else seqhand")
-    parser.add_argument("--model-path", type=Path, help="ONNX model file (default: weights/<model>_compact.onnx)")
+    add_live_arguments(parser)
     parser.add_argument("--headless", action="store_true", help="no preview window")
     parser.add_argument("--frames", type=int, help="stop after N processed frames")
     parser.add_argument("--out", type=Path, help="write one JSON line of results per frame to this new file")
     parser.add_argument("--vertices", action="store_true", help="include mesh vertices in --out and --record")
-    parser.add_argument("--calibration", type=Path, help="camera calibration JSON (handstream calibrate)")
     parser.add_argument("--record", type=Path, metavar="DIR", help="record frames and results into a new session folder")
     parser.add_argument("--fast", action="store_true",
                         help="play files and recordings as fast as possible, without dropping frames, "
                              "with reproducible results (hand detection inline)")
-    parser.add_argument("--max-hands", type=int, default=2, help="hands to track (default 2)")
     parser.add_argument("--provider", action="append", dest="providers", metavar="NAME",
                         help="ONNX Runtime execution provider (repeatable; default: best available)")
     parser.add_argument("--threads", type=int, default=1,
                         help="ONNX Runtime intra-op threads (default 1: polite on a shared CPU)")
-    parser.add_argument("--detector", default="auto", choices=("auto", "mediapipe", "depth"),
-                        help="hand detector (auto: depth segmentation on the demo and for cadstn, else MediaPipe)")
 
 
 def run(args: argparse.Namespace) -> int:

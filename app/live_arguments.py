@@ -1,0 +1,21 @@
+"""The options `handstream run` and `handstream app` share: what to run on, with which model and detector."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_live_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", default="demo",
+                        help="demo (default), a webcam index (0), realsense, a video file, a .bag/.db3 "
+                             "recording or a recorded session folder")
+    parser.add_argument("--model", choices=("seqhand", "cadstn"),
+                        help="seqhand: SeqHAND-Net on colour; cadstn: CADSTN on depth (default: cadstn for "
+                             "realsense and .bag/.db3, else seqhand)")
+    parser.add_argument("--model-path", type=Path, metavar="FILE",
+                        help="the model's ONNX file (default: the shipped weights/<model>_compact.onnx)")
+    parser.add_argument("--detector", choices=("auto", "mediapipe", "depth"), default="auto",
+                        help="hand detector (auto: depth segmentation on the demo and for cadstn, else MediaPipe)")
+    parser.add_argument("--calibration", type=Path, metavar="FILE",
+                        help="camera calibration JSON (handstream calibrate)")
+    parser.add_argument("--max-hands", type=int, default=2, help="hands to track (default 2)")
