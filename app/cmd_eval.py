@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--live", choices=("com", "track"),
                         help="cadstn on full synthetic frames, cropped as the engine does: around the depth centre "
                         "of mass (com) or the previous prediction (track)")
+    parser.add_argument("--recentre", type=int, metavar="N",
+                        help="with --live: re-cut each crop N times around the joints found in it "
+                        "(default: the engine's, 1)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the numbers as JSON")
 
 
@@ -57,7 +60,10 @@ def run(args: argparse.Namespace) -> int:
         if args.live:
             if args.data != "synth":
                 raise ValueError("--live runs on full synthetic frames (--data synth)")
-            result = evaluate_live(model, options, centring=args.live)
+            from engine.stream import EngineOptions
+
+            recentre = EngineOptions().depth_recentre if args.recentre is None else args.recentre
+            result = evaluate_live(model, options, centring=args.live, recentre=recentre)
         else:
             result = evaluate(model, options)
         print(f"cadstn {model.name} on {args.data}:\n{result.summary()}")

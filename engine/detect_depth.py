@@ -1,8 +1,8 @@
 """Hand detection on depth images: the nearest blobs in range, with their centres of mass (DeepPrior).
 
 Why this simple rule: in front of a depth camera the hands are almost always the closest objects.
-The nearest valid depth starts a slab ``band_mm`` deep; its largest connected blob is a hand. That
-blob, plus the surface continuing it without a depth jump (the forearm: neighbours differing by less
+The nearest valid depth starts a slab ``band_mm`` deep; its nearest sizeable connected blob, cut off
+at depth jumps (`models.depth_crop.nearest_blob`), is a hand. That blob, plus the surface continuing it without a depth jump (the forearm: neighbours differing by less
 than ``continuity_mm`` per pixel), is then removed and the search repeats for the second hand. It costs well under a millisecond at half resolution.
 """
 from __future__ import annotations
@@ -53,7 +53,7 @@ class DepthHandDetector:
                 break
             if np.count_nonzero(remaining) < 4:
                 break
-            blob = nearest_blob(d, remaining, o.band_mm)
+            blob = nearest_blob(d, remaining, o.band_mm, o.continuity_mm * o.step)
             self._remove_object(remaining, d, blob, o.continuity_mm * o.step)
             ys, xs = np.nonzero(blob)
             zs = d[ys, xs]

@@ -47,6 +47,8 @@ class EngineOptions:
     restarts that track's recurrent state. ``shape_window``: K frames averaged by ``lock_shape``.
     ``background_detection``: run MediaPipe on its own thread (live cameras: no frame waits for it;
     results then depend on timing, so keep it off where runs must be reproducible).
+    ``depth_recentre``: CADSTN crops re-cut this often around the joints the network finds in the
+    previous cut (each costs one more inference; `handstream eval --model cadstn --live com` shows the gain).
     """
 
     model: str = "seqhand"
@@ -66,6 +68,7 @@ class EngineOptions:
     vertices: bool = True
     threads: int = 1
     background_detection: bool = False
+    depth_recentre: int = 1
 
 
 @dataclass
@@ -411,13 +414,26 @@ class StreamingEngine:
         for track, det in matched:
             c0 = time.perf_counter()
             centre_mm = pixel_to_camera_mm(det.centre_uvz, intrinsics)
-            crop = depth_crop.crop_depth(frame.depth, centre_mm, intrinsics, cube_mm=info.cube_mm,
-                                         size=info.crop_size)
-            feeds = {"depth": crop.depth[None, None].astype(np.float32)}
-            if "volume" in info.input_names:
-                feeds["volume"] = depth_crop.sliced_volume(crop.depth)[None].astype(np.float32)
+            state = track.state or self.model.zero_state()
+
+            def feeds(crop: depth_crop.DepthCrop) -> dict[str, np.ndarray]:
+                out = {"depth": crop.depth[None, None].astype(np.float32)}
+                if "volume" in info.input_names:
+                    out["volume"] = depth_crop.sliced_volume(crop.depth)[None].astype(np.float32)
+                return out
+
+            looked = [0.0]
+
+            def predict(crop: depth_crop.DepthCrop) -> np.ndarray:  # a look only: the state stays
+                t = time.perf_counter()
+                joints = self.model.step(feeds(crop), state)[0]["joints"][0]
+                looked[0] += time.perf_counter() - t
+                return joints
+
+            crop = depth_crop.recentred_crop(frame.depth, centre_mm, intrinsics, predict, self.options.depth_recentre,
+                                             cube_mm=info.cube_mm, size=info.crop_size)
             c1 = time.perf_counter()
-            outputs, track.state = self.model.step(feeds, track.state or self.model.zero_state())
+            outputs, track.state = self.model.step(feeds(crop), state)
             c2 = time.perf_counter()
             joints_mm = depth_crop.joints_to_camera_mm(outputs["joints"][0], crop)
             joints_2d = project_mm(joints_mm, intrinsics)
@@ -427,7 +443,7 @@ class StreamingEngine:
                 track_id=track.track_id, handedness=track.handedness, confidence=float(det.score),
                 box=crop.box,
                 joints_2d=joints_2d.astype(np.float32), joints_3d=joints_mm.astype(np.float32)))
-            timings.crop_ms += (c1 - c0) * 1000.0
-            timings.inference_ms += (c2 - c1) * 1000.0
+            timings.crop_ms += (c1 - c0 - looked[0]) * 1000.0
+            timings.inference_ms += (c2 - c1 + looked[0]) * 1000.0
         return hands
 

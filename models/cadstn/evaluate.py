@@ -145,10 +145,13 @@ def _onnx_predictor(path: Path, threads: int):
 CENTRINGS = ("com", "track")
 
 
-def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str = "track") -> EvalResult:
+def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str = "track",
+                  recentre: int = 0) -> EvalResult:
     """An ONNX model on full synthetic frames, cropped as the live engine must: around the depth centre
     of mass (`com`), or around the previous frame's predicted joints (`track`, centre of mass on the
-    first frame). Shows what detector centring costs against crops centred on the true hand."""
+    first frame), then re-cut `recentre` times around the joints found (`depth_crop.recentred_crop`,
+    as the engine's `depth_recentre`). Shows what detector centring costs against crops centred on
+    the true hand."""
     from models import depth_crop
 
     options = options or EvalOptions()
@@ -170,7 +173,10 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
                 continue
             if centring == "track" and previous is not None:
                 centre = previous.mean(axis=0)
-            crop = depth_crop.crop_depth(frame, centre, seq.intrinsics, cube_mm=cube, size=size)
+            def predict(crop: depth_crop.DepthCrop, h=h, c=c) -> np.ndarray:
+                return session.run(["joints"], {"depth": crop.depth[None, None], "h": h, "c": c})[0][0]
+
+            crop = depth_crop.recentred_crop(frame, centre, seq.intrinsics, predict, recentre, cube_mm=cube, size=size)
             joints, h, c = session.run(["joints", "h_out", "c_out"], {"depth": crop.depth[None, None], "h": h, "c": c})
             previous = depth_crop.joints_to_camera_mm(joints[0], crop)
             preds.append(previous)

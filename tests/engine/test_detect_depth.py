@@ -8,7 +8,7 @@ from calibration.projection import pixel_to_camera_mm
 from engine.demo import DEMO_INTRINSICS as K
 from engine.demo import demo_frame_index, demo_truth, render_demo_frame
 from engine.detect_depth import DepthHandDetector
-from models.depth_crop import refine_hand_centre
+from models.depth_crop import CENTRE_BEHIND_SURFACE_MM, refine_hand_centre
 
 
 def test_the_demo_hand_is_found_once_with_its_centre_on_the_hand_not_the_forearm():
@@ -28,10 +28,14 @@ def test_the_demo_hand_is_found_once_with_its_centre_on_the_hand_not_the_forearm
 def test_a_forearm_entering_the_image_does_not_drag_the_centre_but_a_lone_hand_keeps_its_centre_of_mass():
     points = np.stack([np.zeros(61), np.linspace(-90.0, 210.0, 61), np.full(61, 500.0)], axis=1)  # tip at y=-90
     on_border = points[:, 1] >= 205.0
-    np.testing.assert_allclose(refine_hand_centre(points, on_border), [0.0, -90.0 + 60.0, 500.0], atol=1e-9)
+    def behind(p):  # the joints lie behind the surface seen, along the viewing ray
+        p = np.asarray(p, float)
+        return p * (1 + CENTRE_BEHIND_SURFACE_MM / np.linalg.norm(p))
+
+    np.testing.assert_allclose(refine_hand_centre(points, on_border), behind([0.0, -90.0 + 60.0, 500.0]), atol=1e-9)
     hand_only = points[points[:, 1] <= 60.0]  # 150 mm: no arm, not on the border
     np.testing.assert_allclose(refine_hand_centre(hand_only, np.zeros(len(hand_only), bool)),
-                               hand_only.mean(axis=0), atol=1e-9)
+                               behind(hand_only.mean(axis=0)), atol=1e-9)
 
 
 def test_nothing_in_range_and_specks_give_no_hands():
@@ -52,5 +56,6 @@ def test_two_hands_at_different_depths_are_both_found():
     assert len(found) == 2
     near, far = sorted(found, key=lambda d: d.centre_uvz[2])
     assert np.allclose(near.centre, (180, 240), atol=4) and np.allclose(far.centre, (470, 230), atol=4)
-    assert abs(near.centre_uvz[2] - 450) < 2 and abs(far.centre_uvz[2] - 640) < 2
+    behind = CENTRE_BEHIND_SURFACE_MM  # along rays close to the optical axis: nearly all of it in depth
+    assert abs(near.centre_uvz[2] - 450 - behind) < 2 and abs(far.centre_uvz[2] - 640 - behind) < 2
     assert len(DepthHandDetector(max_hands=1).detect(depth, K.fx, K.fy)) == 1

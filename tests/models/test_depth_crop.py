@@ -20,11 +20,22 @@ def _scene(centre_uv=(180, 100), z=600.0):
     return depth
 
 
+BEHIND = depth_crop.CENTRE_BEHIND_SURFACE_MM
+
+
 def test_centre_of_mass_finds_the_nearest_blob():
     depth = _scene()
     centre = depth_crop.hand_centre_mm(depth, CAM)
     u, v, z = depth_crop.camera_mm_to_pixel(centre, CAM)
-    assert abs(u - 180) < 2 and abs(v - 100) < 2 and abs(z - 600) < 5
+    assert abs(u - 180) < 2 and abs(v - 100) < 2 and abs(z - 600 - BEHIND) < 5  # behind the surface seen
+
+
+@pytest.mark.parametrize("wall_mm", [700, 800])
+def test_a_wall_within_the_slab_does_not_join_or_replace_the_hand(wall_mm):
+    depth = _scene()
+    depth[depth == 1400] = wall_mm  # the wall is less than a cube behind the hand, and touches it in the image
+    u, v, z = depth_crop.camera_mm_to_pixel(depth_crop.hand_centre_mm(depth, CAM), CAM)
+    assert abs(u - 180) < 3 and abs(v - 100) < 3 and abs(z - 600 - BEHIND) < 5
 
 
 def test_crop_normalises_depth_and_inverts_joints_exactly():
@@ -36,7 +47,7 @@ def test_crop_normalises_depth_and_inverts_joints_exactly():
     # the wall is 800 mm behind: background (+1); the hand's values lie near 0
     hand = crop.depth < 1.0
     assert 0.05 < hand.mean() < 0.6
-    assert np.abs(crop.depth[hand]).max() < 0.4  # the surface spans ±45 mm of a 125 mm half-cube
+    assert np.abs(crop.depth[hand] + BEHIND / 125.0).max() < 0.4  # the surface spans ±45 mm of a 125 mm half-cube
     # centre pixel of the crop looks at the hand's centre
     assert abs(crop.depth[32, 32] - (600 - centre[2]) / 125.0) < 0.05
     joints = centre + np.random.default_rng(0).uniform(-120, 120, size=(21, 3))
@@ -46,6 +57,28 @@ def test_crop_normalises_depth_and_inverts_joints_exactly():
     # the crop box is the cube's projection: 250 mm at ~600 mm with f=475 is ~198 px wide
     x0, y0, x1, y1 = crop.box
     assert x1 - x0 == pytest.approx(250.0 * CAM.fx / centre[2])
+
+
+def test_recentring_moves_the_cube_to_the_joints_found_and_survives_a_broken_prediction():
+    depth = _scene()
+    start = depth_crop.hand_centre_mm(depth, CAM) + np.array([30.0, -20.0, 10.0])  # a detector that missed
+    target = depth_crop.hand_centre_mm(depth, CAM)
+    seen = []
+
+    def predict(crop):  # a network that finds the hand: joints around the true centre, in this crop's frame
+        seen.append(crop.centre_mm)
+        joints = target + np.random.default_rng(0).normal(0.0, 30.0, (21, 3))
+        joints += target - joints.mean(axis=0)
+        return depth_crop.joints_to_crop(joints, crop)
+
+    crop = depth_crop.recentred_crop(depth, start, CAM, predict, passes=2, size=32)
+    np.testing.assert_allclose(crop.centre_mm, target, atol=1e-3)
+    assert len(seen) == 2
+    np.testing.assert_allclose(seen[0], start)
+    plain = depth_crop.recentred_crop(depth, start, CAM, predict, passes=0, size=32)
+    np.testing.assert_array_equal(plain.depth, depth_crop.crop_depth(depth, start, CAM, size=32).depth)
+    broken = depth_crop.recentred_crop(depth, start, CAM, lambda crop: np.full((21, 3), np.nan), size=32)
+    np.testing.assert_allclose(broken.centre_mm, start)
 
 
 def test_crop_outside_the_image_is_background():
