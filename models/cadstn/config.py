@@ -67,6 +67,7 @@ class TrainOptions:
     lr_decay: float = 0.1
     weight_decay: float = 0.0
     aux_weight: float = 1.0  # weight of each auxiliary loss of the spatial network
+    temporal_from_spatial: bool = True  # the temporal stage starts its tower from the spatial depth tower
     steps_spatial: int = 60000
     steps_temporal: int = 60000
     steps_fusion: int = 40000

@@ -3,8 +3,9 @@
 Each stage trains one sub-network and freezes the others (frozen parts run in eval mode: no
 dropout, no gradients). Stages write `<out_dir>/<stage>.pt` (whole model, optimiser, step) every
 `checkpoint_every` steps and at the end; `resume=True` continues from it. The temporal stage starts
-with the spatial checkpoint's spatial network when there is one; the fusion stage needs both and
-takes the spatial weights from `spatial.pt` and the temporal ones from `temporal.pt` (on resume too).
+with the spatial checkpoint's spatial network when there is one (and, with `temporal_from_spatial`,
+its own tower from the spatial depth tower); the fusion stage needs both and takes the spatial
+weights from `spatial.pt` and the temporal ones from `temporal.pt` (on resume too).
 
 Multi-process: run under `torchrun` (WORLD_SIZE/RANK/LOCAL_RANK): the trained sub-network is wrapped
 in DistributedDataParallel (gloo on CPU, NCCL on GPU); each rank samples its own batches, rank 0
@@ -75,6 +76,14 @@ def _frozen_weights(model: Cadstn, out_dir: Path, stage: str) -> None:
             _load_part(model, path, name)
 
 
+def _warm_start_temporal(model: Cadstn) -> None:
+    """Start the temporal network's tower and first FC layer from the trained spatial network's depth
+    branch (same shapes): the temporal stage then learns the LSTM on features that already see a hand
+    instead of training a second tower from scratch."""
+    model.temporal.tower.load_state_dict(model.spatial.depth_tower.state_dict())
+    model.temporal.fc.load_state_dict(model.spatial.h1_depth.state_dict())
+
+
 def _loss(model: Cadstn, trained: nn.Module, stage: str, depth: torch.Tensor, joints: torch.Tensor,
           aux_weight: float) -> torch.Tensor:
     if stage == "spatial":
@@ -125,6 +134,8 @@ def train_stage(config: CadstnConfig, stage: str, train_set: CropSet, val_set: C
         start, history = int(payload["step"]), list(payload.get("history", []))
         done_steps = dict(payload.get("steps", {}))
     _frozen_weights(model, out_dir, stage)
+    if stage == "temporal" and start == 0 and t.temporal_from_spatial and (out_dir / "spatial.pt").is_file():
+        _warm_start_temporal(model)
     for earlier in STAGES[:STAGES.index(stage)]:  # record what the inherited weights went through
         if (out_dir / f"{earlier}.pt").is_file():
             done_steps[earlier] = int(read_checkpoint(out_dir / f"{earlier}.pt")["step"])

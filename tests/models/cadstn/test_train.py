@@ -49,6 +49,18 @@ def test_stages_train_only_their_network(tmp_path, crops):
     assert read_checkpoint(run / "fusion.pt")["steps"] == {"spatial": 3, "temporal": 3, "fusion": 3}
 
 
+@pytest.mark.parametrize("warm", [True, False])
+def test_temporal_stage_starts_from_the_spatial_depth_tower(tmp_path, crops, warm):
+    config = _config(tmp_path, lr=1e-12, temporal_from_spatial=warm)  # steps too small to move a weight visibly
+    train_stage(config, "spatial", crops)
+    train_stage(config, "temporal", crops)
+    weights = read_checkpoint(tmp_path / "run" / "temporal.pt")["model"]
+    pairs = [(f"temporal.tower.{k[len('spatial.depth_tower.'):]}", k) for k in weights if k.startswith("spatial.depth_tower.")]
+    pairs += [("temporal.fc.weight", "spatial.h1_depth.weight"), ("temporal.fc.bias", "spatial.h1_depth.bias")]
+    close = [torch.allclose(weights[t], weights[s], atol=1e-6) for t, s in pairs]
+    assert all(close) if warm else not any(close)
+
+
 def test_fusion_needs_the_earlier_stages(tmp_path, crops):
     with pytest.raises(FileNotFoundError, match="spatial stage's checkpoint"):
         train_stage(_config(tmp_path), "fusion", crops)
