@@ -27,6 +27,7 @@ class ModelOptions:
     temporal: str = "convlstm"
     hidden: int = 256
     kernel_size: int = 3
+    head_skip: bool = False  # the head also reads the pooled encoder feature, not only the recurrent state
     scale_init: float = 5.0  # initial weak-perspective scale: crop units per metre
     pretrained_backbone: str = ""  # optional local torchvision-style state dict
     hand_model: str = ""  # hand model pickle; empty = the default (open model or HANDSTREAM_MANO_DIR)

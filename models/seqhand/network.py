@@ -4,6 +4,9 @@ The network stops at the 26 parameters [theta PCA 10, beta 10, s, tx, ty, rx, ry
 the streaming ONNX model outputs, and the hand model runs outside it (numpy in the engine, the torch
 `HandLayer` in training, see `hand_geometry`). Three recurrent variants for the paper's Table 2:
 `convlstm` (SeqHAND-Net), `lstm` (Encoder+LSTM on the pooled feature), `none` (per-frame baseline).
+With `head_skip` the head reads the pooled encoder feature beside the recurrent state: the temporal
+model then contains the per-frame one, which at CPU training budgets it otherwise trails (see
+weights/seqhand_compact.md).
 """
 from __future__ import annotations
 
@@ -43,10 +46,10 @@ class SeqHandNet(nn.Module):
         self.lstm: nn.LSTMCell | None = None
         if options.temporal == "convlstm":
             self.convlstm = ConvLSTMCell(feat, options.hidden, options.kernel_size)
-            head_in = options.hidden
+            head_in = options.hidden + (feat if options.head_skip else 0)
         elif options.temporal == "lstm":
             self.lstm = nn.LSTMCell(feat, options.hidden)
-            head_in = options.hidden
+            head_in = options.hidden + (feat if options.head_skip else 0)
         else:
             head_in = feat
         self.head = nn.Linear(head_in, NUM_PARAMS)
@@ -94,14 +97,17 @@ class SeqHandNet(nn.Module):
         return self.encoder((image - self.mean) / self.std)
 
     def _recurrent(self, feat: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        frame = feat.mean(dim=(2, 3))
         if self.convlstm is not None:
             state = self.convlstm(feat, state)
             pooled = state[0].mean(dim=(2, 3))
         elif self.lstm is not None:
-            state = self.lstm(feat.mean(dim=(2, 3)), state)
+            state = self.lstm(frame, state)
             pooled = state[0]
         else:
-            pooled = feat.mean(dim=(2, 3))
+            return self.decode(self.head(frame)), state
+        if self.options.head_skip:
+            pooled = torch.cat([pooled, frame], dim=1)
         return self.decode(self.head(pooled)), state
 
     def decode(self, raw: torch.Tensor) -> torch.Tensor:

@@ -18,16 +18,17 @@ from models.seqhand.network import SeqHandNet
 SIZE = 64
 
 
-def _tiny_checkpoint(path: Path, temporal: str) -> SeqHandNet:
+def _tiny_checkpoint(path: Path, temporal: str, head_skip: bool = False) -> SeqHandNet:
     torch.manual_seed(0)
-    net = SeqHandNet(ModelOptions(backbone="resnet18", width=8, input_size=SIZE, temporal=temporal, hidden=16))
+    net = SeqHandNet(ModelOptions(backbone="resnet18", width=8, input_size=SIZE, temporal=temporal, hidden=16,
+                                  head_skip=head_skip))
     with torch.no_grad():  # non-trivial batch-norm statistics and head, so the check means something
         for m in net.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
                 m.running_mean.uniform_(-0.2, 0.2)
                 m.running_var.uniform_(0.5, 1.5)
                 m.weight.uniform_(0.5, 1.5)
-        net.head.weight.normal_(0, 0.02)  # outputs of order 1
+        net.head.weight.normal_(0, 0.08 / net.head.in_features ** 0.5)  # outputs of order 1
     save_checkpoint(path, net, hand_model="handstream_hand_right.pkl")
     return net.eval()
 
@@ -39,10 +40,10 @@ def _session(path: Path) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
 
-@pytest.mark.parametrize("temporal", ["convlstm", "lstm", "none"])
-def test_streaming_onnx_matches_sequence_forward(tmp_path: Path, temporal: str) -> None:
+@pytest.mark.parametrize("temporal, head_skip", [("convlstm", False), ("convlstm", True), ("lstm", True), ("none", False)])
+def test_streaming_onnx_matches_sequence_forward(tmp_path: Path, temporal: str, head_skip: bool) -> None:
     torch.set_num_threads(1)
-    net = _tiny_checkpoint(tmp_path / "ck.pt", temporal)
+    net = _tiny_checkpoint(tmp_path / "ck.pt", temporal, head_skip)
     out = export_onnx(tmp_path / "ck.pt", tmp_path / "m.onnx")
     frames = torch.rand(1, 10, 3, SIZE, SIZE)
     with torch.no_grad():
