@@ -401,6 +401,15 @@ class StreamingEngine:
                           camera=params[20:26].astype(np.float32), beta_change=change)
 
     # -- depth: CADSTN ---------------------------------------------------------------------------
+    def _depth_feeds(self, crop) -> dict[str, np.ndarray]:
+        """A depth crop as the CADSTN model's inputs (the sliced volume too, for models that take it)."""
+        from models import depth_crop
+
+        feeds = {"depth": crop.depth[None, None].astype(np.float32)}
+        if "volume" in self.model.info.input_names:
+            feeds["volume"] = depth_crop.sliced_volume(crop.depth)[None].astype(np.float32)
+        return feeds
+
     def _process_depth(self, frame: Frame, intrinsics: CameraIntrinsics, timings: StageTimings) -> list[HandResult]:
         from models import depth_crop
 
@@ -415,25 +424,18 @@ class StreamingEngine:
             c0 = time.perf_counter()
             centre_mm = pixel_to_camera_mm(det.centre_uvz, intrinsics)
             state = track.state or self.model.zero_state()
-
-            def feeds(crop: depth_crop.DepthCrop) -> dict[str, np.ndarray]:
-                out = {"depth": crop.depth[None, None].astype(np.float32)}
-                if "volume" in info.input_names:
-                    out["volume"] = depth_crop.sliced_volume(crop.depth)[None].astype(np.float32)
-                return out
-
             looked = [0.0]
 
             def predict(crop: depth_crop.DepthCrop) -> np.ndarray:  # a look only: the state stays
                 t = time.perf_counter()
-                joints = self.model.step(feeds(crop), state)[0]["joints"][0]
+                joints = self.model.step(self._depth_feeds(crop), state)[0]["joints"][0]
                 looked[0] += time.perf_counter() - t
                 return joints
 
             crop = depth_crop.recentred_crop(frame.depth, centre_mm, intrinsics, predict, self.options.depth_recentre,
                                              cube_mm=info.cube_mm, size=info.crop_size)
             c1 = time.perf_counter()
-            outputs, track.state = self.model.step(feeds(crop), state)
+            outputs, track.state = self.model.step(self._depth_feeds(crop), state)
             c2 = time.perf_counter()
             joints_mm = depth_crop.joints_to_camera_mm(outputs["joints"][0], crop)
             joints_2d = project_mm(joints_mm, intrinsics)

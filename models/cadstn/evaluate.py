@@ -173,6 +173,7 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
                 continue
             if centring == "track" and previous is not None:
                 centre = previous.mean(axis=0)
+
             def predict(crop: depth_crop.DepthCrop, h=h, c=c) -> np.ndarray:
                 return session.run(["joints"], {"depth": crop.depth[None, None], "h": h, "c": c})[0][0]
 
