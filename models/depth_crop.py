@@ -106,30 +106,31 @@ def nearest_blob(depth: np.ndarray, valid: np.ndarray, band_mm: float, jump_mm: 
     inside = valid & (depth < z0 + band_mm)
     d = np.where(inside, depth, np.float32(1e7))
     jump = np.zeros(depth.shape, bool)
-    for axis in (0, 1):
-        step = np.abs(np.diff(d, axis=axis)) > jump_mm
-        lead = [(0, 1) if a == axis else (0, 0) for a in (0, 1)]
-        tail = [(1, 0) if a == axis else (0, 0) for a in (0, 1)]
-        jump |= np.pad(step, lead) | np.pad(step, tail)
-    slab = (inside & ~jump).astype(np.uint8)
+    across = np.abs(d[:, 1:] - d[:, :-1]) > jump_mm
+    jump[:, 1:] |= across
+    jump[:, :-1] |= across
+    down = np.abs(d[1:] - d[:-1]) > jump_mm
+    jump[1:] |= down
+    jump[:-1] |= down
+    slab = inside & ~jump
     if not slab.any():
-        slab = inside.astype(np.uint8)  # all edges (a tiny or ragged blob): keep it whole
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(slab, connectivity=8)
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    nearest = np.full(count, np.inf)
-    np.minimum.at(nearest, labels[slab > 0], depth[slab > 0])
-    nearest = np.where(areas >= max(MIN_BLOB_PIXELS, 0.01 * areas.max()), nearest[1:], np.inf)
-    if not np.isfinite(nearest).any():
-        nearest = -areas.astype(np.float64)  # only specks: the largest
-    return labels == 1 + int(np.argmin(nearest))
+        slab = inside  # all edges (a tiny or ragged blob): keep it whole
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(slab.astype(np.uint8), connectivity=8)
+    areas = stats[:, cv2.CC_STAT_AREA].copy()
+    areas[0] = 0  # the background label
+    sizeable = areas >= max(MIN_BLOB_PIXELS, 0.01 * areas.max())
+    if not sizeable.any():
+        return labels == int(np.argmax(areas))  # only specks: the largest
+    nearest = int(np.argmin(np.where(sizeable[labels], depth, np.inf)))
+    return labels == labels.flat[nearest]
 
 
 def hand_centre_mm(depth: np.ndarray, intrinsics: CameraIntrinsics, cube_mm: float = DEFAULT_CUBE_MM,
                    near_mm: float = 150.0, far_mm: float = 1500.0, step: int = 4,
                    iterations: int = 3) -> np.ndarray:
-    """The hand's centre in camera mm: the largest connected blob of the slab from the nearest reading
-    to one cube deeper (DeepPrior), centred by ``refine_hand_centre`` (which keeps it off a forearm
-    entering the image), as the live depth detector does."""
+    """The hand's centre in camera mm: the nearest blob (``nearest_blob``) of the slab from the nearest
+    reading to one cube deeper (DeepPrior), centred by ``refine_hand_centre`` (which keeps it off a
+    forearm entering the image), as the live depth detector does."""
     check_depth(depth)
     d = depth[::step, ::step].astype(np.float32)
     valid = (d > near_mm) & (d < far_mm)
