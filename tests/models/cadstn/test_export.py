@@ -4,21 +4,14 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import onnxruntime as ort
 import pytest
 import torch
 
 from models.cadstn.checkpoint import save_checkpoint
 from models.cadstn.export import export_onnx
 from models.cadstn.fusion import Cadstn
+from models.onnx_session import open_session
 from tests.models.cadstn.conftest import hand_like_crops, tiny_config
-
-
-def _session(path):
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def _stream(session, seq, lstm):
@@ -45,7 +38,7 @@ def checkpoint(tmp_path_factory):
 def test_streaming_onnx_matches_pytorch_sequence(checkpoint, tmp_path):
     path, model, config = checkpoint
     onnx_path = export_onnx(path, tmp_path / "cadstn.onnx")
-    session = _session(onnx_path)
+    session = open_session(onnx_path, threads=1)
     assert [i.name for i in session.get_inputs()] == ["depth", "h", "c"]  # volume is computed in the graph
     meta = session.get_modelmeta().custom_metadata_map
     assert meta["model"] == "cadstn" and meta["joint_layout"] == "hand21"
@@ -73,7 +66,7 @@ def test_int8_export_quantises_the_fc_layers_and_stays_close(checkpoint, tmp_pat
     seq = hand_like_crops((4, 1, 32, 32), seed=6)
     with torch.no_grad():
         expected, _ = model(torch.from_numpy(seq)[None])
-    got = _stream(_session(onnx_path), seq, config.model.lstm)
+    got = _stream(open_session(onnx_path, threads=1), seq, config.model.lstm)
     assert np.abs(got - expected.fused[0].numpy()).max() < 0.05
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 import torch
 
+from models.onnx_session import open_session
 from models.seqhand.checkpoint import save_checkpoint
 from models.seqhand.config import ModelOptions
 from models.seqhand.export import export_onnx
@@ -33,13 +33,6 @@ def _tiny_checkpoint(path: Path, temporal: str, head_skip: bool = False) -> SeqH
     return net.eval()
 
 
-def _session(path: Path) -> ort.InferenceSession:
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-
-
 @pytest.mark.parametrize("temporal, head_skip", [("convlstm", False), ("convlstm", True), ("lstm", True), ("none", False)])
 def test_streaming_onnx_matches_sequence_forward(tmp_path: Path, temporal: str, head_skip: bool) -> None:
     torch.set_num_threads(1)
@@ -48,7 +41,7 @@ def test_streaming_onnx_matches_sequence_forward(tmp_path: Path, temporal: str, 
     frames = torch.rand(1, 10, 3, SIZE, SIZE)
     with torch.no_grad():
         expected, _ = net(frames)
-    session = _session(out)
+    session = open_session(out, threads=1)
     meta = session.get_modelmeta().custom_metadata_map
     assert meta["model"] == "seqhand" and meta["input_size"] == str(SIZE) and meta["pose_pca"] == "10"
     assert meta["hand_model"] == "handstream_hand_right.pkl"
@@ -94,7 +87,7 @@ def test_int8_quantises_the_encoder_only(tmp_path: Path) -> None:
     with torch.no_grad():
         expected, _ = net(frame[:, None])
     state = np.zeros(json.loads(meta["state_shape"]), np.float32)
-    got = _session(out).run(None, {"image": frame.numpy(), "h": state, "c": state})[0]
+    got = open_session(out, threads=1).run(None, {"image": frame.numpy(), "h": state, "c": state})[0]
     assert np.abs(got - expected[:, 0].numpy()).max() < 0.25 * np.abs(expected.numpy()).max()
 
 
