@@ -46,12 +46,12 @@ class SeqHandNet(nn.Module):
         self.lstm: nn.LSTMCell | None = None
         if options.temporal == "convlstm":
             self.convlstm = ConvLSTMCell(feat, options.hidden, options.kernel_size)
-            head_in = options.hidden + (feat if options.head_skip else 0)
         elif options.temporal == "lstm":
             self.lstm = nn.LSTMCell(feat, options.hidden)
-            head_in = options.hidden + (feat if options.head_skip else 0)
-        else:
+        if options.temporal == "none":
             head_in = feat
+        else:
+            head_in = options.hidden + (feat if options.head_skip else 0)
         self.head = nn.Linear(head_in, NUM_PARAMS)
         with torch.no_grad():  # start at the mean hand, unrotated, centred, at scale_init
             self.head.weight.mul_(0.01)
