@@ -3,9 +3,9 @@ needing no camera or files.
 
 Why: every mode of the app and the CLI must run, and be tested, on a machine without a camera, and the
 networks should see what they were trained on. The demo is rendered at start-up with the synthetic-data
-renderer (``models.synth``, about a second): the hand opens, closes and points through a few poses of
-the anatomical prior while it drifts, turns and comes closer, seen by a 30 fps RGB-D camera with
-RealSense-like intrinsics. Its ground truth (``demo_truth``) lets tests and benchmarks score the models.
+renderer (``models.synth``, 5–10 s on this 2-core CPU): the hand opens, closes and points through a
+few poses of the anatomical prior while it drifts, turns and comes closer, seen by a 30 fps RGB-D
+camera with RealSense-like intrinsics. Its ground truth (``demo_truth``) lets tests and benchmarks score the models.
 """
 from __future__ import annotations
 
