@@ -20,7 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, default=20, help="frames per synthetic sequence (default 20)")
     parser.add_argument("--seed", type=int, default=1000, help="synthetic data seed (default 1000; training uses 0)")
     parser.add_argument("--max-tilt", type=float, metavar="DEG",
-                        help="seqhand: hands turned at most DEG from facing the camera (default 180: any orientation)")
+                        help="hands turned at most DEG from facing the camera (default 180: any orientation; "
+                        "cadstn --live: always the full frames' 45)")
     parser.add_argument("--scale", type=float, nargs=2, metavar=("MIN", "MAX"),
                         help="seqhand: weak-perspective scale range of the synthetic hands (default 7 11)")
     parser.add_argument("--limit", type=int, default=0, help="nyu / icvl: first N frames only (0 = all)")
@@ -54,9 +55,11 @@ def run(args: argparse.Namespace) -> int:
         numbers = result.__dict__
     else:
         from models.cadstn.evaluate import EvalOptions, evaluate, evaluate_live
+        from models.synth.sequence import ANY_TILT_DEG
 
         options = EvalOptions(data=args.data, root=str(args.root or ""), seed=args.seed, sequences=args.sequences,
-                              frames=args.frames, limit=args.limit)
+                              frames=args.frames, limit=args.limit,
+                              max_tilt_deg=ANY_TILT_DEG if args.max_tilt is None else args.max_tilt)
         if args.live:
             if args.data != "synth":
                 raise ValueError("--live runs on full synthetic frames (--data synth)")

@@ -55,6 +55,7 @@ class DataOptions:
     val_sequences: int = 8
     sequence_length: int = 16  # T of the temporal network in training (paper: 16)
     jitter_mm: float = 10.0  # training crops: random shift of the cube centre (detector error)
+    max_tilt_deg: float = 180.0  # synth (training and held out): hands turned at most this far (180: any)
 
 
 @dataclass
@@ -63,8 +64,9 @@ class TrainOptions:
     seed: int = 0
     batch_size: int = 32  # frames per step; temporal and fusion take batch_size // sequence_length windows
     lr: float = 1e-3
-    lr_decay_every: int = 20000
     lr_decay: float = 0.1
+    # where each stage multiplies its lr by lr_decay, as fractions of its steps (stages differ in length)
+    lr_decay_at: list[float] = field(default_factory=lambda: [1 / 3, 2 / 3])
     weight_decay: float = 0.0
     aux_weight: float = 1.0  # weight of each auxiliary loss of the spatial network
     temporal_from_spatial: bool = True  # the temporal stage starts its tower from the spatial depth tower
@@ -127,5 +129,10 @@ def _validate(c: CadstnConfig) -> None:
         raise ValueError(f"{p} [data]: root is required for source {d.source!r}")
     if d.sequence_length < 1 or d.sequences < 1 or d.frames < d.sequence_length:
         raise ValueError(f"{p} [data]: need sequences >= 1 and frames >= sequence_length >= 1")
+    if any(not 0.0 < f < 1.0 for f in t.lr_decay_at):
+        raise ValueError(f"{p} [train]: lr_decay_at holds fractions of a stage's steps, each within (0, 1), "
+                         f"got {t.lr_decay_at}")
+    if not 0.0 <= d.max_tilt_deg <= 180.0:
+        raise ValueError(f"{p} [data]: max_tilt_deg must be within 0..180, got {d.max_tilt_deg}")
     if t.batch_size < 1 or t.lr <= 0:
         raise ValueError(f"{p} [train]: batch_size and lr must be positive")

@@ -110,10 +110,11 @@ FULL_FRAME_TILT_DEG = 45.0  # full frames: hands turned at most this far from th
 
 
 def synth_sequences(seed: int, count: int, frames: int, cube_mm: float, size: int,
-                    full_frame: bool = False) -> Iterator[DepthSequence]:
+                    full_frame: bool = False, max_tilt_deg: float = 180.0) -> Iterator[DepthSequence]:
     """Synthetic depth sequences of models/synth, rendered directly as crops around the joints' centroid
     (6x faster than full frames; `build_crop_set` re-crops them around a jittered centre), or as full
-    640×480 frames with no centre given (`full_frame`: the live situation, arm and wall included)."""
+    640×480 frames with no centre given (`full_frame`: the live situation, arm and wall included, hands
+    turned at most FULL_FRAME_TILT_DEG); crops have hands turned at most `max_tilt_deg` (180: any)."""
     from models.synth.pose_flow import FlowOptions
     from models.synth.render_depth import WHOLE_ARM_MM, DepthOptions, crop_intrinsics
     from models.synth.sequence import SequenceGenerator, SequenceOptions
@@ -123,7 +124,8 @@ def synth_sequences(seed: int, count: int, frames: int, cube_mm: float, size: in
         options = SequenceOptions(kind="depth", flow=flow, max_tilt_deg=FULL_FRAME_TILT_DEG, depth=DepthOptions(
             size=size, cube_mm=cube_mm, full_frame=True, forearm_mm=WHOLE_ARM_MM, static_background=True))
     else:
-        options = SequenceOptions(kind="depth", flow=flow, depth=DepthOptions(size=size, cube_mm=cube_mm))
+        options = SequenceOptions(kind="depth", flow=flow, max_tilt_deg=max_tilt_deg,
+                                  depth=DepthOptions(size=size, cube_mm=cube_mm))
     generator = SequenceGenerator(options, seed=seed)
     for i in range(count):
         seq = generator.sequence(i)
@@ -166,14 +168,14 @@ def load_crop_set(config: CadstnConfig, split: str) -> CropSet:
     train = split == "train"
     key = dict(source=d.source, root=d.root, seed=d.seed if train else d.val_seed,
                count=d.sequences if train else d.val_sequences, frames=d.frames, cube=m.cube_mm,
-               size=m.crop_size, jitter=d.jitter_mm if train else 0.0, version=1)
+               size=m.crop_size, jitter=d.jitter_mm if train else 0.0, tilt=d.max_tilt_deg, version=1)
     digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
     cache = Path(config.train.out_dir) / "cache" / f"{split}_{digest}.npz"
     if cache.is_file():
         z = np.load(cache)
         return CropSet(z["depth"], z["joints"], z["centre_mm"], float(z["cube_mm"]), z["bounds"])
     if d.source == "synth":
-        seqs = synth_sequences(key["seed"], key["count"], d.frames, m.cube_mm, m.crop_size)
+        seqs = synth_sequences(key["seed"], key["count"], d.frames, m.cube_mm, m.crop_size, max_tilt_deg=d.max_tilt_deg)
     else:
         seqs = dataset_sequences(d.source, Path(d.root))
     crops = build_crop_set(seqs, m.cube_mm, m.crop_size, jitter_mm=key["jitter"], seed=key["seed"])

@@ -27,6 +27,7 @@ class EvalOptions:
     seed: int = 1000  # synth: a seed no training set used
     sequences: int = 24
     frames: int = 20
+    max_tilt_deg: float = 180.0  # synth crops: hands turned at most this far from the camera (180: any)
     limit: int = 0  # nyu/icvl: first N frames only (0 = all)
     threads: int = 2
 
@@ -51,7 +52,8 @@ def load_eval_crops(options: EvalOptions, cube_mm: float, size: int) -> CropSet:
     if options.data not in DATA_LAYOUTS:
         raise ValueError(f"--data must be one of {', '.join(DATA_LAYOUTS)}, got {options.data!r}")
     if options.data == "synth":
-        seqs = synth_sequences(options.seed, options.sequences, options.frames, cube_mm, size)
+        seqs = synth_sequences(options.seed, options.sequences, options.frames, cube_mm, size,
+                               max_tilt_deg=options.max_tilt_deg)
     else:
         if not options.root:
             raise ValueError(f"evaluating on {options.data} needs the dataset path (--root)")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -123,14 +124,15 @@ def train_stage(config: CadstnConfig, stage: str, train_set: CropSet, val_set: C
     for p in trained.parameters():
         p.requires_grad_(True)
     optimizer = torch.optim.Adam(trained.parameters(), lr=t.lr, weight_decay=t.weight_decay)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, t.lr_decay_every), gamma=t.lr_decay)
+    milestones = sorted({max(1, round(f * steps)) for f in t.lr_decay_at})
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=t.lr_decay)
     start, history, done_steps = 0, [], {}
     if resume and ckpt_path.is_file():  # without a checkpoint, resume starts the stage afresh
         payload = read_checkpoint(ckpt_path)
         model.load_state_dict(payload["model"])
         optimizer.load_state_dict(payload["optimizer"])
         scheduler.load_state_dict(payload["scheduler"])
-        scheduler.step_size, scheduler.gamma = max(1, t.lr_decay_every), t.lr_decay  # the config may have changed
+        scheduler.milestones, scheduler.gamma = Counter(milestones), t.lr_decay  # the config may have changed
         start, history = int(payload["step"]), list(payload.get("history", []))
         done_steps = dict(payload.get("steps", {}))
     _frozen_weights(model, out_dir, stage)

@@ -71,6 +71,12 @@ def test_eval_reports_the_ablation_for_a_checkpoint_and_the_fused_model_for_onnx
     # the exported model streams the same network as the checkpoint: the same fused error
     assert onnx["fused"]["mean_mm"] == pytest.approx(ckpt["fused"]["mean_mm"], abs=1e-2)
     assert "fused:" in capsys.readouterr().out
+    # --max-tilt draws other held-out hands (turned towards the camera): other frames, another error
+    facing_json = trained / "facing.json"
+    assert cli.main(["eval", "--model", "cadstn", "--model-path", str(onnx_path), *common, "--max-tilt", "20",
+                     "--json", str(facing_json)]) == 0
+    facing = json.loads(facing_json.read_text())
+    assert facing["fused"]["frames"] == 10 and facing["fused"]["mean_mm"] != onnx["fused"]["mean_mm"]
 
 
 def test_eval_and_export_errors_are_one_line(trained, tmp_path, capsys) -> None:

@@ -1,6 +1,8 @@
 """Staged training: what each stage freezes, checkpoints and resume, the loss going down."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -89,6 +91,26 @@ def test_a_short_run_reduces_the_error(tmp_path, crops):
     assert payload["val_mm"]["spatial"] < untrained
 
 
+def test_each_stage_decays_its_lr_at_the_fractions_of_its_own_steps(tmp_path, crops):
+    config = _config(tmp_path, steps_spatial=10, steps_temporal=4, lr=1e-3, lr_decay=0.5,
+                     lr_decay_at=[0.3, 0.7])
+    lrs = {}
+    for stage in ("spatial", "temporal"):
+        payload = read_checkpoint(train_stage(config, stage, crops))
+        lrs[stage] = payload["optimizer"]["param_groups"][0]["lr"]
+    assert lrs == {"spatial": pytest.approx(2.5e-4), "temporal": pytest.approx(2.5e-4)}  # two decays each
+
+
+CONFIGS = Path(__file__).resolve().parents[3] / "models" / "configs"
+
+
+@pytest.mark.parametrize("name", ["cadstn_paper", "cadstn_compact", "cadstn_compact_facing", "cadstn_compact_gate_tower"])
+def test_shipped_configs_load(name):
+    config = load_config(CONFIGS / f"{name}.toml")
+    assert config.data.source == "synth" and config.model.joint_layout == "hand21"
+    assert all(0 < f < 1 for f in config.train.lr_decay_at)
+
+
 def test_bad_config_is_a_one_line_error(tmp_path):
     cfg = tmp_path / "bad.toml"
     cfg.write_text("[model]\nchanels = [1, 2, 3]\n")
@@ -99,6 +121,15 @@ def test_bad_config_is_a_one_line_error(tmp_path):
         load_config(cfg)
     cfg.write_text("[train]\nlr = 'fast'\n")
     with pytest.raises(ValueError, match=r"bad.toml: train\.lr must be float"):
+        load_config(cfg)
+    cfg.write_text("[train]\nlr_decay_at = [0.5, 2]\n")
+    with pytest.raises(ValueError, match=r"bad.toml \[train\]: lr_decay_at holds fractions"):
+        load_config(cfg)
+    cfg.write_text("[train]\nlr_decay_at = 0.5\n")
+    with pytest.raises(ValueError, match=r"bad.toml: train\.lr_decay_at must be list"):
+        load_config(cfg)
+    cfg.write_text("[data]\nmax_tilt_deg = 200.0\n")
+    with pytest.raises(ValueError, match=r"bad.toml \[data\]: max_tilt_deg must be within 0..180, got 200"):
         load_config(cfg)
 
 
