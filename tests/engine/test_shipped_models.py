@@ -10,9 +10,11 @@ from engine.frames import Frame
 from engine.runtime import ModelSession
 from engine.stream import MODEL_KINDS, EngineOptions, StreamingEngine, default_model_path
 
-# Measured when the models were shipped (weights/*.md): CADSTN 13.9 mm; SeqHAND-Net 24.3 mm root-relative
-# and 23.4 mm placement; the bounds leave room for other CPUs' arithmetic, not for a broken model.
+# Measured when the models were shipped (weights/*.md): CADSTN 13.9 mm, its facing variant 7.7 mm;
+# SeqHAND-Net 24.3 mm root-relative and 23.4 mm placement; the bounds leave room for other CPUs' arithmetic,
+# not for a broken model.
 CADSTN_MM = 25.0
+CADSTN_FACING = default_model_path("cadstn").with_name("cadstn_compact_facing.onnx")
 SEQHAND_ROOT_RELATIVE_MM = 35.0
 SEQHAND_PLACEMENT_MM = 35.0
 
@@ -50,6 +52,16 @@ def test_cadstn_finds_the_demo_joints_in_camera_space() -> None:
     # putting every joint at the hand's true centre would miss by ~43 mm on average
     trivial = np.linalg.norm(gt - gt.mean(axis=1, keepdims=True), axis=-1).mean()
     assert error < CADSTN_MM and error < 0.6 * trivial, (error, trivial)
+
+
+def test_the_facing_cadstn_variant_beats_the_default_on_the_demo_hand() -> None:
+    """The demo hand shows the camera its back, fingers up: the range the facing variant was trained for."""
+    card = CADSTN_FACING.with_suffix(".md").read_text().lower()
+    assert CADSTN_FACING.stat().st_size < 50e6 and all(w in card for w in ("handstream train", "seed", "held-out"))
+    default_pred, gt = _run_demo("cadstn")
+    facing_pred, _ = _run_demo("cadstn", model_path=CADSTN_FACING)
+    default, facing = (np.linalg.norm(p - gt, axis=-1).mean() for p in (default_pred, facing_pred))
+    assert facing < 0.8 * default, (facing, default)
 
 
 def test_cadstn_recentring_recovers_from_a_detector_centre_off_the_hand(monkeypatch) -> None:
