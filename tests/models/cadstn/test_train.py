@@ -111,25 +111,18 @@ def test_shipped_configs_load(name):
     assert all(0 < f < 1 for f in config.train.lr_decay_at)
 
 
-def test_bad_config_is_a_one_line_error(tmp_path):
+@pytest.mark.parametrize("text, message", [
+    ("[model]\nchanels = [1, 2, 3]\n", r"bad.toml: unknown key model\.chanels"),
+    ("[model]\ngate = 'sum'\n", "gate must be one of"),
+    ("[train]\nlr = 'fast'\n", r"bad.toml: train\.lr must be float"),
+    ("[train]\nlr_decay_at = [0.5, 2]\n", r"bad.toml \[train\]: lr_decay_at holds fractions"),
+    ("[train]\nlr_decay_at = 0.5\n", r"bad.toml: train\.lr_decay_at must be list"),
+    ("[data]\nmax_tilt_deg = 200.0\n", r"bad.toml \[data\]: max_tilt_deg must be within 0..180, got 200"),
+])
+def test_bad_config_is_a_one_line_error(tmp_path, text, message):
     cfg = tmp_path / "bad.toml"
-    cfg.write_text("[model]\nchanels = [1, 2, 3]\n")
-    with pytest.raises(ValueError, match=r"bad.toml: unknown key model\.chanels"):
-        load_config(cfg)
-    cfg.write_text("[model]\ngate = 'sum'\n")
-    with pytest.raises(ValueError, match="gate must be one of"):
-        load_config(cfg)
-    cfg.write_text("[train]\nlr = 'fast'\n")
-    with pytest.raises(ValueError, match=r"bad.toml: train\.lr must be float"):
-        load_config(cfg)
-    cfg.write_text("[train]\nlr_decay_at = [0.5, 2]\n")
-    with pytest.raises(ValueError, match=r"bad.toml \[train\]: lr_decay_at holds fractions"):
-        load_config(cfg)
-    cfg.write_text("[train]\nlr_decay_at = 0.5\n")
-    with pytest.raises(ValueError, match=r"bad.toml: train\.lr_decay_at must be list"):
-        load_config(cfg)
-    cfg.write_text("[data]\nmax_tilt_deg = 200.0\n")
-    with pytest.raises(ValueError, match=r"bad.toml \[data\]: max_tilt_deg must be within 0..180, got 200"):
+    cfg.write_text(text)
+    with pytest.raises(ValueError, match=message):
         load_config(cfg)
 
 
