@@ -42,24 +42,25 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"{args.model} model {model} is missing (train and export it, or pass --model-path)")
     if args.sequences < 1 or args.frames < 1:
         raise ValueError("--sequences and --frames must be at least 1")
+    from models.synth.sequence import ANY_TILT_DEG, DEFAULT_SCALE
+
+    max_tilt = ANY_TILT_DEG if args.max_tilt is None else args.max_tilt
     if args.model == "seqhand":
         if args.data != "synth" or args.live:
             raise ValueError("seqhand is evaluated on synthetic RGB sequences only (--data synth, no --live)")
         from models.seqhand.evaluate import evaluate_synthetic
-        from models.synth.sequence import ANY_TILT_DEG, DEFAULT_SCALE
 
         result = evaluate_synthetic(model, sequences=args.sequences, length=args.frames, seed=args.seed,
-                                    max_tilt_deg=ANY_TILT_DEG if args.max_tilt is None else args.max_tilt,
+                                    max_tilt_deg=max_tilt,
                                     scale=DEFAULT_SCALE if args.scale is None else tuple(args.scale))
         print(f"seqhand {model.name}: {result.summary()}")
         numbers = result.__dict__
     else:
         from models.cadstn.evaluate import EvalOptions, evaluate, evaluate_live
-        from models.synth.sequence import ANY_TILT_DEG
 
         options = EvalOptions(data=args.data, root=str(args.root or ""), seed=args.seed, sequences=args.sequences,
                               frames=args.frames, limit=args.limit,
-                              max_tilt_deg=ANY_TILT_DEG if args.max_tilt is None else args.max_tilt)
+                              max_tilt_deg=max_tilt)
         if args.live:
             if args.data != "synth":
                 raise ValueError("--live runs on full synthetic frames (--data synth)")

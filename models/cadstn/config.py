@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from models.config_file import fill_table, read_toml
+from models.synth.sequence import ANY_TILT_DEG
 
 JOINT_LAYOUTS = {"hand21": 21, "nyu14": 14, "icvl16": 16}
 GATES = ("tower", "shared")
@@ -55,7 +56,7 @@ class DataOptions:
     val_sequences: int = 8
     sequence_length: int = 16  # T of the temporal network in training (paper: 16)
     jitter_mm: float = 10.0  # training crops: random shift of the cube centre (detector error)
-    max_tilt_deg: float = 180.0  # synth (training and held out): hands turned at most this far (180: any)
+    max_tilt_deg: float = ANY_TILT_DEG  # synth (training and held out): hands turned at most this far (180: any)
 
 
 @dataclass
@@ -132,7 +133,7 @@ def _validate(c: CadstnConfig) -> None:
     if any(not 0.0 < f < 1.0 for f in t.lr_decay_at):
         raise ValueError(f"{p} [train]: lr_decay_at holds fractions of a stage's steps, each within (0, 1), "
                          f"got {t.lr_decay_at}")
-    if not 0.0 <= d.max_tilt_deg <= 180.0:
+    if not 0.0 <= d.max_tilt_deg <= ANY_TILT_DEG:
         raise ValueError(f"{p} [data]: max_tilt_deg must be within 0..180, got {d.max_tilt_deg}")
     if t.batch_size < 1 or t.lr <= 0:
         raise ValueError(f"{p} [train]: batch_size and lr must be positive")

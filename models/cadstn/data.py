@@ -19,6 +19,7 @@ import numpy as np
 from calibration.intrinsics import CameraIntrinsics
 from models import depth_crop
 from models.cadstn.config import CadstnConfig
+from models.synth.sequence import ANY_TILT_DEG
 
 
 @dataclass
@@ -110,7 +111,7 @@ FULL_FRAME_TILT_DEG = 45.0  # full frames: hands turned at most this far from th
 
 
 def synth_sequences(seed: int, count: int, frames: int, cube_mm: float, size: int,
-                    full_frame: bool = False, max_tilt_deg: float = 180.0) -> Iterator[DepthSequence]:
+                    full_frame: bool = False, max_tilt_deg: float = ANY_TILT_DEG) -> Iterator[DepthSequence]:
     """Synthetic depth sequences of models/synth, rendered directly as crops around the joints' centroid
     (6x faster than full frames; `build_crop_set` re-crops them around a jittered centre), or as full
     640×480 frames with no centre given (`full_frame`: the live situation, arm and wall included, hands
@@ -175,7 +176,8 @@ def load_crop_set(config: CadstnConfig, split: str) -> CropSet:
         z = np.load(cache)
         return CropSet(z["depth"], z["joints"], z["centre_mm"], float(z["cube_mm"]), z["bounds"])
     if d.source == "synth":
-        seqs = synth_sequences(key["seed"], key["count"], d.frames, m.cube_mm, m.crop_size, max_tilt_deg=d.max_tilt_deg)
+        seqs = synth_sequences(key["seed"], key["count"], d.frames, m.cube_mm, m.crop_size,
+                               max_tilt_deg=d.max_tilt_deg)
     else:
         seqs = dataset_sequences(d.source, Path(d.root))
     crops = build_crop_set(seqs, m.cube_mm, m.crop_size, jitter_mm=key["jitter"], seed=key["seed"])

@@ -16,6 +16,7 @@ import numpy as np
 from models.cadstn.data import CropSet, build_crop_set, dataset_sequences, synth_sequences
 from models.metrics import PoseReport, acceleration_error, pose_report
 from models.onnx_session import open_session
+from models.synth.sequence import ANY_TILT_DEG
 
 DATA_LAYOUTS = {"synth": "hand21", "nyu": "nyu14", "icvl": "icvl16"}
 
@@ -27,7 +28,7 @@ class EvalOptions:
     seed: int = 1000  # synth: a seed no training set used
     sequences: int = 24
     frames: int = 20
-    max_tilt_deg: float = 180.0  # synth crops: hands turned at most this far from the camera (180: any)
+    max_tilt_deg: float = ANY_TILT_DEG  # synth crops: hands turned at most this far from the camera (180: any)
     limit: int = 0  # nyu/icvl: first N frames only (0 = all)
     threads: int = 2
 

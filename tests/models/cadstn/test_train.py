@@ -104,7 +104,8 @@ def test_each_stage_decays_its_lr_at_the_fractions_of_its_own_steps(tmp_path, cr
 CONFIGS = Path(__file__).resolve().parents[3] / "models" / "configs"
 
 
-@pytest.mark.parametrize("name", ["cadstn_paper", "cadstn_compact", "cadstn_compact_facing", "cadstn_compact_gate_tower"])
+@pytest.mark.parametrize("name", ["cadstn_paper", "cadstn_compact", "cadstn_compact_facing",
+                                  "cadstn_compact_gate_tower"])
 def test_shipped_configs_load(name):
     config = load_config(CONFIGS / f"{name}.toml")
     assert config.data.source == "synth" and config.model.joint_layout == "hand21"
