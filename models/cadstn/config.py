@@ -29,6 +29,8 @@ class ModelOptions:
     crop_size: int = 128
     slices: int = 8
     channels: list[int] = field(default_factory=lambda: [32, 64, 128])
+    convs_per_stage: int = 1  # conv3×3 layers before each pool of the spatial and temporal towers (paper: 1)
+    batch_norm: bool = False  # BatchNorm after those convs (not in the paper; folded away on export)
     fc: int = 1024
     lstm: int = 1024
     gate: str = "tower"
@@ -118,8 +120,8 @@ def _validate(c: CadstnConfig) -> None:
         raise ValueError(f"{p} [model]: crop_size must be a multiple of 16 (the towers pool by 16), got {m.crop_size}")
     if len(m.channels) != 3 or len(m.gate_channels) != 3 or min(m.channels + m.gate_channels) < 1:
         raise ValueError(f"{p} [model]: channels and gate_channels need three positive widths")
-    if min(m.fc, m.lstm, m.gate_fc, m.slices) < 1 or m.cube_mm <= 0:
-        raise ValueError(f"{p} [model]: fc, lstm, gate_fc, slices and cube_mm must be positive")
+    if min(m.fc, m.lstm, m.gate_fc, m.slices, m.convs_per_stage) < 1 or m.cube_mm <= 0:
+        raise ValueError(f"{p} [model]: fc, lstm, gate_fc, slices, convs_per_stage and cube_mm must be positive")
     if d.source not in SOURCES:
         raise ValueError(f"{p} [data]: source must be one of {', '.join(SOURCES)}, got {d.source!r}")
     expected = {"synth": "hand21", "nyu": "nyu14", "icvl": "icvl16"}[d.source]

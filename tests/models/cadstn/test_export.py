@@ -24,12 +24,21 @@ def _stream(session, seq, lstm):
     return np.stack(out)
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
+@pytest.fixture(scope="module", params=["paper", "deep"])
+def checkpoint(tmp_path_factory, request):
+    """The paper's towers, and deeper ones with BatchNorm whose statistics are not the identity."""
     torch.manual_seed(0)
     torch.set_num_threads(1)
-    config = tiny_config()
+    deep = request.param == "deep"
+    config = tiny_config(convs_per_stage=2, batch_norm=True) if deep else tiny_config()
     model = Cadstn(config.model)
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(norms) == (18 if deep else 0)  # 2 convs × 3 stages × the depth, volume and temporal towers
+    for norm in norms:
+        norm.running_mean.uniform_(-0.2, 0.2)
+        norm.running_var.uniform_(0.5, 2.0)
+        norm.weight.data.uniform_(0.5, 1.5)
+        norm.bias.data.uniform_(-0.1, 0.1)
     path = tmp_path_factory.mktemp("cadstn") / "fusion.pt"
     save_checkpoint(path, {"config": config.to_dict(), "model": model.state_dict(), "steps": {"fusion": 0}})
     return path, model.eval(), config

@@ -119,6 +119,8 @@ def test_shipped_configs_load(name):
     ("[train]\nlr_decay_at = [0.5, 2]\n", r"bad.toml \[train\]: lr_decay_at holds fractions"),
     ("[train]\nlr_decay_at = 0.5\n", r"bad.toml: train\.lr_decay_at must be list"),
     ("[data]\nmax_tilt_deg = 200.0\n", r"bad.toml \[data\]: max_tilt_deg must be within 0..180, got 200"),
+    ("[model]\nconvs_per_stage = 0\n", r"bad.toml \[model\]: .*convs_per_stage .* must be positive"),
+    ("[model]\nbatch_norm = 1\n", r"bad.toml: model\.batch_norm must be bool"),
 ])
 def test_bad_config_is_a_one_line_error(tmp_path, text, message):
     cfg = tmp_path / "bad.toml"
