@@ -36,7 +36,8 @@ class DepthTower(nn.Module):
 
 
 class VolumeTower(nn.Module):
-    """The sliced-volume branch: conv3×3 + conv1×1 (each with ReLU) per stage, then the same pools."""
+    """The sliced-volume branch: conv3×3 + conv1×1 (each with ReLU) per stage, then the same pools; deepened
+    like DepthTower (more conv3×3, BatchNorm) by the same two options."""
 
     def __init__(self, in_channels: int, channels: list[int], convs_per_stage: int = 1,
                  batch_norm: bool = False) -> None:
