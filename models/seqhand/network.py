@@ -4,9 +4,9 @@ The network stops at the 26 parameters [theta PCA 10, beta 10, s, tx, ty, rx, ry
 the streaming ONNX model outputs, and the hand model runs outside it (numpy in the engine, the torch
 `HandLayer` in training, see `hand_geometry`). Three recurrent variants for the paper's Table 2:
 `convlstm` (SeqHAND-Net), `lstm` (Encoder+LSTM on the pooled feature), `none` (per-frame baseline).
-With `head_skip` the head reads the pooled encoder feature beside the recurrent state: the temporal
-model then contains the per-frame one, which at CPU training budgets it otherwise trails (see
-weights/seqhand_compact.md).
+With `head_skip` the head reads the pooled encoder feature beside the recurrent state, whose columns
+start at zero: the temporal model then contains the per-frame one and starts training as it (at CPU
+budgets a plain ConvLSTM head trailed the per-frame model; see weights/seqhand_compact.md).
 """
 from __future__ import annotations
 
@@ -56,6 +56,10 @@ class SeqHandNet(nn.Module):
         with torch.no_grad():  # start at the mean hand, unrotated, centred, at scale_init
             self.head.weight.mul_(0.01)
             self.head.bias.zero_()
+            if options.temporal != "none" and options.head_skip:
+                # the recurrent state's columns start at zero: training begins as the per-frame model and
+                # the recurrent path contributes only what it learns to add
+                self.head.weight[:, : options.hidden].zero_()
 
     @property
     def feature_size(self) -> int:
