@@ -42,20 +42,21 @@ def test_max_tilt_reaches_the_rendered_sequences():
     from models.synth.render_depth import DepthOptions
     from models.synth.sequence import FACING_CAMERA, SequenceGenerator, SequenceOptions
 
-    def tilts(max_tilt_deg: float) -> np.ndarray:
+    def generator(max_tilt_deg: float) -> SequenceGenerator:
         options = SequenceOptions(kind="depth", flow=FlowOptions(frames=3), max_tilt_deg=max_tilt_deg,
                                   depth=DepthOptions(size=32, cube_mm=250.0))
-        generator = SequenceGenerator(options, seed=3)
-        rotations = [generator.sequence(i).truth.rotation for i in range(6)]
+        return SequenceGenerator(options, seed=3)
+
+    def tilts(max_tilt_deg: float) -> np.ndarray:
+        sequences = generator(max_tilt_deg)
+        rotations = [sequences.sequence(i).truth.rotation for i in range(6)]
         return np.degrees((Rotation.from_rotvec(np.concatenate(rotations)) * FACING_CAMERA.inv()).magnitude())
 
     assert tilts(30.0).max() <= 30.0 + 1e-3 and tilts(180.0).max() > 30.0
     # synth_sequences renders exactly those sequences: the same joints for the same seed and tilt
     ours = list(synth_sequences(seed=3, count=2, frames=3, cube_mm=250.0, size=32, max_tilt_deg=30.0))
-    options = SequenceOptions(kind="depth", flow=FlowOptions(frames=3), max_tilt_deg=30.0,
-                              depth=DepthOptions(size=32, cube_mm=250.0))
-    generator = SequenceGenerator(options, seed=3)
+    same = generator(30.0)
     for i, seq in enumerate(ours):
-        np.testing.assert_allclose(seq.joints_mm, generator.sequence(i).truth.joints_3d, atol=1e-4)
+        np.testing.assert_allclose(seq.joints_mm, same.sequence(i).truth.joints_3d, atol=1e-4)
     anywhere = next(synth_sequences(seed=3, count=1, frames=3, cube_mm=250.0, size=32))
     assert not np.allclose(anywhere.joints_mm, ours[0].joints_mm)

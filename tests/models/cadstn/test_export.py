@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import onnx
 import pytest
 import torch
 
@@ -58,8 +59,6 @@ def test_streaming_onnx_matches_pytorch_sequence(checkpoint, tmp_path):
         expected, _ = model(torch.from_numpy(seq)[None])
     got = _stream(session, seq, config.model.lstm)
     np.testing.assert_allclose(got, expected.fused[0].numpy(), atol=1e-4, rtol=0)
-    import onnx
-
     assert "BatchNormalization" not in {n.op_type for n in onnx.load(str(onnx_path)).graph.node}  # folded
     # resetting the state (zeros) reproduces the sequence's first frame, not the tenth
     again = _stream(session, seq[9:], config.model.lstm)
@@ -67,8 +66,6 @@ def test_streaming_onnx_matches_pytorch_sequence(checkpoint, tmp_path):
 
 
 def test_int8_export_quantises_the_fc_layers_and_stays_close(checkpoint, tmp_path):
-    import onnx
-
     path, model, config = checkpoint
     onnx_path = export_onnx(path, tmp_path / "cadstn_int8.onnx", int8=True)
     graph = onnx.load(str(onnx_path))
