@@ -17,6 +17,7 @@ JOINT_LAYOUTS = {"hand21": 21, "nyu14": 14, "icvl16": 16}
 GATES = ("tower", "shared")
 SOURCES = ("synth", "nyu", "icvl")
 STAGES = ("spatial", "temporal", "fusion")
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
@@ -79,6 +80,9 @@ class TrainOptions:
     log_every: int = 50
     checkpoint_every: int = 500
     threads: int = 0  # torch threads per process; 0 = torch's default
+    # "bf16": forward passes under bfloat16 autocast (weights, optimiser and losses stay float32) — about
+    # twice the steps per second on a CPU with AVX-512 BF16 or AMX, and on recent GPUs
+    precision: str = "fp32"
 
 
 @dataclass
@@ -137,5 +141,7 @@ def _validate(c: CadstnConfig) -> None:
                          f"got {t.lr_decay_at}")
     if not 0.0 <= d.max_tilt_deg <= ANY_TILT_DEG:
         raise ValueError(f"{p} [data]: max_tilt_deg must be within 0..180, got {d.max_tilt_deg}")
+    if t.precision not in PRECISIONS:
+        raise ValueError(f"{p} [train]: precision must be one of {', '.join(PRECISIONS)}, got {t.precision!r}")
     if t.batch_size < 1 or t.lr <= 0:
         raise ValueError(f"{p} [train]: batch_size and lr must be positive")

@@ -5,8 +5,9 @@ import torch
 
 
 def pose_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean over frames of ‖pred − target‖₂ over all 3K coordinates; any leading shape (…, K, 3)."""
-    diff = (pred - target).flatten(start_dim=-2)
+    """Mean over frames of ‖pred − target‖₂ over all 3K coordinates; any leading shape (…, K, 3).
+    Computed in float32 whatever precision the network ran in."""
+    diff = (pred.float() - target.float()).flatten(start_dim=-2)
     return torch.sqrt((diff ** 2).sum(-1) + 1e-12).mean()
 
 

@@ -9,6 +9,7 @@ import torch
 from models.cadstn.checkpoint import read_checkpoint
 from models.cadstn.config import CadstnConfig, DataOptions, TrainOptions, load_config
 from models.cadstn.data import build_crop_set
+from models.cadstn.losses import spatial_loss
 from models.cadstn.train import train_stage, validate
 from tests.models.cadstn.conftest import tiny_options, toy_sequences
 
@@ -78,11 +79,23 @@ def test_resume_continues_from_the_checkpoint(tmp_path, crops):
     assert resumed["history"][:2] == first["history"] and [s for s, _ in resumed["history"]] == [1, 2, 3, 4]
 
 
-def test_a_short_run_reduces_the_error(tmp_path, crops):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_a_short_run_reduces_the_error(tmp_path, crops, monkeypatch, precision):
+    import models.cadstn.train as train_module
+
+    seen = set()
+
+    def spy(joints, *rest):
+        seen.add(joints.dtype)
+        return spatial_loss(joints, *rest)
+
+    monkeypatch.setattr(train_module, "spatial_loss", spy)
     torch.manual_seed(0)
-    config = _config(tmp_path, steps_spatial=60, batch_size=8, lr=2e-3)
+    config = _config(tmp_path, steps_spatial=60, batch_size=8, lr=2e-3, precision=precision)
     path = train_stage(config, "spatial", crops, val_set=crops)
     payload = read_checkpoint(path)
+    assert seen == {torch.bfloat16 if precision == "bf16" else torch.float32}  # the forward ran in it
+    assert all(v.dtype == torch.float32 for v in payload["model"].values() if v.is_floating_point())
     losses = [loss for _, loss in payload["history"]]
     assert sum(losses[-10:]) / 10 < 0.6 * sum(losses[:10]) / 10
     from models.cadstn.fusion import Cadstn
@@ -121,6 +134,7 @@ def test_shipped_configs_load(name):
     ("[data]\nmax_tilt_deg = 200.0\n", r"bad.toml \[data\]: max_tilt_deg must be within 0..180, got 200"),
     ("[model]\nconvs_per_stage = 0\n", r"bad.toml \[model\]: .*convs_per_stage .* must be positive"),
     ("[model]\nbatch_norm = 1\n", r"bad.toml: model\.batch_norm must be bool"),
+    ("[train]\nprecision = 'fp16'\n", r"bad.toml \[train\]: precision must be one of fp32, bf16, got 'fp16'"),
 ])
 def test_bad_config_is_a_one_line_error(tmp_path, text, message):
     cfg = tmp_path / "bad.toml"
