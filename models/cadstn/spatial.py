@@ -31,9 +31,8 @@ class SpatialNet(nn.Module):
         self.options = options
         k, fc = options.joints, options.fc
         n = tower_features(options.crop_size, options.channels)
-        deep = dict(convs_per_stage=options.convs_per_stage, batch_norm=options.batch_norm)
-        self.depth_tower = DepthTower(1, options.channels, **deep)
-        self.volume_tower = VolumeTower(options.slices, options.channels, **deep)
+        self.depth_tower = DepthTower(1, options.channels, options.convs_per_stage, options.batch_norm)
+        self.volume_tower = VolumeTower(options.slices, options.channels, options.convs_per_stage, options.batch_norm)
         self.h1_depth, self.h1_volume = nn.Linear(n, fc), nn.Linear(n, fc)
         self.h2_depth, self.h2_volume = nn.Linear(fc, fc), nn.Linear(fc, fc)
         self.drop = nn.Dropout(options.dropout_spatial)
