@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from models.config_file import fill_table, read_toml
+from models.precision import PRECISIONS
 from models.synth.sequence import ANY_TILT_DEG
 
 JOINT_LAYOUTS = {"hand21": 21, "nyu14": 14, "icvl16": 16}
 GATES = ("tower", "shared")
 SOURCES = ("synth", "nyu", "icvl")
 STAGES = ("spatial", "temporal", "fusion")
-PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
@@ -80,9 +80,7 @@ class TrainOptions:
     log_every: int = 50
     checkpoint_every: int = 500
     threads: int = 0  # torch threads per process; 0 = torch's default
-    # "bf16": forward passes under bfloat16 autocast (weights, optimiser and losses stay float32) — about
-    # twice the steps per second on a CPU with AVX-512 BF16 or AMX, and on recent GPUs
-    precision: str = "fp32"
+    precision: str = "fp32"  # or "bf16" (models/precision.py)
 
 
 @dataclass

@@ -3,7 +3,7 @@
 Each stage trains one sub-network and freezes the others (frozen parts run in eval mode: no
 dropout, no gradients). Stages write `<out_dir>/<stage>.pt` (whole model, optimiser, step) every
 `checkpoint_every` steps and at the end; `resume=True` continues from it. `precision = "bf16"` runs
-the forward passes under bfloat16 autocast (the weights stay float32). The temporal stage starts
+the forward passes under bfloat16 autocast where the hardware has it (models/precision.py). The temporal stage starts
 with the spatial checkpoint's spatial network when there is one (and, with `temporal_from_spatial`,
 its own tower from the spatial depth tower); the fusion stage needs both and takes the spatial
 weights from `spatial.pt` and the temporal ones from `temporal.pt` (on resume too).
@@ -28,6 +28,7 @@ from models.cadstn.config import STAGES, CadstnConfig, load_config
 from models.cadstn.data import CropSet, load_crop_set
 from models.cadstn.fusion import Cadstn
 from models.cadstn.losses import pose_loss, spatial_loss
+from models.precision import autocast, training_precision
 
 
 def train(config_path: Path, stage: str | None = None, resume: bool = False) -> Path:
@@ -114,6 +115,7 @@ def train_stage(config: CadstnConfig, stage: str, train_set: CropSet, val_set: C
     if t.threads > 0:
         torch.set_num_threads(t.threads)
     torch.manual_seed(t.seed)
+    precision = training_precision(t.precision, device, quiet=rank != 0)
     out_dir = Path(t.out_dir)
     ckpt_path = out_dir / f"{stage}.pt"
     steps = {"spatial": t.steps_spatial, "temporal": t.steps_temporal, "fusion": t.steps_fusion}[stage]
@@ -177,7 +179,7 @@ def train_stage(config: CadstnConfig, stage: str, train_set: CropSet, val_set: C
                 depth, joints = train_set.sample_windows(rng, max(1, t.batch_size // seq_len), seq_len)
             depth = torch.from_numpy(depth).to(device)
             joints = torch.from_numpy(joints).to(device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=t.precision == "bf16"):
+            with autocast(device, precision):
                 loss = _loss(model, step_module, stage, depth, joints, t.aux_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from models.config_file import fill_table, read_toml
+from models.precision import PRECISIONS
 from models.synth.sequence import ANY_TILT_DEG, DEFAULT_SCALE
 
 TEMPORAL_KINDS = ("convlstm", "lstm", "none")
@@ -63,6 +64,7 @@ class PretrainOptions:
     max_tilt_deg: float = ANY_TILT_DEG  # 180: any hand orientation; less: turned towards the camera by at most this
     scale_min: float = DEFAULT_SCALE[0]  # weak-perspective scale of the rendered hands, crop units per metre: how much of the
     scale_max: float = DEFAULT_SCALE[1]  # crop a hand fills (the engine crops 2.2x the hand box: about 5-10 for real hands)
+    precision: str = "fp32"  # or "bf16": forward under bfloat16 autocast (models/precision.py)
     log_every: int = 10
     checkpoint_every: int = 200
 
@@ -80,6 +82,7 @@ class FinetuneOptions:
     root: str = ""
     init: str = ""  # checkpoint to start from; empty = the pretrain stage's last checkpoint
     max_minutes: float = 0.0
+    precision: str = "fp32"
     log_every: int = 10
     checkpoint_every: int = 200
 
@@ -122,6 +125,10 @@ def _check(path: Path, c: SeqHandConfig) -> None:
     m = c.model
     if m.temporal not in TEMPORAL_KINDS:
         raise ValueError(f"{path}: model.temporal must be one of {', '.join(TEMPORAL_KINDS)}, got {m.temporal!r}")
+    for stage in ("pretrain", "finetune"):
+        if getattr(c, stage).precision not in PRECISIONS:
+            raise ValueError(f"{path}: {stage}.precision must be one of {', '.join(PRECISIONS)}, "
+                             f"got {getattr(c, stage).precision!r}")
     if c.finetune.dataset not in FINETUNE_DATASETS:
         raise ValueError(f"{path}: finetune.dataset must be one of {', '.join(FINETUNE_DATASETS)}, "
                          f"got {c.finetune.dataset!r}")

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from models.precision import autocast, training_precision
 from models.seqhand.checkpoint import read_checkpoint, save_checkpoint
 from models.seqhand.config import SeqHandConfig, load_config
 from models.seqhand.data import Batch, image_batches, open_finetune_dataset
@@ -65,14 +66,16 @@ def build_optimizer(net: SeqHandNet, stage: str, lr: float, weight_decay: float)
 
 
 def training_step(net: nn.Module, hand_layer: nn.Module, batch: Batch, config: SeqHandConfig,
-                  optimizer: torch.optim.Optimizer) -> LossTerms:
-    """One optimisation step on a batch of sequences (`net` may be DDP-wrapped)."""
-    params, _ = net(batch.images)
-    geometry = hand_geometry(params, hand_layer)
+                  optimizer: torch.optim.Optimizer, precision: str = "fp32") -> LossTerms:
+    """One optimisation step on a batch of sequences (`net` may be DDP-wrapped). With `precision`
+    "bf16" the network runs under bfloat16 autocast; the hand layer and the losses stay float32."""
+    with autocast(batch.images.device, precision):
+        params, _ = net(batch.images)
+    geometry = hand_geometry(params.float(), hand_layer)
     targets = batch.targets
     if targets.vertices_3d is not None and targets.vertices_3d.shape[-2] != geometry.vertices_3d.shape[-2]:
         targets = LossTargets(**{**targets.__dict__, "vertices_3d": None})  # mesh of another hand model
-    terms = seqhand_loss(params, geometry, targets, config.loss)
+    terms = seqhand_loss(params.float(), geometry, targets, config.loss)
     optimizer.zero_grad(set_to_none=True)
     terms.total.backward()
     optimizer.step()
@@ -96,6 +99,7 @@ def _run(config: SeqHandConfig, stage: str, resume: bool, ckpt_path: Path, rank:
          device: torch.device) -> Path:
     opts = config.pretrain if stage == "pretrain" else config.finetune
     torch.manual_seed(opts.seed * 1000 + rank)
+    precision = training_precision(opts.precision, device, quiet=rank != 0)
     net = SeqHandNet(config.model)
     start = 0
     saved: dict = {}
@@ -108,7 +112,7 @@ def _run(config: SeqHandConfig, stage: str, resume: bool, ckpt_path: Path, rank:
         if not init.is_file():
             raise FileNotFoundError(f"finetune needs a pretrained checkpoint: {init} does not exist (finetune.init)")
         net.load_state_dict(read_checkpoint(init)["model"])
-    net.to(device).train()
+    net.to(device, memory_format=torch.channels_last).train()  # NHWC convolutions: faster steps on a CPU
     optimizer = build_optimizer(net, stage, opts.lr, opts.weight_decay)
     # Cosine decay to 10 % over the stage: short CPU budgets end noticeably better than with a flat
     # rate. Progress is steps done, or wall time spent when `max_minutes` is the tighter limit.
@@ -143,7 +147,7 @@ def _run(config: SeqHandConfig, stage: str, resume: bool, ckpt_path: Path, rank:
         batch = next(batches)
         batch = Batch(batch.images.to(device), LossTargets(**{
             k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in batch.targets.__dict__.items()}))
-        terms = training_step(model, hand_layer, batch, config, optimizer)
+        terms = training_step(model, hand_layer, batch, config, optimizer, precision)
         step += 1
         done = _all_agree(progress(step) >= 1.0, world, device)
         if rank != 0:

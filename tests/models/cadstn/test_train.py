@@ -82,6 +82,9 @@ def test_resume_continues_from_the_checkpoint(tmp_path, crops):
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_a_short_run_reduces_the_error(tmp_path, crops, monkeypatch, precision):
     import models.cadstn.train as train_module
+    import models.precision
+
+    monkeypatch.setattr(models.precision, "native_bf16", lambda device: True)  # bf16 even where emulated
 
     seen = set()
 

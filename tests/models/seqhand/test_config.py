@@ -36,6 +36,7 @@ def test_compact_pair_shares_data_losses_and_schedule_but_not_the_recurrent_laye
         ("[pretrain]\nsteps = 'many'\n", r"bad\.toml: pretrain\.steps must be int"),
         ("[pretrain]\nsteps = true\n", r"bad\.toml: pretrain\.steps must be int"),
         ("[model]\ntemporal = 'gru'\n", r"bad\.toml: model\.temporal must be one of"),
+        ("[finetune]\nprecision = 'fp16'\n", r"bad\.toml: finetune\.precision must be one of fp32, bf16, got 'fp16'"),
         ("[model]\ninput_size = 100\n", r"bad\.toml: model\.input_size must be a multiple of 32"),
         ("[loss]\nlambda_2d = -1\n", r"bad\.toml: loss\.lambda_2d must not be negative"),
         ("[finetune]\ndataset = 'coco'\n", r"bad\.toml: finetune\.dataset must be one of"),

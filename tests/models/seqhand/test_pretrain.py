@@ -30,9 +30,24 @@ def test_synthetic_targets_are_what_the_ground_truth_parameters_produce(syntheti
     assert torch.equal(t.params[:, 0, 10:20], t.params[:, -1, 10:20])
 
 
-def test_tiny_pretraining_run_reduces_the_loss(tmp_path: Path, tiny_config) -> None:
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_tiny_pretraining_run_reduces_the_loss(tmp_path: Path, tiny_config, monkeypatch, precision) -> None:
+    import models.precision
+    import models.seqhand.train as train_module
+
+    monkeypatch.setattr(models.precision, "native_bf16", lambda device: True)  # bf16 even where emulated
+    seen = set()
+
+    class Spied(train_module.SeqHandNet):
+        def forward(self, *args, **kwargs):
+            params, state = super().forward(*args, **kwargs)
+            seen.add(params.dtype)
+            return params, state
+
+    monkeypatch.setattr(train_module, "SeqHandNet", Spied)
     config = tiny_config(tmp_path / "c.toml", f"""
 [pretrain]
+precision = "{precision}"
 seed = 3
 steps = 40
 batch_size = 2
@@ -45,8 +60,11 @@ checkpoint_every = 40
 dir = "{tmp_path / 'out'}"
 """)
     ckpt = train(config)
+    assert seen == {torch.bfloat16 if precision == "bf16" else torch.float32}  # the network ran in it
+    saved = torch.load(ckpt, weights_only=False)
+    assert all(v.dtype == torch.float32 for v in saved["model"].values() if v.is_floating_point())
     log = [json.loads(line) for line in (tmp_path / "out" / "pretrain_log.jsonl").read_text().splitlines()]
-    assert len(log) == 40 and torch.load(ckpt, weights_only=False)["step"] == 40
+    assert len(log) == 40 and saved["step"] == 40
     first = np.mean([r["total"] for r in log[:8]])
     last = np.mean([r["total"] for r in log[-8:]])
     assert last < 0.7 * first, (first, last)
