@@ -37,6 +37,27 @@ def epe(pred: np.ndarray, gt: np.ndarray) -> float:
     return float(joint_errors(pred, gt).mean())
 
 
+def procrustes_align(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """`pred` moved onto `gt` by the similarity (scale, rotation, translation) that fits it best, frame by
+    frame (Umeyama's least squares). What is left is the error of the articulation alone: the global
+    rotation and the hand's size, which a single RGB view shows least well, are factored out."""
+    pred, gt = _pair(pred, gt)
+    mu_p, mu_g = pred.mean(axis=-2, keepdims=True), gt.mean(axis=-2, keepdims=True)
+    p, g = pred - mu_p, gt - mu_g
+    u, sigma, vt = np.linalg.svd(np.swapaxes(g, -1, -2) @ p)  # cross-covariance, (..., D, D)
+    d = np.ones_like(sigma)
+    d[..., -1] = np.sign(np.linalg.det(u @ vt))  # a rotation, never a reflection
+    rot = u @ (d[..., :, None] * vt)
+    var = (p**2).sum(axis=(-1, -2))
+    scale = (sigma * d).sum(axis=-1) / np.where(var > 0, var, 1.0)
+    return scale[..., None, None] * p @ np.swapaxes(rot, -1, -2) + mu_g
+
+
+def pa_epe(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Procrustes-aligned end-point error (PA-MPJPE of the FreiHAND and HO-3D benchmarks)."""
+    return epe(procrustes_align(pred, gt), gt)
+
+
 def per_joint_error(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """Mean error of each joint over all frames, shape (K,) (CADSTN Eq. 7)."""
     err = joint_errors(pred, gt)

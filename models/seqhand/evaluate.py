@@ -2,12 +2,15 @@
 
 Numbers (paper §5 and Table 2): mean root-relative 3-D joint error (mm), mean 2-D joint error in
 pixels of the network's input crop, 3D-PCK AUC over 20-50 mm, and temporal smoothness (mean per-frame
-change of beta and theta, joint acceleration error), each sequence run from a fresh state.
+change of beta and theta, joint acceleration error), each sequence run from a fresh state. Also the
+Procrustes-aligned 3-D error (PA-MPJPE, as FreiHAND reports) and, where the truth parameters are known,
+where the error comes from: the 3-D error with one group of the predicted parameters (global rotation,
+shape, pose) replaced by the truth.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +19,7 @@ from torch import nn
 
 from models import metrics
 from models.seqhand.data import Batch
-from models.seqhand.network import BETA, THETA, hand_geometry
+from models.seqhand.network import BETA, ROT, THETA, hand_geometry, rodrigues
 from models.synth.sequence import ANY_TILT_DEG, DEFAULT_SCALE
 
 
@@ -30,12 +33,22 @@ class SeqHandEvaluation:
     beta_change: float
     theta_change: float
     acceleration_error_mm: float
+    pa_mean_3d_mm: float  # after the best similarity per frame: articulation alone
+    # 3-D error (mm) with the predicted "rotation", "shape" (beta) or "pose" (theta) replaced by the truth;
+    # empty when the data carry no truth parameters
+    with_true_mm: dict[str, float] = field(default_factory=dict)
+    rotation_error_deg: float | None = None  # mean angle between predicted and true global rotation
 
     def summary(self) -> str:
-        return (f"{self.sequences} sequences / {self.frames} frames: 3-D {self.mean_3d_mm:.2f} mm (root-relative), "
-                f"2-D {self.mean_2d_px:.2f} px, 3D-PCK AUC(20-50 mm) {self.auc_3d_20_50:.3f}, "
-                f"mean |d beta| {self.beta_change:.4f}, mean |d theta| {self.theta_change:.4f}, "
-                f"acceleration error {self.acceleration_error_mm:.2f} mm")
+        text = (f"{self.sequences} sequences / {self.frames} frames: 3-D {self.mean_3d_mm:.2f} mm (root-relative), "
+                f"PA {self.pa_mean_3d_mm:.2f} mm, 2-D {self.mean_2d_px:.2f} px, 3D-PCK AUC(20-50 mm) "
+                f"{self.auc_3d_20_50:.3f}, mean |d beta| {self.beta_change:.4f}, mean |d theta| "
+                f"{self.theta_change:.4f}, acceleration error {self.acceleration_error_mm:.2f} mm")
+        if self.with_true_mm:
+            text += "; 3-D with the true " + ", ".join(f"{k} {v:.2f}" for k, v in self.with_true_mm.items()) + " mm"
+        if self.rotation_error_deg is not None:
+            text += f"; global rotation off by {self.rotation_error_deg:.1f} deg"
+        return text
 
 
 Predictor = Callable[[torch.Tensor], torch.Tensor]  # images (B,T,3,S,S) -> params (B,T,26)
@@ -47,20 +60,29 @@ def evaluate_batches(predict: Predictor, input_size: int, hand_layer: nn.Module,
     """Run `predict` over each batch of sequences (fresh state per sequence) and score it."""
     half = input_size / 2.0
     pred3, gt3, pred2, gt2, params_all = [], [], [], [], []
+    swapped: dict[str, list[np.ndarray]] = {name: [] for name in _GROUPS}
+    angles: list[np.ndarray] = []
     for batch in batches:
         if batch.targets.joints_3d is None:
             raise ValueError("evaluation needs 3-D ground truth")
         params = predict(batch.images)
         geo = hand_geometry(params, hand_layer)
-        pred3.append((geo.joints_3d - geo.joints_3d[..., :1, :]).numpy() * 1000.0)
-        gt = batch.targets.joints_3d
-        gt3.append((gt - gt[..., :1, :]).numpy() * 1000.0)
+        pred3.append(_root_relative_mm(geo.joints_3d))
+        gt3.append(_root_relative_mm(batch.targets.joints_3d))
         pred2.append(geo.joints_2d.numpy() * half)
         gt2.append(batch.targets.joints_2d.numpy() * half)
         params_all.append(params.numpy())
+        if batch.targets.params is not None:
+            for name, group in _GROUPS.items():
+                mixed = params.clone()
+                mixed[..., group] = batch.targets.params[..., group]
+                swapped[name].append(_root_relative_mm(hand_geometry(mixed, hand_layer).joints_3d))
+            angles.append(_rotation_angle_deg(params[..., ROT], batch.targets.params[..., ROT]))
     if not pred3:
         raise ValueError("no sequences to evaluate")
     p3, g3 = np.concatenate(pred3), np.concatenate(gt3)  # (N,T,21,3)
+    with_true = {name: metrics.epe(np.concatenate(parts), g3) for name, parts in swapped.items()
+                 if len(parts) == len(pred3)}
     params = np.concatenate(params_all)
     temporal = params.shape[1] >= 3
     return SeqHandEvaluation(
@@ -73,7 +95,24 @@ def evaluate_batches(predict: Predictor, input_size: int, hand_layer: nn.Module,
         theta_change=float(np.mean([metrics.mean_change(p[:, THETA]) for p in params])) if temporal else 0.0,
         acceleration_error_mm=float(np.mean([metrics.acceleration_error(a, b) for a, b in zip(p3, g3)]))
         if temporal else 0.0,
+        pa_mean_3d_mm=metrics.pa_epe(p3, g3),
+        with_true_mm=with_true,
+        rotation_error_deg=float(np.concatenate(angles).mean()) if len(angles) == len(pred3) else None,
     )
+
+
+_GROUPS = {"rotation": ROT, "shape": BETA, "pose": THETA}
+
+
+def _root_relative_mm(joints: torch.Tensor) -> np.ndarray:
+    return (joints - joints[..., :1, :]).numpy() * 1000.0
+
+
+def _rotation_angle_deg(r_pred: torch.Tensor, r_true: torch.Tensor) -> np.ndarray:
+    """Angle of the rotation taking the true global rotation to the predicted one (axis-angle inputs)."""
+    relative = rodrigues(r_pred.reshape(-1, 3).double()) @ rodrigues(r_true.reshape(-1, 3).double()).transpose(1, 2)
+    cos = ((relative.diagonal(dim1=1, dim2=2).sum(-1) - 1.0) / 2.0).clamp(-1.0, 1.0)
+    return torch.rad2deg(torch.arccos(cos)).numpy()
 
 
 def onnx_predictor(path: Path, threads: int = 1) -> tuple[Predictor, int]:

@@ -46,6 +46,20 @@ def test_temporal_measures():
     assert metrics.acceleration_error(jitter, gt) == pytest.approx(4.0 / 8.0)
 
 
+def test_procrustes_alignment_removes_a_similarity_and_nothing_else():
+    from scipy.spatial.transform import Rotation
+
+    rng = np.random.default_rng(0)
+    gt = rng.normal(0.0, 40.0, (6, 21, 3))
+    rot = Rotation.random(6, random_state=1).as_matrix()
+    moved = 1.3 * np.einsum("nij,nkj->nki", rot, gt) + rng.normal(0.0, 100.0, (6, 1, 3))
+    assert metrics.epe(moved, gt) > 50.0 and metrics.pa_epe(moved, gt) < 1e-9
+    mirrored = gt * [1.0, 1.0, -1.0]  # a left hand for a right one: no rotation makes it right
+    assert metrics.pa_epe(mirrored, gt) > 10.0
+    noisy = moved + rng.normal(0.0, 2.0, moved.shape)
+    assert 0.5 < metrics.pa_epe(noisy, gt) < metrics.epe(noisy, gt)
+
+
 def test_shape_mismatch_is_a_value_error():
     with pytest.raises(ValueError, match="shape"):
         metrics.epe(np.zeros((2, 3, 3)), np.zeros((2, 4, 3)))

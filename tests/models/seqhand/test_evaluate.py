@@ -1,6 +1,7 @@
 """Held-out evaluation: perfect predictions score perfectly, each error shows where it should."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,8 @@ def test_ground_truth_parameters_score_perfectly(synthetic_batch) -> None:
     result = evaluate_batches(lambda images: params, 64, HandLayer(), [synthetic_batch])
     assert (result.sequences, result.frames) == (2, 8)
     assert result.mean_3d_mm < 0.01 and result.mean_2d_px < 0.01 and result.auc_3d_20_50 == 1.0
+    assert result.pa_mean_3d_mm < 0.01 and max(result.with_true_mm.values()) < 0.01
+    assert result.rotation_error_deg == pytest.approx(0.0, abs=1e-3)
     assert result.beta_change == pytest.approx(0.0, abs=1e-6)  # beta is constant per sequence
     assert result.acceleration_error_mm < 0.01
     drifting = params.clone()
@@ -38,6 +41,28 @@ def test_scale_error_is_2d_only_and_pose_error_is_3d(synthetic_batch) -> None:
     params[..., 23:26] += 0.3  # rotation off
     result = evaluate_batches(lambda images: params, 64, HandLayer(), [synthetic_batch])
     assert result.mean_3d_mm > 5.0 and result.auc_3d_20_50 < 1.0
+    # the breakdown names the culprit, and aligning each frame's similarity removes a pure rotation
+    assert result.with_true_mm["rotation"] < 0.01 < 5.0 < min(result.with_true_mm["shape"], result.with_true_mm["pose"])
+    assert result.pa_mean_3d_mm < 0.01
+    turned = _with_rotation(synthetic_batch, math.radians(20.0)).targets.params  # 20 deg about the optical axis
+    result = evaluate_batches(lambda images: turned, 64, HandLayer(), [_with_rotation(synthetic_batch, 0.0)])
+    assert result.rotation_error_deg == pytest.approx(20.0, abs=1e-3)
+
+
+def _with_rotation(batch, angle: float):
+    """`batch` with its true global rotation set to `angle` radians about the optical axis."""
+    params = batch.targets.params.clone()
+    params[..., 23:26] = 0.0
+    params[..., 25] = angle
+    return type(batch)(batch.images, type(batch.targets)(**{**batch.targets.__dict__, "params": params}))
+
+
+def test_articulation_error_survives_alignment_and_is_blamed_on_the_pose(synthetic_batch) -> None:
+    params = synthetic_batch.targets.params.clone()
+    params[..., 0:10] += 1.0  # every pose coefficient off
+    result = evaluate_batches(lambda images: params, 64, HandLayer(), [synthetic_batch])
+    assert result.pa_mean_3d_mm > 1.0 and result.pa_mean_3d_mm <= result.mean_3d_mm
+    assert result.with_true_mm["pose"] < 0.01 < 1.0 < result.with_true_mm["rotation"]
 
 
 def test_onnx_streaming_scores_like_the_checkpoint(tmp_path: Path, synthetic_batch) -> None:
