@@ -29,6 +29,7 @@ class DoctorReport:
     versions: dict[str, str] = field(default_factory=dict)
     providers: list[str] = field(default_factory=list)
     hand_model: str = ""
+    training: str = ""
     models: list[str] = field(default_factory=list)
     webcams: list[str] = field(default_factory=list)
     realsense: list[str] = field(default_factory=list)
@@ -49,6 +50,23 @@ def _providers(report: DoctorReport) -> None:
         report.providers = list(ort.get_available_providers())
     except Exception as exc:  # noqa: BLE001 - a broken install is a finding, not a crash
         report.notes.append(f"onnxruntime unusable: {exc}")
+
+
+def _training(report: DoctorReport) -> None:
+    """What training will run on: bf16 configs pay only where bfloat16 is native (models/precision.py)."""
+    try:
+        import torch
+
+        from models.precision import native_bf16
+
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        where = torch.cuda.get_device_name(device) if device.type == "cuda" else \
+            f"CPU ({torch.backends.cpu.get_cpu_capability()})"
+        how = "native: bf16 configs train in bf16" if native_bf16(device) else \
+            "emulated: bf16 configs train in fp32"
+        report.training = f"{where}, bfloat16 {how}"
+    except Exception as exc:  # noqa: BLE001
+        report.notes.append(f"torch unusable: {exc}")
 
 
 def _hand_model(report: DoctorReport) -> None:
@@ -118,6 +136,7 @@ def collect_report(probe_cameras: bool = True) -> DoctorReport:
             report.versions[label] = version or "not installed"
     _providers(report)
     _hand_model(report)
+    _training(report)
     _models(report)
     if probe_cameras:
         _webcams(report)
@@ -131,6 +150,7 @@ def format_report(report: DoctorReport) -> str:
     lines += [f"  {name:<{width}}{version}" for name, version in report.versions.items()]
     lines += ["", f"  execution providers: {', '.join(report.providers) or 'none'}"]
     lines += [f"  hand model: {report.hand_model}"]
+    lines += [f"  training: {report.training}"]
     lines += [f"  model: {m}" for m in report.models]
     lines += [f"  webcams: {', '.join(report.webcams) or 'none found'}"]
     lines += [f"  RealSense devices: {', '.join(report.realsense) or 'none found'}"]

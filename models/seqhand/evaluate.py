@@ -19,7 +19,7 @@ from torch import nn
 
 from models import metrics
 from models.seqhand.data import Batch
-from models.seqhand.network import BETA, ROT, THETA, hand_geometry, rodrigues
+from models.seqhand.network import BETA, ROT, THETA, hand_geometry
 from models.synth.sequence import ANY_TILT_DEG, DEFAULT_SCALE
 
 
@@ -37,7 +37,11 @@ class SeqHandEvaluation:
     # 3-D error (mm) with the predicted "rotation", "shape" (beta) or "pose" (theta) replaced by the truth;
     # empty when the data carry no truth parameters
     with_true_mm: dict[str, float] = field(default_factory=dict)
-    rotation_error_deg: float | None = None  # mean angle between predicted and true global rotation
+    # mean angle between the predicted and the true global rotation, and of its two parts: the tilt out of
+    # the image plane (what a weak-perspective view shows only as foreshortening) and the turn within it
+    rotation_error_deg: float | None = None
+    rotation_tilt_deg: float | None = None
+    rotation_in_plane_deg: float | None = None
 
     def summary(self) -> str:
         text = (f"{self.sequences} sequences / {self.frames} frames: 3-D {self.mean_3d_mm:.2f} mm (root-relative), "
@@ -47,7 +51,8 @@ class SeqHandEvaluation:
         if self.with_true_mm:
             text += "; 3-D with the true " + ", ".join(f"{k} {v:.2f}" for k, v in self.with_true_mm.items()) + " mm"
         if self.rotation_error_deg is not None:
-            text += f"; global rotation off by {self.rotation_error_deg:.1f} deg"
+            text += (f"; global rotation off by {self.rotation_error_deg:.1f} deg (tilt {self.rotation_tilt_deg:.1f}, "
+                     f"in the image plane {self.rotation_in_plane_deg:.1f})")
         return text
 
 
@@ -77,7 +82,7 @@ def evaluate_batches(predict: Predictor, input_size: int, hand_layer: nn.Module,
                 mixed = params.clone()
                 mixed[..., group] = batch.targets.params[..., group]
                 swapped[name].append(_root_relative_mm(hand_geometry(mixed, hand_layer).joints_3d))
-            angles.append(_rotation_angle_deg(params[..., ROT], batch.targets.params[..., ROT]))
+            angles.append(_rotation_errors_deg(params[..., ROT], batch.targets.params[..., ROT]))
     if not pred3:
         raise ValueError("no sequences to evaluate")
     p3, g3 = np.concatenate(pred3), np.concatenate(gt3)  # (N,T,21,3)
@@ -97,7 +102,7 @@ def evaluate_batches(predict: Predictor, input_size: int, hand_layer: nn.Module,
         if temporal else 0.0,
         pa_mean_3d_mm=metrics.pa_epe(p3, g3),
         with_true_mm=with_true,
-        rotation_error_deg=float(np.concatenate(angles).mean()) if len(angles) == len(pred3) else None,
+        **_mean_rotation_errors(angles if len(angles) == len(pred3) else []),
     )
 
 
@@ -108,11 +113,24 @@ def _root_relative_mm(joints: torch.Tensor) -> np.ndarray:
     return (joints - joints[..., :1, :]).numpy() * 1000.0
 
 
-def _rotation_angle_deg(r_pred: torch.Tensor, r_true: torch.Tensor) -> np.ndarray:
-    """Angle of the rotation taking the true global rotation to the predicted one (axis-angle inputs)."""
-    relative = rodrigues(r_pred.reshape(-1, 3).double()) @ rodrigues(r_true.reshape(-1, 3).double()).transpose(1, 2)
-    cos = ((relative.diagonal(dim1=1, dim2=2).sum(-1) - 1.0) / 2.0).clamp(-1.0, 1.0)
-    return torch.rad2deg(torch.arccos(cos)).numpy()
+def _rotation_errors_deg(r_pred: torch.Tensor, r_true: torch.Tensor) -> np.ndarray:
+    """(N, 3): angle, tilt and in-plane turn of the rotation taking the true global rotation to the
+    predicted one (axis-angle inputs, camera frame: z the optical axis), by swing-twist about z."""
+    from scipy.spatial.transform import Rotation
+
+    error = Rotation.from_rotvec(r_pred.reshape(-1, 3).double().numpy()) * \
+        Rotation.from_rotvec(r_true.reshape(-1, 3).double().numpy()).inv()
+    _, _, z, w = error.as_quat().T
+    twist = 2.0 * np.arctan2(np.abs(z), np.abs(w))
+    swing = 2.0 * np.arccos(np.clip(np.hypot(w, z), 0.0, 1.0))
+    return np.degrees(np.stack([error.magnitude(), swing, twist], axis=1))
+
+
+def _mean_rotation_errors(parts: list[np.ndarray]) -> dict[str, float | None]:
+    names = ("rotation_error_deg", "rotation_tilt_deg", "rotation_in_plane_deg")
+    if not parts:
+        return dict.fromkeys(names)
+    return {name: float(v) for name, v in zip(names, np.concatenate(parts).mean(axis=0))}
 
 
 def onnx_predictor(path: Path, threads: int = 1) -> tuple[Predictor, int]:

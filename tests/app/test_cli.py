@@ -4,6 +4,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from app import cli
 
 
@@ -30,6 +32,16 @@ def test_doctor_reports_versions_and_providers_without_cameras():
     # the shipped networks load under the engine's streaming contract
     assert "model: seqhand seqhand_compact.onnx (" in out.stdout and "inputs image, h, c" in out.stdout
     assert "model: cadstn cadstn_compact.onnx (" in out.stdout and "inputs depth, h, c" in out.stdout
+
+
+@pytest.mark.parametrize(("native", "says"), [(True, "train in bf16"), (False, "train in fp32")])
+def test_doctor_says_in_which_precision_bf16_configs_train(monkeypatch, native, says):
+    import models.precision
+    from app.diagnostics import collect_report, format_report
+
+    monkeypatch.setattr(models.precision, "native_bf16", lambda device: native)
+    lines = format_report(collect_report(probe_cameras=False)).splitlines()
+    assert [line for line in lines if line.startswith("  training: CPU (") and line.endswith(says)]
 
 
 def test_user_errors_are_one_line_without_traceback(capsys, monkeypatch):

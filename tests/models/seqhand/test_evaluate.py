@@ -21,7 +21,7 @@ def test_ground_truth_parameters_score_perfectly(synthetic_batch) -> None:
     assert (result.sequences, result.frames) == (2, 8)
     assert result.mean_3d_mm < 0.01 and result.mean_2d_px < 0.01 and result.auc_3d_20_50 == 1.0
     assert result.pa_mean_3d_mm < 0.01 and max(result.with_true_mm.values()) < 0.01
-    assert result.rotation_error_deg == pytest.approx(0.0, abs=1e-3)
+    assert result.rotation_error_deg == pytest.approx(0.0, abs=1e-3) and result.rotation_tilt_deg < 1e-3
     assert result.beta_change == pytest.approx(0.0, abs=1e-6)  # beta is constant per sequence
     assert result.acceleration_error_mm < 0.01
     drifting = params.clone()
@@ -44,16 +44,20 @@ def test_scale_error_is_2d_only_and_pose_error_is_3d(synthetic_batch) -> None:
     # the breakdown names the culprit, and aligning each frame's similarity removes a pure rotation
     assert result.with_true_mm["rotation"] < 0.01 < 5.0 < min(result.with_true_mm["shape"], result.with_true_mm["pose"])
     assert result.pa_mean_3d_mm < 0.01
-    turned = _with_rotation(synthetic_batch, math.radians(20.0)).targets.params  # 20 deg about the optical axis
-    result = evaluate_batches(lambda images: turned, 64, HandLayer(), [_with_rotation(synthetic_batch, 0.0)])
-    assert result.rotation_error_deg == pytest.approx(20.0, abs=1e-3)
+    truth = _with_rotation(synthetic_batch, [0.0, 0.0, 0.0])
+    for axis, tilt, in_plane in [(2, 0.0, 20.0), (0, 20.0, 0.0)]:  # about the optical axis, then an image axis
+        turned = [0.0, 0.0, 0.0]
+        turned[axis] = math.radians(20.0)
+        predicted = _with_rotation(synthetic_batch, turned).targets.params
+        result = evaluate_batches(lambda images: predicted, 64, HandLayer(), [truth])
+        assert result.rotation_error_deg == pytest.approx(20.0, abs=1e-3)
+        assert (result.rotation_tilt_deg, result.rotation_in_plane_deg) == pytest.approx((tilt, in_plane), abs=1e-3)
 
 
-def _with_rotation(batch, angle: float):
-    """`batch` with its true global rotation set to `angle` radians about the optical axis."""
+def _with_rotation(batch, rotvec: list[float]):
+    """`batch` with its true global rotation set to `rotvec` (axis-angle, camera frame)."""
     params = batch.targets.params.clone()
-    params[..., 23:26] = 0.0
-    params[..., 25] = angle
+    params[..., 23:26] = torch.tensor(rotvec)
     return type(batch)(batch.images, type(batch.targets)(**{**batch.targets.__dict__, "params": params}))
 
 
