@@ -9,6 +9,7 @@ minus detection and inference.
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -35,6 +36,25 @@ class BenchResult:
     rss_start_mb: float = 0.0
     rss_end_mb: float = 0.0
     error: str | None = None
+    host: str = ""  # the CPU measured on: the same files ran 2-3x faster on an AVX-512 host than on an AVX2 one
+
+
+def host_cpu(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """'<CPU model>, <n> cores, <widest vector unit>' from Linux's cpuinfo (the core count alone elsewhere)."""
+    name, flags = "", set()
+    try:
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and not name:
+                name = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else ""
+    if vector == "AVX-512" and ({"avx512_bf16", "amx_tile"} & flags):
+        vector += " with bfloat16"
+    return ", ".join(part for part in (name, f"{os.cpu_count()} cores", vector) if part)
 
 
 def rss_mb() -> float:
@@ -59,7 +79,7 @@ def bench_engine(model: str, provider: str, *, source: str = "demo", frames: int
     from engine.pipeline import Pipeline
     from engine.stream import EngineOptions, StreamingEngine
 
-    result = BenchResult(model=model, provider=provider, source=source)
+    result = BenchResult(model=model, provider=provider, source=source, host=host_cpu())
     try:
         engine = StreamingEngine(EngineOptions(model=model, model_path=model_path, providers=(provider,),
                                                detector=default_detector(source, detector), threads=threads))
@@ -114,8 +134,8 @@ def bench_engine(model: str, provider: str, *, source: str = "demo", frames: int
 
 
 def format_table(results: list[BenchResult]) -> str:
-    """A plain-text table: one block per model and provider, stages as rows."""
-    lines = []
+    """A plain-text table: the host, then one block per model and provider, stages as rows."""
+    lines = [f"host: {host}" for host in dict.fromkeys(r.host for r in results if r.host)]
     for r in results:
         head = f"{r.model} on {r.provider} ({r.source})"
         if r.error:

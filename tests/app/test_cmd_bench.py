@@ -19,6 +19,19 @@ def test_bench_json_has_every_stage_with_median_and_p95(tmp_path, capsys, app_ca
     for stats in stages.values():
         assert 0.0 <= stats["median_ms"] <= stats["p95_ms"]
     assert stages["total"]["median_ms"] >= stages["inference"]["median_ms"]
+    assert "cores" in run["host"]  # what the numbers were measured on
+
+
+def test_bench_names_the_cpu_and_its_widest_vector_unit(tmp_path):
+    from engine.bench import host_cpu
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: Some Xeon\nflags\t\t: fpu sse avx2 avx512f avx512_bf16\n\n"
+                    "processor\t: 1\nmodel name\t: Some Xeon\nflags\t\t: fpu sse avx2 avx512f avx512_bf16\n")
+    assert host_cpu(info).startswith("Some Xeon, ") and host_cpu(info).endswith(" cores, AVX-512 with bfloat16")
+    info.write_text("model name\t: Some EPYC\nflags\t\t: fpu sse avx2\n")
+    assert host_cpu(info).endswith(" cores, AVX2")
+    assert host_cpu(tmp_path / "absent").endswith(" cores")
 
 
 def test_bench_says_in_one_line_when_a_model_is_missing(tmp_path, capsys):
@@ -26,6 +39,7 @@ def test_bench_says_in_one_line_when_a_model_is_missing(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 2
     assert "seqhand on CPUExecutionProvider (demo): seqhand model" in out and "absent.onnx is missing" in out
+    assert out.startswith("host: ") and " cores" in out.splitlines()[0]
 
 
 def test_bench_gen_reports_the_generators_speed(capsys):
