@@ -1,4 +1,5 @@
-"""The Open3D 3-D view in its own thread: draws the hand, follows new poses, orbits, shuts down."""
+"""The Open3D 3-D view, rendered in its own process: draws the hand, follows new poses, orbits, shuts down,
+and says in one line when its renderer is gone."""
 from __future__ import annotations
 
 import numpy as np
@@ -96,3 +97,26 @@ def test_two_hands_are_drawn_side_by_side_and_a_left_hand_is_mirrored(view, qtbo
     # mirror images: the picture is (nearly) symmetric about the vertical centre line
     mask = np.abs(pair.astype(np.float32) - np.array(BACKGROUND) * 255.0).sum(axis=2) > 30
     assert np.mean(mask == mask[:, ::-1]) > 0.95
+
+
+def test_a_render_process_that_dies_is_one_line_in_the_view_not_a_hang(view, qtbot):
+    hand, widget = view
+    process = widget._worker._process
+    process.kill()
+    process.join(5.0)
+    widget.show_hands([_posed(hand, np.zeros(10), np.zeros(3))])
+    qtbot.waitUntil(lambda: widget.error is not None, timeout=10000)
+    assert widget.error == "3-D view stopped: its render process ended"
+    widget.close_renderer()
+    assert not widget.running
+
+
+def test_a_mesh_of_another_hand_model_is_said_once_and_its_joints_still_drawn(view, qtbot, image_array):
+    hand, widget = view
+    pose = _posed(hand, np.zeros(10), np.zeros(3))
+    shown = widget.frames_shown
+    widget.show_hands([HandPose(pose.vertices[:500], pose.joints)])
+    qtbot.waitUntil(lambda: widget.frames_shown > shown, timeout=10000)
+    assert widget.error is not None and widget.error.endswith("showing joints only")
+    assert "the hand has 500 vertices" in widget.error
+    assert _foreground(image_array(widget.image())) > 0.0
