@@ -17,9 +17,8 @@ from PyQt6.QtCore import QObject, QThread, Qt, pyqtSignal, pyqtSlot
 from PyQt6.QtGui import QImage, QMouseEvent, QPixmap, QResizeEvent, QWheelEvent
 from PyQt6.QtWidgets import QLabel, QSizePolicy
 
-from app.mesh_render import BACKGROUND, MAX_HANDS, HandPose, Rendered, serve
+from app.mesh_render import MAX_HANDS, HandPose, Rendered, serve
 
-__all__ = ["BACKGROUND", "HandPose", "MeshRenderWorker", "MeshView"]
 START_TIMEOUT_S = 60.0  # the render process imports Open3D and opens its EGL window
 
 

@@ -336,7 +336,7 @@ class MainWindow(QMainWindow):
             if hand.theta.size:  # a shape-estimating model (SeqHAND-Net)
                 self.beta_plot.add(result.timestamp, hand.beta, result.shape_locked)
             if hasattr(self.mesh_view, "show_hands"):
-                from app.mesh_view import HandPose
+                from app.mesh_render import HandPose
 
                 self.mesh_view.show_hands([HandPose(h.vertices, h.joints_3d, h.handedness == "left")
                                            for h in sorted(result.hands, key=lambda h: h.track_id)])

@@ -32,8 +32,10 @@ def training_precision(requested: str, device: torch.device, quiet: bool = False
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {requested!r}")
     if requested == "bf16" and not native_bf16(device):
         if not quiet:
-            print(f"handstream: warning: this {device.type.upper()} has no native bfloat16 (AVX-512 BF16 or AMX), "
-                  "where a bf16 step runs many times slower than fp32: training in fp32", file=sys.stderr)
+            what = "GPU has no native bfloat16" if device.type == "cuda" else \
+                "CPU has no native bfloat16 (AVX-512 BF16 or AMX)"
+            print(f"handstream: warning: this {what}, where a bf16 step runs many times slower than fp32: "
+                  "training in fp32", file=sys.stderr)
         return "fp32"
     return requested
 

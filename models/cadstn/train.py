@@ -3,10 +3,10 @@
 Each stage trains one sub-network and freezes the others (frozen parts run in eval mode: no
 dropout, no gradients). Stages write `<out_dir>/<stage>.pt` (whole model, optimiser, step) every
 `checkpoint_every` steps and at the end; `resume=True` continues from it. `precision = "bf16"` runs
-the forward passes under bfloat16 autocast where the hardware has it (models/precision.py). The temporal stage starts
-with the spatial checkpoint's spatial network when there is one (and, with `temporal_from_spatial`,
-its own tower from the spatial depth tower); the fusion stage needs both and takes the spatial
-weights from `spatial.pt` and the temporal ones from `temporal.pt` (on resume too).
+the forward passes under bfloat16 autocast where the hardware has it (models/precision.py). The
+temporal stage starts with the spatial checkpoint's spatial network when there is one (and, with
+`temporal_from_spatial`, its own tower from the spatial depth tower); the fusion stage needs both and
+takes the spatial weights from `spatial.pt` and the temporal ones from `temporal.pt` (on resume too).
 
 Multi-process: run under `torchrun` (WORLD_SIZE/RANK/LOCAL_RANK): the trained sub-network is wrapped
 in DistributedDataParallel (gloo on CPU, NCCL on GPU); each rank samples its own batches, rank 0

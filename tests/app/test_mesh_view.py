@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PyQt6.QtCore import QPoint, Qt
 
-from app.mesh_view import BACKGROUND, HandPose, MeshView
+from app.mesh_render import BACKGROUND, HandPose
+from app.mesh_view import MeshView
 from models.hand_model import load_hand_model
 
 CAMERA_OFFSET_MM = np.array([0.0, 0.0, 500.0])
