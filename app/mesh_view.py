@@ -105,6 +105,12 @@ class MeshRenderWorker(QObject):
         self.finished.emit()
         QThread.currentThread().quit()
 
+    def kill_process(self) -> None:
+        """Kill the render process (from any thread): whatever waits for it sees the pipe close."""
+        process = self._process
+        if process is not None and process.is_alive():
+            process.kill()
+
     def _request(self, *message) -> None:
         if self._conn is None:
             return
@@ -197,12 +203,13 @@ class MeshView(QLabel):
         return self._thread.isRunning()
 
     def close_renderer(self, timeout_ms: int = 3000) -> None:
-        """Destroy the renderer in its own thread and wait for that thread to end."""
+        """End the render process and the view's thread; a process that does not answer in time (still
+        starting, or hung) is killed, which frees the thread waiting for it."""
         if self._thread.isRunning():
             self._request_teardown.emit()
             if not self._thread.wait(timeout_ms):
-                self._thread.quit()
-                self._thread.wait(1000)
+                self._worker.kill_process()
+                self._thread.wait(timeout_ms)
 
     # -- Qt -----------------------------------------------------------------------------------
     def _on_rendered(self, image: QImage) -> None:

@@ -121,3 +121,25 @@ def test_a_mesh_of_another_hand_model_is_said_once_and_its_joints_still_drawn(vi
     assert widget.error is not None and widget.error.endswith("showing joints only")
     assert "the hand has 500 vertices" in widget.error
     assert _foreground(image_array(widget.image())) > 0.0
+
+
+def _never_answers(conn, *args) -> None:
+    """A render process that hangs before its first picture."""
+    import time
+
+    time.sleep(120)
+
+
+def test_closing_while_the_render_process_hangs_kills_it_and_ends_the_thread(qtbot, monkeypatch):
+    import app.mesh_view
+
+    monkeypatch.setattr(app.mesh_view, "serve", _never_answers)
+    hand = load_hand_model()
+    widget = MeshView(hand.faces, hand.v_template * 1000.0, np.zeros((21, 3)), width=64, height=48)
+    qtbot.addWidget(widget)
+    qtbot.waitUntil(lambda: widget._worker._process is not None and widget._worker._process.is_alive(),
+                    timeout=10000)
+    widget.close_renderer(timeout_ms=1000)
+    assert not widget.running and widget.frames_shown == 0
+    qtbot.waitUntil(lambda: widget.error is not None, timeout=5000)  # the thread's last word, queued to Qt
+    assert widget.error == "3-D view stopped: its render process ended"
