@@ -20,7 +20,7 @@ PRECISIONS = ("fp32", "bf16")
 def native_bf16(device: torch.device) -> bool:
     """Whether `device` computes bfloat16 matrix products in hardware."""
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+        return torch.cuda.is_bf16_supported(including_emulation=False)  # Ampere and newer
     cpu = getattr(torch, "cpu", None)
     checks = [getattr(cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
     return any(check() for check in checks if check is not None)
