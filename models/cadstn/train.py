@@ -144,7 +144,8 @@ def train_stage(config: CadstnConfig, stage: str, train_set: CropSet, val_set: C
     for earlier in STAGES[:STAGES.index(stage)]:  # record what the inherited weights went through
         if (out_dir / f"{earlier}.pt").is_file():
             done_steps[earlier] = int(read_checkpoint(out_dir / f"{earlier}.pt")["step"])
-    model.to(device, memory_format=torch.channels_last)  # NHWC convolutions: ~1.4× faster steps on a CPU
+    # NHWC convolutions: a spatial step (batch 64) took 176 ms instead of 256 on an AVX-512 CPU
+    model.to(device, memory_format=torch.channels_last)
     model.eval()
     trained.train()
     step_module: nn.Module = trained
