@@ -10,7 +10,7 @@ from engine.frames import Frame
 from engine.runtime import ModelSession
 from engine.stream import MODEL_KINDS, EngineOptions, StreamingEngine, default_model_path
 
-# Measured when the models were shipped (weights/*.md): CADSTN 12.1 mm, its facing variant 7.7 mm;
+# Measured when the models were shipped (weights/*.onnx.md): CADSTN 12.1 mm, its facing variant 7.7 mm;
 # SeqHAND-Net 15.4 mm root-relative and 19.7 mm placement; the bounds leave room for other CPUs' arithmetic,
 # not for a broken model.
 CADSTN_MM = 25.0
@@ -25,9 +25,10 @@ def test_the_shipped_model_loads_has_a_card_and_stays_small(kind: str) -> None:
     session = ModelSession(path, kind, providers=["CPUExecutionProvider"])
     assert session.info.kind == kind and session.info.state_shape  # both ship with their recurrent layer
     assert path.stat().st_size < 50e6
-    card = path.with_suffix(".md").read_text().lower()
+    card_path = path.with_name(path.name + ".md")  # the card beside it: weights/<model>.onnx.md
+    card = card_path.read_text().lower()
     for needed in ("handstream train", "seed", "wall time", "held-out", "steps"):
-        assert needed in card, f"{path.with_suffix('.md').name} lacks {needed!r}"
+        assert needed in card, f"{card_path.name} lacks {needed!r}"
 
 
 def _run_demo(kind: str, **options) -> tuple[np.ndarray, np.ndarray]:
@@ -56,7 +57,7 @@ def test_cadstn_finds_the_demo_joints_in_camera_space() -> None:
 
 def test_the_facing_cadstn_variant_beats_the_default_on_the_demo_hand() -> None:
     """The demo hand shows the camera its back, fingers up: the range the facing variant was trained for."""
-    card = CADSTN_FACING.with_suffix(".md").read_text().lower()
+    card = CADSTN_FACING.with_name(CADSTN_FACING.name + ".md").read_text().lower()
     assert CADSTN_FACING.stat().st_size < 50e6 and all(w in card for w in ("handstream train", "seed", "held-out"))
     default_pred, gt = _run_demo("cadstn")
     facing_pred, _ = _run_demo("cadstn", model_path=CADSTN_FACING)
