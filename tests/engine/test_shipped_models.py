@@ -10,7 +10,7 @@ from engine.frames import Frame
 from engine.runtime import ModelSession
 from engine.stream import MODEL_KINDS, EngineOptions, StreamingEngine, default_model_path
 
-# Measured when the models were shipped (weights/*.onnx.md): CADSTN 12.1 mm, its facing variant 7.7 mm;
+# Measured when the models were shipped (weights/*.onnx.md): CADSTN 10.3 mm, its facing variant 7.7 mm;
 # SeqHAND-Net 15.4 mm root-relative and 19.7 mm placement; the bounds leave room for other CPUs' arithmetic,
 # not for a broken model.
 CADSTN_MM = 25.0
