@@ -11,7 +11,7 @@ from engine.runtime import ModelSession
 from engine.stream import MODEL_KINDS, EngineOptions, StreamingEngine, default_model_path
 
 # Measured when the models were shipped (weights/*.onnx.md): CADSTN 10.3 mm, its facing variant 7.7 mm;
-# SeqHAND-Net 15.4 mm root-relative and 19.7 mm placement; the bounds leave room for other CPUs' arithmetic,
+# SeqHAND-Net 16.7 mm root-relative and 17.4 mm placement (the half-width file 15.4 and 19.7); the bounds leave room for other CPUs' arithmetic,
 # not for a broken model.
 CADSTN_MM = 25.0
 CADSTN_FACING = default_model_path("cadstn").with_name("cadstn_compact_facing.onnx")
