@@ -35,6 +35,7 @@ class ModelOptions:
     fc: int = 1024
     lstm: int = 1024
     gate: str = "tower"
+    gate_aux: bool = False  # the gate also mixes the spatial network's two auxiliary predictions (fusion.py)
     gate_channels: list[int] = field(default_factory=lambda: [16, 32, 64])
     gate_fc: int = 256
     dropout_spatial: float = 0.3

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 OPSET = 17
-QUANTISED_LAYERS = re.compile(r"/(h1_depth|h1_volume|h2_depth|h2_volume|fc)/Gemm$")  # not lstm, not out
+# not lstm, not out; `_1` names the second use of a layer (the auxiliary paths of a gate that mixes them)
+QUANTISED_LAYERS = re.compile(r"/(h1_depth|h1_volume|h2_depth|h2_volume|fc)(_\d+)?/Gemm$")
 
 
 def export_onnx(ckpt: Path, out: Path, int8: bool = False) -> Path:
@@ -54,6 +55,7 @@ def export_onnx(ckpt: Path, out: Path, int8: bool = False) -> Path:
         "state_shape": json.dumps([1, m.lstm]),
         "slices": str(m.slices),
         "gate": m.gate,
+        "gate_aux": str(m.gate_aux).lower(),
         "int8": str(bool(int8)).lower(),
         "trained_steps": json.dumps(payload.get("steps", {})),
     }

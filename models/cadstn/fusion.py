@@ -3,6 +3,9 @@
 The gate predicts w ∈ (0, 1)^{3K}; J = w ⊙ J_temp + (1 − w) ⊙ J_spa. `gate = "tower"` gives the gate
 its own small conv tower on the depth crop (the paper); `gate = "shared"` reads the spatial φ2 and
 temporal [h, φ] features the other two networks already computed, which costs one small linear layer.
+With `gate_aux` the gate also mixes the spatial network's two auxiliary predictions (depth tower alone,
+volume tower alone — trained anyway, two small FC paths at run time): a softmax per coordinate over the
+four predictors (temporal, spatial, depth alone, volume alone) instead of the sigmoid over two.
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import torch
 from torch import nn
 
 from models.cadstn.config import ModelOptions
-from models.cadstn.spatial import SpatialNet
+from models.cadstn.spatial import SpatialNet, SpatialOutput
 from models.cadstn.temporal import State, TemporalNet
 from models.cadstn.towers import DepthTower, tower_features
 
@@ -21,7 +24,9 @@ class FusionGate(nn.Module):
     def __init__(self, options: ModelOptions, temporal_features: int) -> None:
         super().__init__()
         self.options = options
-        k3 = 3 * options.joints
+        # temporal and spatial (+ depth alone, volume alone); two: one sigmoid weight per coordinate (the paper)
+        self.count = 4 if options.gate_aux else 2
+        k3 = 3 * options.joints * (1 if self.count == 2 else self.count)
         if options.gate == "tower":
             self.tower = DepthTower(1, options.gate_channels)
             self.fc = nn.Linear(tower_features(options.crop_size, options.gate_channels), options.gate_fc)
@@ -30,12 +35,32 @@ class FusionGate(nn.Module):
             self.out = nn.Linear(options.fc + temporal_features, k3)
 
     def forward(self, depth: torch.Tensor, spatial_feature: torch.Tensor, temporal_feature: torch.Tensor) -> torch.Tensor:
-        """→ w (B, K, 3), the weight of the temporal prediction."""
+        """→ weights (B, P, K, 3) of the P predictors (temporal first; see `predictions`), summing to 1."""
         if self.options.gate == "tower":
             x = torch.relu(self.fc(self.tower(depth)))
         else:
             x = torch.cat([spatial_feature, temporal_feature], dim=1)
-        return torch.sigmoid(self.out(x)).view(-1, self.options.joints, 3)
+        k = self.options.joints
+        if self.count == 2:
+            w = torch.sigmoid(self.out(x)).view(-1, k, 3)
+            return torch.stack([w, 1.0 - w], dim=1)
+        return torch.softmax(self.out(x).view(-1, self.count, k, 3), dim=1)
+
+
+def predictions(temporal: torch.Tensor, spatial: SpatialOutput) -> torch.Tensor:
+    """The predictors a gate mixes, stacked (B, P, K, 3): temporal, spatial, and with the auxiliary
+    paths computed (`gate_aux`) depth alone and volume alone."""
+    parts = [temporal, spatial.joints]
+    if spatial.aux_depth is not None:
+        parts += [spatial.aux_depth, spatial.aux_volume]
+    return torch.stack(parts, dim=1)
+
+
+def fuse(gate: FusionGate, depth: torch.Tensor, spatial: SpatialOutput, temporal: torch.Tensor,
+         temporal_feature: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Frames (N, …) → fused joints (N, K, 3) and the weights (N, P, K, 3); in float32."""
+    w = gate(depth, spatial.feature, temporal_feature).float()
+    return (w * predictions(temporal, spatial).float()).sum(1), w
 
 
 @dataclass
@@ -43,7 +68,7 @@ class CadstnOutput:
     spatial: torch.Tensor  # (B, T, K, 3)
     temporal: torch.Tensor
     fused: torch.Tensor
-    weight: torch.Tensor  # w of the temporal prediction
+    weight: torch.Tensor  # w of the temporal prediction (B, T, K, 3)
 
 
 class Cadstn(nn.Module):
@@ -58,24 +83,22 @@ class Cadstn(nn.Module):
 
     def step(self, depth: torch.Tensor, state: State) -> tuple[CadstnOutput, State]:
         """One frame (B, 1, M, M) with LSTM state; outputs have T = 1."""
-        spa = self.spatial(depth)
+        spa = self.spatial(depth, aux=self.options.gate_aux)
         temp, feature, state = self.temporal.step(depth, state)
-        w = self.gate(depth, spa.feature, feature)
-        fused = w * temp + (1.0 - w) * spa.joints
-        out = CadstnOutput(spa.joints[:, None], temp[:, None], fused[:, None], w[:, None])
+        fused, w = fuse(self.gate, depth, spa, temp, feature)
+        out = CadstnOutput(spa.joints[:, None], temp[:, None], fused[:, None], w[:, None, 0])
         return out, state
 
     def forward(self, depth: torch.Tensor, state: State | None = None) -> tuple[CadstnOutput, State]:
         """A sequence (B, T, 1, M, M) → every prediction (B, T, K, 3) and the final state."""
         b, t = depth.shape[:2]
         flat = depth.reshape(b * t, *depth.shape[2:])
-        spa = self.spatial(flat)
+        spa = self.spatial(flat, aux=self.options.gate_aux)
         temp, features, state = self.temporal(depth, state)
-        w = self.gate(flat, spa.feature, features.reshape(b * t, -1))
         k = self.options.joints
-        spa_j = spa.joints.view(b, t, k, 3)
-        w = w.view(b, t, k, 3)
-        return CadstnOutput(spa_j, temp, w * temp + (1.0 - w) * spa_j, w), state
+        fused, w = fuse(self.gate, flat, spa, temp.reshape(b * t, k, 3), features.reshape(b * t, -1))
+        return CadstnOutput(spa.joints.view(b, t, k, 3), temp, fused.view(b, t, k, 3),
+                            w[:, 0].reshape(b, t, k, 3)), state
 
 
 class StreamingCadstn(nn.Module):

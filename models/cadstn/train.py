@@ -26,7 +26,7 @@ from torch import nn
 from models.cadstn.checkpoint import read_checkpoint, save_checkpoint
 from models.cadstn.config import STAGES, CadstnConfig, load_config
 from models.cadstn.data import CropSet, load_crop_set
-from models.cadstn.fusion import Cadstn
+from models.cadstn.fusion import Cadstn, fuse
 from models.cadstn.losses import pose_loss, spatial_loss
 from models.precision import autocast, training_precision
 
@@ -98,11 +98,10 @@ def _loss(model: Cadstn, trained: nn.Module, stage: str, depth: torch.Tensor, jo
     b, t = depth.shape[:2]
     flat = depth.reshape(b * t, *depth.shape[2:])
     with torch.no_grad():  # both predictors are frozen: only the gate learns
-        spa = model.spatial(flat)
+        spa = model.spatial(flat, aux=model.options.gate_aux)
         temp, features, _ = model.temporal(depth)
-    w = trained(flat, spa.feature, features.reshape(b * t, -1)).view(b, t, -1, 3).float()
-    fused = w * temp.float() + (1.0 - w) * spa.joints.view(b, t, -1, 3).float()
-    return pose_loss(fused, joints)
+    fused, _ = fuse(trained, flat, spa, temp.reshape(b * t, *temp.shape[2:]), features.reshape(b * t, -1))
+    return pose_loss(fused, joints.reshape(b * t, *joints.shape[2:]))
 
 
 def train_stage(config: CadstnConfig, stage: str, train_set: CropSet, val_set: CropSet | None = None,

@@ -25,13 +25,15 @@ def _stream(session, seq, lstm):
     return np.stack(out)
 
 
-@pytest.fixture(scope="module", params=["paper", "deep"])
+@pytest.fixture(scope="module", params=["paper", "deep", "deep_aux"])
 def checkpoint(tmp_path_factory, request):
-    """The paper's towers, and deeper ones with BatchNorm whose statistics are not the identity."""
+    """The paper's towers, and deeper ones with BatchNorm whose statistics are not the identity (also
+    with the shipped model's gate: shared, mixing the auxiliary predictions too)."""
     torch.manual_seed(0)
     torch.set_num_threads(1)
-    deep = request.param == "deep"
-    config = tiny_config(convs_per_stage=2, batch_norm=True) if deep else tiny_config()
+    deep = request.param != "paper"
+    aux = dict(gate="shared", gate_aux=True) if request.param == "deep_aux" else {}
+    config = tiny_config(convs_per_stage=2, batch_norm=True, **aux) if deep else tiny_config()
     model = Cadstn(config.model)
     norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert len(norms) == (18 if deep else 0)  # 2 convs × 3 stages × the depth, volume and temporal towers
@@ -70,7 +72,9 @@ def test_int8_export_quantises_the_fc_layers_and_stays_close(checkpoint, tmp_pat
     onnx_path = export_onnx(path, tmp_path / "cadstn_int8.onnx", int8=True)
     graph = onnx.load(str(onnx_path))
     ops = [n.op_type for n in graph.graph.node]
-    assert ops.count("MatMulInteger") == 6  # h1/h2 of both branches, temporal fc, gate fc
+    m = config.model
+    # h1/h2 of both branches (again for the auxiliary paths), the temporal fc, the gate tower's fc
+    assert ops.count("MatMulInteger") == 4 * (2 if m.gate_aux else 1) + 1 + (m.gate == "tower")
     assert not (tmp_path / "cadstn_int8.fp32.tmp.onnx").exists()
     seq = hand_like_crops((4, 1, 32, 32), seed=6)
     with torch.no_grad():

@@ -49,3 +49,23 @@ def test_fused_joints_are_the_gated_mix(gate):
     lo = torch.minimum(out.temporal, out.spatial) - 1e-6
     hi = torch.maximum(out.temporal, out.spatial) + 1e-6
     assert ((out.fused >= lo) & (out.fused <= hi)).all()
+
+
+@pytest.mark.parametrize("gate", ["tower", "shared"])
+def test_gate_with_the_auxiliary_predictions_mixes_four_predictors(gate):
+    torch.manual_seed(2)
+    model = Cadstn(tiny_options(gate=gate, gate_aux=True)).eval()
+    depth = _seq()
+    with torch.no_grad():
+        out, _ = model(depth)
+        b, t = depth.shape[:2]
+        spa = model.spatial(depth.flatten(0, 1), aux=True)
+        temp, features, _ = model.temporal(depth)
+        w = model.gate(depth.flatten(0, 1), spa.feature, features.flatten(0, 1))
+    assert w.shape == (b * t, 4, 21, 3)
+    torch.testing.assert_close(w.sum(1), torch.ones(b * t, 21, 3))
+    assert ((w > 0) & (w < 1)).all()
+    parts = torch.stack([temp.flatten(0, 1), spa.joints, spa.aux_depth, spa.aux_volume], 1)
+    torch.testing.assert_close(out.fused.flatten(0, 1), (w * parts).sum(1))
+    torch.testing.assert_close(out.weight.flatten(0, 1), w[:, 0])  # the temporal prediction's share
+    assert not torch.allclose(out.fused, out.weight * out.temporal + (1 - out.weight) * out.spatial)

@@ -121,7 +121,7 @@ CONFIGS = Path(__file__).resolve().parents[3] / "models" / "configs"
 
 
 @pytest.mark.parametrize("name", ["cadstn_paper", "cadstn_compact", "cadstn_compact_facing",
-                                  "cadstn_compact_gate_tower"])
+                                  "cadstn_compact_gate_tower", "cadstn_compact_gate_aux"])
 def test_shipped_configs_load(name):
     config = load_config(CONFIGS / f"{name}.toml")
     assert config.data.source == "synth" and config.model.joint_layout == "hand21"
