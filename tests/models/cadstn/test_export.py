@@ -27,8 +27,8 @@ def _stream(session, seq, lstm):
 
 @pytest.fixture(scope="module", params=["paper", "deep", "deep_aux"])
 def checkpoint(tmp_path_factory, request):
-    """The paper's towers, and deeper ones with BatchNorm whose statistics are not the identity (also
-    with the shipped model's gate: shared, mixing the auxiliary predictions too)."""
+    """The paper's towers, and deeper ones with BatchNorm whose statistics are not the identity (also with
+    a shared gate that mixes the auxiliary predictions too, `gate_aux`)."""
     torch.manual_seed(0)
     torch.set_num_threads(1)
     deep = request.param != "paper"
