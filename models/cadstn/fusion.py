@@ -4,8 +4,9 @@ The gate predicts w ∈ (0, 1)^{3K}; J = w ⊙ J_temp + (1 − w) ⊙ J_spa. `ga
 its own small conv tower on the depth crop (the paper); `gate = "shared"` reads the spatial φ2 and
 temporal [h, φ] features the other two networks already computed, which costs one small linear layer.
 With `gate_aux` the gate also mixes the spatial network's two auxiliary predictions (depth tower alone,
-volume tower alone — trained anyway, two small FC paths at run time): a softmax per coordinate over the
-four predictors (temporal, spatial, depth alone, volume alone) instead of the sigmoid over two.
+volume tower alone — trained anyway; at run time each tower's two FC layers run once more, one inference
+~20 % slower on a CPU): a softmax per coordinate over the four predictors (temporal, spatial, depth alone,
+volume alone) instead of the sigmoid over two.
 """
 from __future__ import annotations
 
