@@ -62,6 +62,7 @@ class ModelInfo:
     cube_mm: float = 250.0
     crop_size: int = 128
     joint_layout: str = "hand21"
+    upright: bool = False  # cadstn: crops turned so the hand's long axis points up (models.depth_crop)
     hand_model: str = ""
     pose_pca: int = 10
     input_names: list[str] = field(default_factory=list)
@@ -140,6 +141,7 @@ class ModelSession:
                 info.cube_mm = float(meta.get("cube_mm", 250.0))
                 info.crop_size = int(meta.get("crop_size") or inputs["depth"].shape[-1])
                 info.joint_layout = meta.get("joint_layout", "hand21")
+                info.upright = meta.get("upright", "false") == "true"
         except (TypeError, ValueError, KeyError) as exc:
             raise ValueError(f"{path}: bad streaming metadata ({exc})") from None
         return info

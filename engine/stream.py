@@ -433,7 +433,7 @@ class StreamingEngine:
                 return joints
 
             crop = depth_crop.recentred_crop(frame.depth, centre_mm, intrinsics, predict, self.options.depth_recentre,
-                                             cube_mm=info.cube_mm, size=info.crop_size)
+                                             cube_mm=info.cube_mm, size=info.crop_size, upright=info.upright)
             c1 = time.perf_counter()
             outputs, track.state = self.model.step(self._depth_feeds(crop), state)
             c2 = time.perf_counter()

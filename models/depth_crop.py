@@ -7,11 +7,17 @@ out-of-cube pixels at +1 (Oberweger et al., "Hands deep in deep learning"). Join
 the same normalised frame, (xyz − centre) / (cube/2), so the inverse to camera-space mm is exact.
 CADSTN's sliced volume splits the hand's [Dmin, Dmax] into L equal slices (paper §III-B).
 
+An upright crop (`upright=True`) is also turned in the image plane so that the hand's long axis points
+up (`hand_axis_angle`); the joints are turned with it and back. A network then need not learn every
+in-plane rotation, which costs a small network accuracy: the shipped CADSTN model scores 10.1 mm held
+out on upright crops, the same network 12.4 mm on crops as cut (weights/cadstn_compact.onnx.md).
+
 Camera convention: pinhole, x right, y down, z forward, all in millimetres; lens distortion is
 ignored (depth streams are delivered rectified).
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -35,7 +41,8 @@ class DepthCrop:
     depth: np.ndarray  # (M, M) float32 in [-1, 1], +1 = missing / background
     centre_mm: np.ndarray  # (3,) camera-space centre of the cube
     cube_mm: float
-    box: tuple[float, float, float, float]  # x0, y0, x1, y1 of the crop in image pixels
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1 of the cube's (unturned) square in image pixels
+    angle: float = 0.0  # radians: the crop's up is the image's up turned by this (upright crops; 0 otherwise)
 
     @property
     def size(self) -> int:
@@ -143,8 +150,9 @@ def hand_centre_mm(depth: np.ndarray, intrinsics: CameraIntrinsics, cube_mm: flo
 
 
 def crop_depth(depth: np.ndarray, centre_mm: np.ndarray, intrinsics: CameraIntrinsics,
-               cube_mm: float = DEFAULT_CUBE_MM, size: int = DEFAULT_SIZE) -> DepthCrop:
-    """Cut the metric cube around `centre_mm` out of `depth` and normalise it (see module doc)."""
+               cube_mm: float = DEFAULT_CUBE_MM, size: int = DEFAULT_SIZE, upright: bool = False) -> DepthCrop:
+    """Cut the metric cube around `centre_mm` out of `depth` and normalise it (see module doc); with
+    `upright`, turned so the hand's long axis points up."""
     check_depth(depth)
     centre = np.asarray(centre_mm, dtype=np.float64).reshape(3)
     if not np.isfinite(centre).all() or centre[2] <= 0:
@@ -154,43 +162,104 @@ def crop_depth(depth: np.ndarray, centre_mm: np.ndarray, intrinsics: CameraIntri
     uc, vc, zc = camera_mm_to_pixel(centre, intrinsics)
     half_u = cube_mm / 2.0 * intrinsics.fx / zc
     half_v = cube_mm / 2.0 * intrinsics.fy / zc
-    grid = (np.arange(size) + 0.5) / size * 2.0 - 1.0  # pixel centres in [-1, 1]
-    ui = np.rint(uc + grid * half_u).astype(np.int64)
-    vi = np.rint(vc + grid * half_v).astype(np.int64)
-    h, w = depth.shape
-    col_ok = (ui >= 0) & (ui < w)
-    row_ok = (vi >= 0) & (vi < h)
-    patch = depth[np.clip(vi, 0, h - 1)[:, None], np.clip(ui, 0, w - 1)[None, :]].astype(np.float32)
-    patch[~(row_ok[:, None] & col_ok[None, :])] = 0.0
-    normed = (patch - np.float32(zc)) / np.float32(cube_mm / 2.0)
-    normed[(patch <= 0) | (normed > 1.0) | (normed < -1.0)] = 1.0
     box = (float(uc - half_u), float(vc - half_v), float(uc + half_u), float(vc + half_v))
-    return DepthCrop(depth=normed.astype(np.float32), centre_mm=centre, cube_mm=float(cube_mm), box=box)
+    normed = _sample(depth, uc, vc, zc, half_u, half_v, cube_mm, size)
+    crop = DepthCrop(depth=normed, centre_mm=centre, cube_mm=float(cube_mm), box=box)
+    if upright:
+        crop.angle = hand_axis_angle(normed)
+        crop.depth = _sample(depth, uc, vc, zc, half_u, half_v, cube_mm, size, crop.angle)
+    return crop
+
+
+def _sample(depth: np.ndarray, uc: float, vc: float, zc: float, half_u: float, half_v: float, cube_mm: float,
+            size: int, angle: float | None = None) -> np.ndarray:
+    """Nearest lookups of the cube's square, turned by `angle` if one is given, normalised; turned crops
+    keep only the disc all turns of the square share, so what a crop shows does not depend on its angle."""
+    grid, disc = _disc(size)
+    h, w = depth.shape
+    if angle is None:  # rows and columns apart: size lookups each way instead of size²
+        ui = np.rint(uc + grid * half_u).astype(np.int64)
+        vi = np.rint(vc + grid * half_v).astype(np.int64)
+        patch = depth[np.clip(vi, 0, h - 1)[:, None], np.clip(ui, 0, w - 1)[None, :]].astype(np.float32)
+        outside = ((vi < 0) | (vi >= h))[:, None] | ((ui < 0) | (ui >= w))[None, :]
+    else:
+        cos, sin = np.cos(angle), np.sin(angle)
+        ui = np.rint(uc + ((cos * grid)[None, :] - (sin * grid)[:, None]) * half_u).astype(np.int64)
+        vi = np.rint(vc + ((sin * grid)[None, :] + (cos * grid)[:, None]) * half_v).astype(np.int64)
+        outside = (ui.astype(np.uint64) >= w) | (vi.astype(np.uint64) >= h) | ~disc  # negatives wrap to huge
+        index = vi * w + ui
+        index[outside] = 0
+        patch = np.ravel(depth).take(index).astype(np.float32)
+    patch[outside] = 0.0
+    normed = (patch - np.float32(zc)) / np.float32(cube_mm / 2.0)
+    normed[(patch <= 0) | (np.abs(normed) > 1.0)] = 1.0
+    return normed
+
+
+def hand_axis_angle(normed: np.ndarray) -> float:
+    """The turn (radians) that brings the hand's long axis up in an upright crop: the principal axis of
+    the hand's pixels (those < +1 within the crop's inscribed disc), pointing to the side where they
+    reach further (the sign of the third moment along it). 0 for a crop with no hand pixels."""
+    grid, disc = _disc(normed.shape[0])
+    hand = ((normed < 1.0) & disc).astype(np.float64)
+    cols, rows = hand.sum(axis=0), hand.sum(axis=1)  # moments from these and two matrix products: ~30 µs
+    n = cols.sum()
+    if n < 3:
+        return 0.0
+    x, y = grid - cols @ grid / n, grid - rows @ grid / n  # pixel coordinates about the hand's centroid
+    axis = 0.5 * np.arctan2(2.0 * (y @ hand @ x), cols @ x ** 2 - rows @ y ** 2)
+    c, s = np.cos(axis), np.sin(axis)
+    third = (c ** 3 * (cols @ x ** 3) + 3 * c * c * s * (y @ hand @ x ** 2) + 3 * c * s * s * (y ** 2 @ hand @ x)
+             + s ** 3 * (rows @ y ** 3))
+    if third < 0:
+        axis += np.pi
+    return float(axis + np.pi / 2)  # the image's up (0, −1) turned by this is the axis
+
+
+@functools.lru_cache(maxsize=8)
+def _disc(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel centres of a size×size crop in [−1, 1] and the crop's inscribed disc."""
+    grid = (np.arange(size) + 0.5) / size * 2.0 - 1.0
+    return grid, grid[None, :] ** 2 + grid[:, None] ** 2 <= 1.0
 
 
 def recentred_crop(depth: np.ndarray, centre_mm: np.ndarray, intrinsics: CameraIntrinsics,
                    predict: Callable[[DepthCrop], np.ndarray], passes: int = 1,
-                   cube_mm: float = DEFAULT_CUBE_MM, size: int = DEFAULT_SIZE) -> DepthCrop:
+                   cube_mm: float = DEFAULT_CUBE_MM, size: int = DEFAULT_SIZE, upright: bool = False) -> DepthCrop:
     """The crop around `centre_mm`, re-cut `passes` times around the centroid of the joints `predict`
     (crop → normalised (K, 3) joints) finds in it (DeepPrior++'s refinement): the detector's centre of
     mass misses the joints' centroid by ~25 mm, the network's estimate by less."""
-    crop = crop_depth(depth, centre_mm, intrinsics, cube_mm=cube_mm, size=size)
+    crop = crop_depth(depth, centre_mm, intrinsics, cube_mm=cube_mm, size=size, upright=upright)
     for _ in range(passes):
         centre = joints_to_camera_mm(predict(crop), crop).mean(axis=0)
         if not np.isfinite(centre).all() or centre[2] <= 0:
             break  # a broken prediction: keep the detector's crop
-        crop = crop_depth(depth, centre, intrinsics, cube_mm=cube_mm, size=size)
+        crop = crop_depth(depth, centre, intrinsics, cube_mm=cube_mm, size=size, upright=upright)
     return crop
 
 
 def joints_to_crop(joints_mm: np.ndarray, crop: DepthCrop) -> np.ndarray:
     """Camera-space mm joints (…, K, 3) → the crop's normalised frame (the network's targets)."""
-    return ((np.asarray(joints_mm, np.float64) - crop.centre_mm) / (crop.cube_mm / 2.0)).astype(np.float32)
+    normed = (np.asarray(joints_mm, np.float64) - crop.centre_mm) / (crop.cube_mm / 2.0)
+    return turn_xy(normed, -crop.angle).astype(np.float32)
 
 
 def joints_to_camera_mm(joints: np.ndarray, crop: DepthCrop) -> np.ndarray:
     """Exact inverse of `joints_to_crop`: normalised joints → camera-space mm."""
-    return np.asarray(joints, np.float64) * (crop.cube_mm / 2.0) + crop.centre_mm
+    return turn_xy(np.asarray(joints, np.float64), crop.angle) * (crop.cube_mm / 2.0) + crop.centre_mm
+
+
+def turn_xy(xyz: np.ndarray, angle: float | np.ndarray) -> np.ndarray:
+    """x, y of (…, K, 3) points turned by `angle` about the z axis (as the crop's grid is turned); an
+    array of angles holds one per leading index (one per frame of (T, K, 3) joints)."""
+    angle = np.asarray(angle, np.float64)
+    if not angle.any():
+        return xyz
+    cos, sin = np.cos(angle)[..., None], np.sin(angle)[..., None]
+    out = xyz.copy()
+    out[..., 0] = cos * xyz[..., 0] - sin * xyz[..., 1]
+    out[..., 1] = sin * xyz[..., 0] + cos * xyz[..., 1]
+    return out
 
 
 def sliced_volume(crop: np.ndarray, slices: int = DEFAULT_SLICES) -> np.ndarray:

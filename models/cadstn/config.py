@@ -38,6 +38,7 @@ class ModelOptions:
     gate_aux: bool = False  # the gate also mixes the spatial network's two auxiliary predictions (fusion.py)
     gate_channels: list[int] = field(default_factory=lambda: [16, 32, 64])
     gate_fc: int = 256
+    upright: bool = False  # crops turned so the hand's long axis points up (models.depth_crop), joints with them
     dropout_spatial: float = 0.3
     dropout_temporal: float = 0.5
 

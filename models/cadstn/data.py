@@ -42,6 +42,7 @@ class CropSet:
     centre_mm: np.ndarray  # (N, 3)
     cube_mm: float
     bounds: np.ndarray  # (S, 2) int64
+    angle: np.ndarray | None = None  # (N,) radians each upright crop is turned (depth_crop.DepthCrop.angle)
 
     def __len__(self) -> int:
         return len(self.depth)
@@ -69,14 +70,17 @@ class CropSet:
     def to_mm(self, joints: np.ndarray, start: int = 0) -> np.ndarray:
         """Normalised (T, K, 3) joints of frames start.. → camera mm."""
         centre = self.centre_mm[start:start + len(joints)]
+        if self.angle is not None:
+            joints = depth_crop.turn_xy(np.asarray(joints, np.float64), self.angle[start:start + len(joints)])
         return joints * (self.cube_mm / 2.0) + centre[:, None, :]
 
 
 def build_crop_set(sequences: Iterable[DepthSequence], cube_mm: float, size: int,
-                   jitter_mm: float = 0.0, seed: int = 0) -> CropSet:
-    """Crop every frame around its depth centre of mass (shifted by N(0, jitter_mm) per axis)."""
+                   jitter_mm: float = 0.0, seed: int = 0, upright: bool = False) -> CropSet:
+    """Crop every frame around its depth centre of mass (shifted by N(0, jitter_mm) per axis); `upright`
+    turns each crop (and its joints) so the hand's long axis points up."""
     rng = np.random.default_rng(seed)
-    depths, joints, centres, bounds = [], [], [], []
+    depths, joints, centres, angles, bounds = [], [], [], [], []
     n = 0
     for seq in sequences:
         start = n
@@ -92,19 +96,21 @@ def build_crop_set(sequences: Iterable[DepthSequence], cube_mm: float, size: int
             if jitter_mm > 0:
                 centre = centre + rng.normal(0.0, jitter_mm, 3)
             try:
-                crop = depth_crop.crop_depth(depth, centre, camera, cube_mm=cube_mm, size=size)
+                crop = depth_crop.crop_depth(depth, centre, camera, cube_mm=cube_mm, size=size, upright=upright)
             except ValueError:
                 continue  # an empty frame
             depths.append(crop.depth[None])
             joints.append(depth_crop.joints_to_crop(target, crop))
             centres.append(crop.centre_mm)
+            angles.append(crop.angle)
             n += 1
         if n > start:
             bounds.append((start, n))
     if n == 0:
         raise ValueError("no usable depth frames (no hand within range in any frame)")
     return CropSet(depth=np.stack(depths).astype(np.float32), joints=np.stack(joints).astype(np.float32),
-                   centre_mm=np.stack(centres), cube_mm=float(cube_mm), bounds=np.asarray(bounds, np.int64))
+                   centre_mm=np.stack(centres), cube_mm=float(cube_mm), bounds=np.asarray(bounds, np.int64),
+                   angle=np.asarray(angles, np.float64) if upright else None)
 
 
 FULL_FRAME_TILT_DEG = 45.0  # full frames: hands turned at most this far from the camera (a whole arm stays in front)
@@ -169,21 +175,24 @@ def load_crop_set(config: CadstnConfig, split: str) -> CropSet:
     train = split == "train"
     key = dict(source=d.source, root=d.root, seed=d.seed if train else d.val_seed,
                count=d.sequences if train else d.val_sequences, frames=d.frames, cube=m.cube_mm,
-               size=m.crop_size, jitter=d.jitter_mm if train else 0.0, tilt=d.max_tilt_deg, version=1)
+               size=m.crop_size, jitter=d.jitter_mm if train else 0.0, tilt=d.max_tilt_deg, upright=m.upright,
+               version=1)
     digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
     cache = Path(config.train.out_dir) / "cache" / f"{split}_{digest}.npz"
     if cache.is_file():
         z = np.load(cache)
-        return CropSet(z["depth"], z["joints"], z["centre_mm"], float(z["cube_mm"]), z["bounds"])
+        return CropSet(z["depth"], z["joints"], z["centre_mm"], float(z["cube_mm"]), z["bounds"],
+                       z["angle"] if "angle" in z else None)
     if d.source == "synth":
         seqs = synth_sequences(key["seed"], key["count"], d.frames, m.cube_mm, m.crop_size,
                                max_tilt_deg=d.max_tilt_deg)
     else:
         seqs = dataset_sequences(d.source, Path(d.root))
-    crops = build_crop_set(seqs, m.cube_mm, m.crop_size, jitter_mm=key["jitter"], seed=key["seed"])
+    crops = build_crop_set(seqs, m.cube_mm, m.crop_size, jitter_mm=key["jitter"], seed=key["seed"], upright=m.upright)
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_name(cache.stem + ".tmp.npz")
+    extra = {} if crops.angle is None else {"angle": crops.angle}
     np.savez(tmp, depth=crops.depth, joints=crops.joints, centre_mm=crops.centre_mm,
-             cube_mm=crops.cube_mm, bounds=crops.bounds)
+             cube_mm=crops.cube_mm, bounds=crops.bounds, **extra)
     tmp.replace(cache)
     return crops

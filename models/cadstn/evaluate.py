@@ -49,7 +49,7 @@ class EvalResult:
                        "acceleration_mm": self.acceleration_mm[name]} for name, r in self.reports.items()}
 
 
-def load_eval_crops(options: EvalOptions, cube_mm: float, size: int) -> CropSet:
+def load_eval_crops(options: EvalOptions, cube_mm: float, size: int, upright: bool = False) -> CropSet:
     if options.data not in DATA_LAYOUTS:
         raise ValueError(f"--data must be one of {', '.join(DATA_LAYOUTS)}, got {options.data!r}")
     if options.data == "synth":
@@ -59,7 +59,7 @@ def load_eval_crops(options: EvalOptions, cube_mm: float, size: int) -> CropSet:
         if not options.root:
             raise ValueError(f"evaluating on {options.data} needs the dataset path (--root)")
         seqs = dataset_sequences(options.data, Path(options.root), options.limit)
-    return build_crop_set(seqs, cube_mm, size)
+    return build_crop_set(seqs, cube_mm, size, upright=upright)
 
 
 def evaluate(model: Path, options: EvalOptions | None = None, crops: CropSet | None = None) -> EvalResult:
@@ -69,14 +69,14 @@ def evaluate(model: Path, options: EvalOptions | None = None, crops: CropSet | N
     if not model.is_file():
         raise FileNotFoundError(f"model {model} does not exist")
     if model.suffix == ".onnx":
-        predict, layout, cube, size = _onnx_predictor(model, options.threads)
+        predict, layout, cube, size, upright = _onnx_predictor(model, options.threads)
     else:
-        predict, layout, cube, size = _checkpoint_predictor(model)
+        predict, layout, cube, size, upright = _checkpoint_predictor(model)
     if crops is None:
         if DATA_LAYOUTS.get(options.data) not in (None, layout):
             raise ValueError(f"model {model} predicts the {layout} joints but {options.data} has "
                              f"{DATA_LAYOUTS[options.data]}")
-        crops = load_eval_crops(options, cube, size)
+        crops = load_eval_crops(options, cube, size, upright)
     if crops.joints.shape[1] != {"hand21": 21, "nyu14": 14, "icvl16": 16}[layout]:
         raise ValueError(f"model {model} predicts the {layout} joints; the data has {crops.joints.shape[1]} joints")
     return evaluate_crops(predict, crops)
@@ -120,7 +120,7 @@ def _checkpoint_predictor(path: Path):
 
     model, config, _ = load_model(path)
     m = config.model
-    return model_predictor(model), m.joint_layout, m.cube_mm, m.crop_size
+    return model_predictor(model), m.joint_layout, m.cube_mm, m.crop_size, m.upright
 
 
 def _onnx_predictor(path: Path, threads: int):
@@ -142,7 +142,8 @@ def _onnx_predictor(path: Path, threads: int):
             joints.append(j[0])
         return {"fused": np.stack(joints)}
 
-    return predict, meta["joint_layout"], float(meta["cube_mm"]), int(meta["crop_size"])
+    return (predict, meta["joint_layout"], float(meta["cube_mm"]), int(meta["crop_size"]),
+            meta.get("upright", "false") == "true")
 
 
 CENTRINGS = ("com", "track")
@@ -163,6 +164,7 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
     session = open_session(Path(model), options.threads)
     meta = session.get_modelmeta().custom_metadata_map
     cube, size, shape = float(meta["cube_mm"]), int(meta["crop_size"]), json.loads(meta["state_shape"])
+    upright = meta.get("upright", "false") == "true"
     preds, gts, bounds = [], [], []
     for seq in synth_sequences(options.seed, options.sequences, options.frames, cube, size, full_frame=True):
         h = np.zeros(shape, np.float32)
@@ -180,7 +182,8 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
             def predict(crop: depth_crop.DepthCrop, h=h, c=c) -> np.ndarray:
                 return session.run(["joints"], {"depth": crop.depth[None, None], "h": h, "c": c})[0][0]
 
-            crop = depth_crop.recentred_crop(frame, centre, seq.intrinsics, predict, recentre, cube_mm=cube, size=size)
+            crop = depth_crop.recentred_crop(frame, centre, seq.intrinsics, predict, recentre, cube_mm=cube, size=size,
+                                             upright=upright)
             joints, h, c = session.run(["joints", "h_out", "c_out"], {"depth": crop.depth[None, None], "h": h, "c": c})
             previous = depth_crop.joints_to_camera_mm(joints[0], crop)
             preds.append(previous)

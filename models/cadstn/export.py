@@ -1,7 +1,8 @@
 """CADSTN checkpoint → streaming ONNX model (the engine's contract).
 
 Inputs `depth` (1, 1, M, M) crop in [−1, 1] and LSTM state `h`, `c` (1, H); outputs `joints`
-(1, K, 3) crop-normalised (mm = joints · cube/2 + centre), `h_out`, `c_out`. The sliced volume is
+(1, K, 3) crop-normalised (mm = joints · cube/2 + centre, turned back for an `upright` model:
+models.depth_crop.joints_to_camera_mm), `h_out`, `c_out`. The sliced volume is
 computed inside the graph from `depth`, so the engine feeds only the crop. With `int8`, the weights
 of the large fully connected layers of the spatial network, the temporal network's first FC and the
 gate are stored as int8 (dynamic quantisation: they dominate the memory traffic per frame); the LSTM
@@ -54,6 +55,7 @@ def export_onnx(ckpt: Path, out: Path, int8: bool = False) -> Path:
         "joint_layout": m.joint_layout,
         "state_shape": json.dumps([1, m.lstm]),
         "slices": str(m.slices),
+        "upright": str(m.upright).lower(),
         "gate": m.gate,
         "gate_aux": str(m.gate_aux).lower(),
         "int8": str(bool(int8)).lower(),

@@ -21,6 +21,7 @@ def test_the_state_comes_from_metadata_and_changes_the_next_output(tiny_cadstn):
     session = ModelSession(tiny_cadstn, "cadstn")
     assert session.providers == ["CPUExecutionProvider"] and session.recurrent
     assert session.info.state_shape == (1, 16) and session.info.cube_mm == 250.0
+    assert not session.info.upright  # a file without the key: crops as cut
     feeds = {"depth": np.random.default_rng(0).uniform(-1, 1, (1, 1, 128, 128)).astype(np.float32)}
     first, state = session.step(feeds, session.zero_state())
     second, _ = session.step(feeds, state)

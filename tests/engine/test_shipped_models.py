@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from calibration.intrinsics import CameraIntrinsics
 from engine.demo import DEMO_INTRINSICS, demo_frame_index, demo_truth, render_demo_frame
 from engine.frames import Frame
 from engine.runtime import ModelSession
 from engine.stream import MODEL_KINDS, EngineOptions, StreamingEngine, default_model_path
 
-# Measured when the models were shipped (weights/*.onnx.md): CADSTN 10.3 mm, its facing variant 7.7 mm;
+# Measured when the models were shipped (weights/*.onnx.md): CADSTN 9.2 mm, its facing variant 7.7 mm;
 # SeqHAND-Net 16.7 mm root-relative and 17.4 mm placement (the half-width file 15.4 and 19.7); the bounds leave room for other CPUs' arithmetic,
 # not for a broken model.
 CADSTN_MM = 25.0
@@ -31,17 +32,25 @@ def test_the_shipped_model_loads_has_a_card_and_stays_small(kind: str) -> None:
         assert needed in card, f"{card_path.name} lacks {needed!r}"
 
 
-def _run_demo(kind: str, **options) -> tuple[np.ndarray, np.ndarray]:
-    """The shipped model over the whole demo, frame by frame: predicted and true 3-D joints (mm)."""
+def _run_demo(kind: str, sideways: bool = False, **options) -> tuple[np.ndarray, np.ndarray]:
+    """The shipped model over the whole demo, frame by frame: predicted and true 3-D joints (mm). `sideways`
+    turns every frame a quarter turn (np.rot90) with the camera: the hand then points left, not up."""
     engine = StreamingEngine(EngineOptions(model=kind, detector="depth", max_hands=1, **options))
     truth = demo_truth().joints_3d
+    k = DEMO_INTRINSICS
+    if sideways:  # pixel (u, v) moves to (v, W−1−u): camera (x, y, z) to (y, −x, z)
+        k = CameraIntrinsics(fx=k.fy, fy=k.fx, cx=k.cy, cy=k.width - 1 - k.cx, width=k.height, height=k.width)
     pred, gt = [], []
     try:
         for i in range(len(truth)):
             rgb, depth = render_demo_frame(i / 30.0)
-            (hand,) = engine.process(Frame(i, i / 30.0, rgb, depth, DEMO_INTRINSICS)).hands
+            joints = truth[demo_frame_index(i / 30.0)]
+            if sideways:
+                rgb, depth = np.ascontiguousarray(np.rot90(rgb)), np.ascontiguousarray(np.rot90(depth))
+                joints = np.stack([joints[:, 1], -joints[:, 0], joints[:, 2]], axis=1)
+            (hand,) = engine.process(Frame(i, i / 30.0, rgb, depth, k)).hands
             pred.append(hand.joints_3d)
-            gt.append(truth[demo_frame_index(i / 30.0)])
+            gt.append(joints)
     finally:
         engine.close()
     return np.stack(pred), np.stack(gt)
@@ -55,6 +64,14 @@ def test_cadstn_finds_the_demo_joints_in_camera_space() -> None:
     assert error < CADSTN_MM and error < 0.6 * trivial, (error, trivial)
 
 
+def test_cadstn_finds_the_demo_hand_turned_sideways_as_well_as_upright() -> None:
+    """The shipped CADSTN model takes upright crops (turned so the hand points up): a hand pointing sideways
+    must then do as well. Crops as cut would give this network ~22 mm here, against ~9 upright."""
+    assert ModelSession(default_model_path("cadstn"), "cadstn").info.upright
+    errors = [np.linalg.norm(np.subtract(*_run_demo("cadstn", sideways=turn)), axis=-1).mean() for turn in (False, True)]
+    assert errors[1] < 1.25 * errors[0], errors
+
+
 def test_the_facing_cadstn_variant_beats_the_default_on_the_demo_hand() -> None:
     """The demo hand shows the camera its back, fingers up: the range the facing variant was trained for."""
     card = CADSTN_FACING.with_name(CADSTN_FACING.name + ".md").read_text().lower()
@@ -62,7 +79,7 @@ def test_the_facing_cadstn_variant_beats_the_default_on_the_demo_hand() -> None:
     default_pred, gt = _run_demo("cadstn")
     facing_pred, _ = _run_demo("cadstn", model_path=CADSTN_FACING)
     default, facing = (np.linalg.norm(p - gt, axis=-1).mean() for p in (default_pred, facing_pred))
-    assert facing < 0.8 * default, (facing, default)
+    assert facing < 0.9 * default, (facing, default)  # 7.7 against 9.2 mm when shipped
 
 
 def test_cadstn_recentring_recovers_from_a_detector_centre_off_the_hand(monkeypatch) -> None:

@@ -81,6 +81,52 @@ def test_recentring_moves_the_cube_to_the_joints_found_and_survives_a_broken_pre
     np.testing.assert_allclose(broken.centre_mm, start)
 
 
+def _stick(angle_deg: float, z: float = 600.0):
+    """A 'hand' along `angle_deg` in the image (0 = right, 90 = down): a wide palm blob at one end, a
+    long thin 'finger' reaching 80 px from the blob's centre to the tip; a wall beyond the cube fills the
+    rest. → depth, the tip's and the blob's pixels."""
+    depth = np.full((240, 320), int(z + 300), np.uint16)
+    vv, uu = np.mgrid[0:240, 0:320]
+    a = np.radians(angle_deg)
+    palm = np.array([160.0, 120.0]) - 30 * np.array([np.cos(a), np.sin(a)])
+    tip = palm + 80 * np.array([np.cos(a), np.sin(a)])
+    along = (uu - palm[0]) * np.cos(a) + (vv - palm[1]) * np.sin(a)
+    across = -(uu - palm[0]) * np.sin(a) + (vv - palm[1]) * np.cos(a)
+    hand = ((uu - palm[0]) ** 2 + (vv - palm[1]) ** 2 < 25 ** 2) | ((along > 0) & (along < 80) & (np.abs(across) < 6))
+    depth[hand] = int(z)
+    return depth, tip, palm
+
+
+@pytest.mark.parametrize("angle_deg", [-90.0, 0.0, 60.0, 135.0, -100.0])
+def test_upright_crop_turns_the_hand_up_and_the_joints_with_it(angle_deg):
+    depth, tip, palm = _stick(angle_deg)
+    centre = depth_crop.pixel_to_camera_mm(np.array([160.0, 120.0, 600.0]), CAM)
+    crop = depth_crop.crop_depth(depth, centre, CAM, cube_mm=250.0, size=64, upright=True)
+    # the finger, the side reaching further from the pixels' centroid, now points up the crop
+    rows, cols = np.nonzero(crop.depth < 1.0)
+    assert np.ptp(rows) > 1.8 * np.ptp(cols) and abs(cols.mean() - 31.5) < 1.0  # long axis vertical, centred
+    # a joint at the tip lands straight above the crop centre, and joints go back to the camera exactly
+    joints = depth_crop.pixel_to_camera_mm(np.array([[*tip, 600.0], [*palm, 600.0]]), CAM)
+    normed = depth_crop.joints_to_crop(joints, crop)
+    assert abs(normed[0, 0]) < 0.05 and normed[0, 1] < -0.3
+    np.testing.assert_allclose(depth_crop.joints_to_camera_mm(normed, crop), joints, atol=1e-6)
+    # what a turned crop shows is the disc all turns share: a wall within the cube is background beyond it
+    wall = depth_crop.crop_depth(np.full((240, 320), 650, np.uint16), centre, CAM, size=64,
+                                                      upright=True).depth
+    grid = (np.arange(64) + 0.5) / 64 * 2 - 1
+    outside = grid[None, :] ** 2 + grid[:, None] ** 2 > 1.0
+    assert (wall[outside] == 1.0).all() and (wall[~outside] < 1.0).all()
+
+
+def test_upright_angle_follows_the_hand_and_is_zero_without_one():
+    angles = [depth_crop.crop_depth(_stick(a)[0], depth_crop.pixel_to_camera_mm(np.array([160.0, 120.0, 600.0]),
+                                                                                   CAM), CAM, size=64,
+                                    upright=True).angle for a in (0.0, 90.0)]
+    # the image's up turned by the angle is the finger's direction: right (0°) and down (90°)
+    assert np.degrees(angles[0]) % 360 == pytest.approx(90.0, abs=3) and abs(np.degrees(angles[1])) % 360 == pytest.approx(180.0, abs=3)
+    assert depth_crop.hand_axis_angle(np.ones((32, 32), np.float32)) == 0.0
+
+
 def test_crop_outside_the_image_is_background():
     depth = _scene(centre_uv=(305, 10))
     centre = depth_crop.hand_centre_mm(depth, CAM)

@@ -35,6 +35,32 @@ def test_synthetic_crops_are_the_rendered_crops_normalised():
     assert np.abs(crops.joints).max() < 1.0  # all joints inside the cube
 
 
+def test_upright_crops_are_turned_crops_whose_joints_go_back_exactly(tmp_path):
+    from models.cadstn.config import config_from_dict
+    from models.cadstn.data import load_crop_set
+
+    seqs = list(synth_sequences(seed=7, count=1, frames=4, cube_mm=250.0, size=64))
+    plain = build_crop_set(seqs, 250.0, 64)
+    upright = build_crop_set(seqs, 250.0, 64, upright=True)
+    assert plain.angle is None and np.ptp(upright.angle) > 0  # each frame its own turn
+    truth = seqs[0].joints_mm
+    for crops in (plain, upright):
+        np.testing.assert_allclose(crops.to_mm(crops.joints), truth, atol=1e-3)
+        np.testing.assert_allclose(crops.to_mm(crops.joints[2:], start=2), truth[2:], atol=1e-3)
+    # the turned crop is the plain one sampled on a turned grid: the same hand pixels, fingers up
+    assert abs((upright.depth < 1).sum() - (plain.depth < 1).sum()) < 0.25 * (plain.depth < 1).sum()
+    tips = upright.joints[:, [8, 12, 16], 1].mean()  # index, middle and ring fingertips (MediaPipe order)
+    assert tips < upright.joints[:, 0, 1].mean()  # above the wrist, on average over frames (y down)
+    # the turns survive the cache
+    config = config_from_dict({"model": {"crop_size": 32, "upright": True},
+                               "data": {"sequences": 1, "frames": 16, "val_sequences": 1},
+                               "train": {"out_dir": str(tmp_path)}})
+    fresh = load_crop_set(config, "val")
+    cached = load_crop_set(config, "val")
+    np.testing.assert_array_equal(fresh.angle, cached.angle)
+    np.testing.assert_allclose(cached.to_mm(cached.joints), fresh.to_mm(fresh.joints), atol=1e-6)
+
+
 def test_max_tilt_reaches_the_rendered_sequences():
     from scipy.spatial.transform import Rotation
 

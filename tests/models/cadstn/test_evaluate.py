@@ -1,6 +1,7 @@
 """Evaluation of a checkpoint and of its ONNX export on the same crops: same fused numbers."""
 from __future__ import annotations
 
+import onnx
 import pytest
 import torch
 
@@ -36,3 +37,19 @@ def test_layout_mismatch_and_missing_model_are_clear_errors(tmp_path):
         evaluate(ckpt, EvalOptions(data="nyu", root=str(tmp_path)))
     with pytest.raises(FileNotFoundError, match="does not exist"):
         evaluate(tmp_path / "none.onnx")
+
+
+def test_an_upright_model_is_evaluated_on_upright_crops_from_checkpoint_and_onnx_alike(tmp_path):
+    torch.manual_seed(0)
+    results = {}
+    for upright in (True, False):
+        config = tiny_config(upright=upright)
+        ckpt = tmp_path / f"fusion_{upright}.pt"
+        save_checkpoint(ckpt, {"config": config.to_dict(), "model": Cadstn(config.model).state_dict()})
+        onnx_path = export_onnx(ckpt, tmp_path / f"m_{upright}.onnx")
+        options = EvalOptions(sequences=1, frames=3, threads=1)
+        results[upright] = [evaluate(path, options).reports["fused"].mean_error for path in (ckpt, onnx_path)]
+        metadata = {p.key: p.value for p in onnx.load(str(onnx_path)).metadata_props}
+        assert metadata["upright"] == str(upright).lower()
+    assert results[True][0] == pytest.approx(results[True][1], abs=1e-3)
+    assert results[True][0] != pytest.approx(results[False][0], abs=1e-3)  # the turned crops change what it sees
