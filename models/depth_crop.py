@@ -164,11 +164,11 @@ def crop_depth(depth: np.ndarray, centre_mm: np.ndarray, intrinsics: CameraIntri
     half_v = cube_mm / 2.0 * intrinsics.fy / zc
     box = (float(uc - half_u), float(vc - half_v), float(uc + half_u), float(vc + half_v))
     normed = _sample(depth, uc, vc, zc, half_u, half_v, cube_mm, size)
-    crop = DepthCrop(depth=normed, centre_mm=centre, cube_mm=float(cube_mm), box=box)
-    if upright:
-        crop.angle = hand_axis_angle(normed)
-        crop.depth = _sample(depth, uc, vc, zc, half_u, half_v, cube_mm, size, crop.angle)
-    return crop
+    angle = 0.0
+    if upright:  # the axis is found on the crop as cut, then the cube is sampled again on the turned grid
+        angle = hand_axis_angle(normed)
+        normed = _sample(depth, uc, vc, zc, half_u, half_v, cube_mm, size, angle)
+    return DepthCrop(depth=normed, centre_mm=centre, cube_mm=float(cube_mm), box=box, angle=angle)
 
 
 def _sample(depth: np.ndarray, uc: float, vc: float, zc: float, half_u: float, half_v: float, cube_mm: float,
