@@ -23,7 +23,9 @@ class MediaPipeHandDetector:
     """``detect(rgb, timestamp_s)`` → hands as ``Detection`` (box from the 21 landmarks)."""
 
     def __init__(self, task_path: Path | str | None = None, max_hands: int = 2,
-                 min_confidence: float = 0.5) -> None:
+                 min_confidence: float = 0.5, stills: bool = False) -> None:
+        """``stills``: IMAGE mode, each call on its own (unrelated photos); otherwise VIDEO mode, which
+        tracks the landmarks from frame to frame and runs the palm detector only when a hand is lost."""
         path = Path(task_path) if task_path else DEFAULT_TASK
         if not path.is_file():
             raise FileNotFoundError(f"hand detector bundle {path} is missing (build it with "
@@ -37,7 +39,7 @@ class MediaPipeHandDetector:
 
         options = HandLandmarkerOptions(
             base_options=BaseOptions(model_asset_buffer=path.read_bytes()),
-            running_mode=VisionTaskRunningMode.VIDEO,
+            running_mode=VisionTaskRunningMode.IMAGE if stills else VisionTaskRunningMode.VIDEO,
             num_hands=max_hands,
             min_hand_detection_confidence=min_confidence,
             min_hand_presence_confidence=min_confidence,
@@ -48,26 +50,32 @@ class MediaPipeHandDetector:
         except (RuntimeError, ValueError, FileNotFoundError) as exc:  # MediaPipe's own choice of types
             raise ValueError(f"hand detector bundle {path} cannot be loaded: {exc}") from None
         self._last_ms = -1
+        self.stills = stills
 
     def detect(self, rgb: np.ndarray, timestamp_s: float) -> list[Detection]:
         """Hands in an HxWx3 uint8 RGB image; timestamps must increase (VIDEO mode)."""
         import mediapipe as mp
 
-        # VIDEO mode insists on strictly increasing integer milliseconds.
-        ms = max(int(round(timestamp_s * 1000.0)), self._last_ms + 1)
-        self._last_ms = ms
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-        result = self._landmarker.detect_for_video(image, ms)
+        if self.stills:
+            result = self._landmarker.detect(image)
+        else:  # VIDEO mode insists on strictly increasing integer milliseconds.
+            ms = max(int(round(timestamp_s * 1000.0)), self._last_ms + 1)
+            self._last_ms = ms
+            result = self._landmarker.detect_for_video(image, ms)
         h, w = rgb.shape[:2]
         found = []
-        for landmarks, handed in zip(result.hand_landmarks, result.handedness):
+        worlds = result.hand_world_landmarks or [None] * len(result.hand_landmarks)
+        for landmarks, handed, world in zip(result.hand_landmarks, result.handedness, worlds):
             pts = np.array([[p.x * w, p.y * h] for p in landmarks], np.float64)
+            rel_z = np.array([p.z * w for p in landmarks], np.float64)
+            xyz = None if world is None else np.array([[p.x, p.y, p.z] for p in world], np.float64)
             lo, hi = pts.min(axis=0), pts.max(axis=0)
             label = handed[0].category_name.lower() if handed else "right"
             score = float(handed[0].score) if handed else 0.0
             found.append(Detection(centre=(lo + hi) / 2.0, size=float((hi - lo).max()),
                                    handedness="left" if label == "left" else "right",
-                                   score=score, landmarks=pts))
+                                   score=score, landmarks=pts, landmarks_z=rel_z, world=xyz))
         return found
 
     def close(self) -> None:

@@ -49,6 +49,8 @@ class EngineOptions:
     results then depend on timing, so keep it off where runs must be reproducible).
     ``depth_recentre``: CADSTN crops re-cut this often around the joints the network finds in the
     previous cut (each costs one more inference; `handstream eval --model cadstn --live com` shows the gain).
+    ``stills``: frames are unrelated photos: MediaPipe runs in IMAGE mode and every frame starts with no
+    tracks and fresh recurrent state (one image = one fresh sequence).
     """
 
     model: str = "seqhand"
@@ -69,6 +71,7 @@ class EngineOptions:
     threads: int = 1
     background_detection: bool = False
     depth_recentre: int = 1
+    stills: bool = False
 
 
 @dataclass
@@ -116,8 +119,9 @@ class StreamingEngine:
         if self.detector_kind == "mediapipe":
             from engine.detect_rgb import MediaPipeHandDetector
 
-            self._rgb_detector = MediaPipeHandDetector(o.detector_path, o.max_hands, o.min_confidence)
-            if o.background_detection:
+            self._rgb_detector = MediaPipeHandDetector(o.detector_path, o.max_hands, o.min_confidence,
+                                                       stills=o.stills)
+            if o.background_detection and not o.stills:
                 from engine.detect_rgb import BackgroundDetector
 
                 self._background = BackgroundDetector(self._rgb_detector)
@@ -158,6 +162,8 @@ class StreamingEngine:
             if self._closed:
                 raise RuntimeError("the engine was closed")
             timings = StageTimings()
+            if self.options.stills:
+                self.reset()
             intrinsics = self._intrinsics(frame)
             if self.options.model == "seqhand":
                 hands = self._process_rgb(frame, intrinsics, timings)

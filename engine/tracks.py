@@ -17,7 +17,9 @@ import numpy as np
 class Detection:
     """A hand found in one frame: ``centre`` and ``size`` in pixels (size = longer box edge),
     ``handedness`` ``left``/``right``, ``score`` in [0, 1]; ``landmarks`` (21,2) px when the detector
-    gives them; ``centre_uvz`` (3,) the centre of mass of a depth detection: u, v in pixels, z in mm."""
+    gives them; ``centre_uvz`` (3,) the centre of mass of a depth detection: u, v in pixels, z in mm.
+    MediaPipe also gives ``landmarks_z`` (21,) each landmark's depth relative to the wrist, in pixels
+    (its normalised z times the image width), and ``world`` (21,3) its metric 3-D landmarks in metres."""
 
     centre: np.ndarray
     size: float
@@ -25,6 +27,8 @@ class Detection:
     score: float = 1.0
     landmarks: np.ndarray | None = None
     centre_uvz: np.ndarray | None = None
+    landmarks_z: np.ndarray | None = None
+    world: np.ndarray | None = None
 
 
 @dataclass
