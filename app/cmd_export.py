@@ -5,14 +5,14 @@ import argparse
 from pathlib import Path
 
 NAME = "export"
-HELP = "export a checkpoint to a streaming ONNX model (export seqhand|cadstn --ckpt ...) " \
+HELP = "export a checkpoint to a streaming ONNX model (export seqhand|cadstn|lifter --ckpt ...) " \
        "or a recorded session's predictions (export SESSION_DIR --format csv|json|npz)"
 
-MODELS = ("seqhand", "cadstn")
+MODELS = ("seqhand", "cadstn", "lifter")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", help="seqhand | cadstn | a recorded session folder")
+    parser.add_argument("target", help="seqhand | cadstn | lifter | a recorded session folder")
     parser.add_argument("--ckpt", type=Path, help="checkpoint to export (models)")
     parser.add_argument("--out", type=Path, help="output file (.onnx for models; defaults beside the session)")
     parser.add_argument("--int8", action="store_true", help="quantise weights to int8 (models; see the model card for its cost)")
@@ -25,11 +25,18 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"export {args.target} needs --ckpt CKPT and --out FILE.onnx")
         if not args.ckpt.is_file():
             raise FileNotFoundError(f"checkpoint {args.ckpt} does not exist")
-        if args.target == "seqhand":
-            from models.seqhand.export import export_onnx
+        if args.target == "lifter":
+            if args.int8:
+                raise ValueError("--int8 is for the image and depth networks; the lifter is small enough in float")
+            from models.lifter.export import export_onnx as export_lifter
+
+            out = export_lifter(args.ckpt, args.out)
         else:
-            from models.cadstn.export import export_onnx
-        out = export_onnx(args.ckpt, args.out, int8=args.int8)
+            if args.target == "seqhand":
+                from models.seqhand.export import export_onnx
+            else:
+                from models.cadstn.export import export_onnx
+            out = export_onnx(args.ckpt, args.out, int8=args.int8)
     else:
         session = Path(args.target)
         if not session.is_dir():

@@ -1,13 +1,13 @@
-"""`handstream train seqhand|cadstn`: staged training from a TOML config (torchrun-ready)."""
+"""`handstream train seqhand|cadstn|lifter`: staged training from a TOML config (seqhand/cadstn torchrun-ready)."""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
 NAME = "train"
-HELP = "train SeqHAND-Net or CADSTN from a TOML config (runs under torchrun for DDP)"
+HELP = "train SeqHAND-Net, CADSTN or the keypoint lifter from a TOML config (seqhand/cadstn run under torchrun for DDP)"
 
-STAGES = {"seqhand": ("pretrain", "finetune"), "cadstn": ("spatial", "temporal", "fusion")}
+STAGES = {"seqhand": ("pretrain", "finetune"), "cadstn": ("spatial", "temporal", "fusion"), "lifter": ("train",)}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stage",
         help="seqhand: pretrain (synthetic sequences) | finetune (real images, ConvLSTM frozen); "
-        "cadstn: spatial | temporal | fusion (gate only, both nets frozen)",
+        "cadstn: spatial | temporal | fusion (gate only, both nets frozen); lifter: one stage",
     )
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
 
@@ -26,6 +26,11 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--stage {args.stage!r} is not a {args.model} stage; choose from {', '.join(STAGES[args.model])}")
     if not args.config.is_file():
         raise FileNotFoundError(f"config {args.config} does not exist")
+    if args.model == "lifter":
+        from models.lifter.train import train as train_lifter
+
+        print(f"checkpoint: {train_lifter(args.config, resume=args.resume)}")
+        return 0
     if args.model == "seqhand":
         from models.seqhand.train import train
     else:

@@ -23,11 +23,11 @@ QUANTISED_LAYERS = re.compile(r"/(h1_depth|h1_volume|h2_depth|h2_volume|fc)(_\d+
 
 
 def export_onnx(ckpt: Path, out: Path, int8: bool = False) -> Path:
-    import onnx
     import torch
 
     from models.cadstn.checkpoint import load_model
     from models.cadstn.fusion import StreamingCadstn
+    from models.onnx_session import write_metadata
 
     model, config, payload = load_model(Path(ckpt))
     out = Path(out)
@@ -47,7 +47,6 @@ def export_onnx(ckpt: Path, out: Path, int8: bool = False) -> Path:
     if int8:
         _quantise(fp32_path, out)
         fp32_path.unlink()
-    graph = onnx.load(str(out))
     metadata = {
         "model": "cadstn",
         "cube_mm": f"{m.cube_mm:g}",
@@ -61,10 +60,7 @@ def export_onnx(ckpt: Path, out: Path, int8: bool = False) -> Path:
         "int8": str(bool(int8)).lower(),
         "trained_steps": json.dumps(payload.get("steps", {})),
     }
-    del graph.metadata_props[:]
-    for key, value in metadata.items():
-        graph.metadata_props.add(key=key, value=value)
-    onnx.save(graph, str(out))
+    write_metadata(out, metadata)
     return out
 
 

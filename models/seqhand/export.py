@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from models.onnx_session import write_metadata
 from models.seqhand.checkpoint import load_checkpoint
 from models.seqhand.network import POSE_PCA, SeqHandNet
 
@@ -83,18 +84,8 @@ def export_onnx(
                               opset_version=OPSET, dynamo=False)
         if int8:
             _quantize_encoder(fp32, out, inputs, size, calibration)
-    _write_metadata(out, metadata)
+    write_metadata(out, metadata)
     return out
-
-
-def _write_metadata(path: Path, metadata: dict[str, str]) -> None:
-    import onnx
-
-    model = onnx.load(str(path))
-    del model.metadata_props[:]
-    for key, value in metadata.items():
-        model.metadata_props.add(key=key, value=value)
-    onnx.save(model, str(path))
 
 
 def _quantize_encoder(
