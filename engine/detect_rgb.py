@@ -3,86 +3,40 @@
 Why MediaPipe: its palm detector + landmark model find hands robustly and give 21 landmarks, which
 make a tight box for the first crop. It costs ~25-30 ms per call on this CPU, so the engine calls it
 only to acquire hands and to re-check them now and then (``engine/stream.py``).
-The model bundle is ``weights/hand_landmarker.task`` (built by ``models/build_hand_landmarker.py``
-from MediaPipe's Apache-2.0 models; nothing is downloaded). Tasks API handedness is reported as
-seen by the camera for an un-mirrored image (unlike the legacy API), so it is used as is.
+The landmarker itself (bundle, running modes, arrays) is ``models.mediapipe_hands``.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from engine.tracks import Detection
-
-DEFAULT_TASK = Path(__file__).resolve().parents[1] / "weights" / "hand_landmarker.task"
+from models.mediapipe_hands import MediaPipeHands
 
 
 class MediaPipeHandDetector:
-    """``detect(rgb, timestamp_s)`` → hands as ``Detection`` (box from the 21 landmarks)."""
+    """``detect(rgb, timestamp_s)`` → hands as ``Detection`` (box from the 21 landmarks, which it keeps with
+    their relative depth and metric 3-D landmarks). ``stills``: IMAGE mode, for unrelated photos."""
 
     def __init__(self, task_path: Path | str | None = None, max_hands: int = 2,
                  min_confidence: float = 0.5, stills: bool = False) -> None:
-        """``stills``: IMAGE mode, each call on its own (unrelated photos); otherwise VIDEO mode, which
-        tracks the landmarks from frame to frame and runs the palm detector only when a hand is lost."""
-        path = Path(task_path) if task_path else DEFAULT_TASK
-        if not path.is_file():
-            raise FileNotFoundError(f"hand detector bundle {path} is missing (build it with "
-                                    "`python -m models.build_hand_landmarker --wheel ...`)")
-        # MediaPipe's native logging (glog, TFLite) would print several lines per frame: warnings only.
-        os.environ.setdefault("GLOG_minloglevel", "2")
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        from mediapipe.tasks.python.core.base_options import BaseOptions
-        from mediapipe.tasks.python.vision import HandLandmarker, HandLandmarkerOptions
-        from mediapipe.tasks.python.vision.core.vision_task_running_mode import VisionTaskRunningMode
-
-        options = HandLandmarkerOptions(
-            base_options=BaseOptions(model_asset_buffer=path.read_bytes()),
-            running_mode=VisionTaskRunningMode.IMAGE if stills else VisionTaskRunningMode.VIDEO,
-            num_hands=max_hands,
-            min_hand_detection_confidence=min_confidence,
-            min_hand_presence_confidence=min_confidence,
-            min_tracking_confidence=min_confidence,
-        )
-        try:
-            self._landmarker = HandLandmarker.create_from_options(options)
-        except (RuntimeError, ValueError, FileNotFoundError) as exc:  # MediaPipe's own choice of types
-            raise ValueError(f"hand detector bundle {path} cannot be loaded: {exc}") from None
-        self._last_ms = -1
+        self._hands = MediaPipeHands(task_path, max_hands, min_confidence, stills)
         self.stills = stills
 
     def detect(self, rgb: np.ndarray, timestamp_s: float) -> list[Detection]:
         """Hands in an HxWx3 uint8 RGB image; timestamps must increase (VIDEO mode)."""
-        import mediapipe as mp
-
-        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-        if self.stills:
-            result = self._landmarker.detect(image)
-        else:  # VIDEO mode insists on strictly increasing integer milliseconds.
-            ms = max(int(round(timestamp_s * 1000.0)), self._last_ms + 1)
-            self._last_ms = ms
-            result = self._landmarker.detect_for_video(image, ms)
-        h, w = rgb.shape[:2]
         found = []
-        worlds = result.hand_world_landmarks or [None] * len(result.hand_landmarks)
-        for landmarks, handed, world in zip(result.hand_landmarks, result.handedness, worlds):
-            pts = np.array([[p.x * w, p.y * h] for p in landmarks], np.float64)
-            rel_z = np.array([p.z * w for p in landmarks], np.float64)
-            xyz = None if world is None else np.array([[p.x, p.y, p.z] for p in world], np.float64)
-            lo, hi = pts.min(axis=0), pts.max(axis=0)
-            label = handed[0].category_name.lower() if handed else "right"
-            score = float(handed[0].score) if handed else 0.0
-            found.append(Detection(centre=(lo + hi) / 2.0, size=float((hi - lo).max()),
-                                   handedness="left" if label == "left" else "right",
-                                   score=score, landmarks=pts, landmarks_z=rel_z, world=xyz))
+        for hand in self._hands.detect(rgb, timestamp_s):
+            lo, hi = hand.landmarks.min(axis=0), hand.landmarks.max(axis=0)
+            found.append(Detection(centre=(lo + hi) / 2.0, size=float((hi - lo).max()), handedness=hand.handedness,
+                                   score=hand.score, landmarks=hand.landmarks, landmarks_z=hand.relative_z,
+                                   world=hand.world))
         return found
 
     def close(self) -> None:
         """Release MediaPipe's graph now (its destructor may run too late, at interpreter exit)."""
-        if self._landmarker is not None:
-            self._landmarker.close()
-            self._landmarker = None
+        self._hands.close()
 
 
 class BackgroundDetector:
