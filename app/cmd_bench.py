@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from engine.estimators import MODEL_KINDS
+
 NAME = "bench"
 HELP = ("measure per-stage latency (median, p95) and end-to-end fps; `bench gen` measures data generation, "
         "`bench record` the cost of recording")
@@ -13,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("what", nargs="?", default="engine", choices=("engine", "gen", "record"),
                         help="engine (default), gen (synthetic data generation speed) or record (what "
                              "recording a session costs the live path and the disk)")
-    parser.add_argument("--model", action="append", choices=("seqhand", "cadstn"),
+    parser.add_argument("--model", action="append", choices=MODEL_KINDS,
                         help="model to measure (repeatable; default: both)")
     parser.add_argument("--model-path", type=Path, help="ONNX file to use instead of weights/<model>_compact.onnx "
                         "(only with a single --model)")
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.bench import bench_engine, format_table
     from engine.runtime import PREFERRED_PROVIDERS, pick_providers
 
-    models = args.model or ["seqhand", "cadstn"]
+    models = args.model or list(MODEL_KINDS)
     if args.model_path is not None and len(models) != 1:
         raise ValueError("--model-path needs exactly one --model")
     if args.frames < 2:

@@ -115,13 +115,14 @@ def _realsense(report: DoctorReport) -> None:
 
 def _models(report: DoctorReport) -> None:
     """The shipped networks: each file checked against the engine's streaming contract."""
+    from engine.estimators import KINDS
     from engine.runtime import ModelSession
-    from engine.stream import MODEL_KINDS, default_model_path
+    from engine.stream import default_model_path
 
-    for kind in MODEL_KINDS:
+    for kind, estimator in KINDS.items():
         path = default_model_path(kind)
         try:
-            session = ModelSession(path, kind, providers=["CPUExecutionProvider"], warmup=0)
+            session = ModelSession(path, estimator, providers=["CPUExecutionProvider"], warmup=0)
             report.models.append(f"{kind} {path.name} ({path.stat().st_size / 1e6:.1f} MB, "
                                  f"inputs {', '.join(session.info.input_names)})")
         except Exception as exc:  # noqa: BLE001 - a missing or broken model is a finding

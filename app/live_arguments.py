@@ -4,12 +4,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from engine.estimators import MODEL_KINDS
+
 
 def add_live_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", default="demo",
                         help="demo (default), a webcam index (0), realsense, a video file, a .bag/.db3 "
                              "recording or a recorded session folder")
-    parser.add_argument("--model", choices=("seqhand", "cadstn"),
+    parser.add_argument("--model", choices=MODEL_KINDS,
                         help="seqhand: SeqHAND-Net on colour; cadstn: CADSTN on depth (default: cadstn for "
                              "realsense and .bag/.db3, else seqhand)")
     parser.add_argument("--model-path", type=Path, metavar="FILE",

@@ -1,6 +1,7 @@
 """Pinhole camera intrinsics with lens distortion: the one description of a camera the whole project shares."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,3 +74,14 @@ class CameraIntrinsics:
             width=int(d["width"]), height=int(d["height"]),
             distortion=tuple(float(x) for x in d.get("distortion", (0.0,) * 5)),
         )
+
+
+def webcam_intrinsics(width: int, height: int, horizontal_fov_deg: float = 65.0) -> CameraIntrinsics:
+    """Intrinsics of an uncalibrated webcam from a typical horizontal field of view.
+
+    Why: the RGB model needs a focal length to place the hand in depth; without ``--calibration``
+    a 65 degree webcam is a better guess than nothing (depth is then only approximately right).
+    """
+    fx = width / (2.0 * math.tan(math.radians(horizontal_fov_deg) / 2.0))
+    return CameraIntrinsics(fx=fx, fy=fx, cx=(width - 1) / 2.0, cy=(height - 1) / 2.0,
+                            width=width, height=height)

@@ -10,7 +10,6 @@ Every source has ``start()``, ``read(timeout)``, ``stop()`` (returns within 1 s)
 """
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections import deque
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from calibration.intrinsics import CameraIntrinsics
+from calibration.intrinsics import CameraIntrinsics, webcam_intrinsics
 from engine.frames import Frame
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
@@ -227,17 +226,6 @@ class CaptureSource:
             self.status = "running (reconnected)"
             return True
         return False
-
-
-def webcam_intrinsics(width: int, height: int, horizontal_fov_deg: float = 65.0) -> CameraIntrinsics:
-    """Intrinsics of an uncalibrated webcam from a typical horizontal field of view.
-
-    Why: the RGB model needs a focal length to place the hand in depth; without ``--calibration``
-    a 65 degree webcam is a better guess than nothing (depth is then only approximately right).
-    """
-    fx = width / (2.0 * math.tan(math.radians(horizontal_fov_deg) / 2.0))
-    return CameraIntrinsics(fx=fx, fy=fx, cx=(width - 1) / 2.0, cy=(height - 1) / 2.0,
-                            width=width, height=height)
 
 
 class OpenCVSource(CaptureSource):

@@ -11,16 +11,13 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
-CONTRACT = {  # required input and output; the recurrent state (h, c → h_out, c_out) is optional:
-    "seqhand": ("image", "params"),  # the per-frame baseline has none
-    "cadstn": ("depth", "joints"),
-}
-STATE_INPUTS = {"h": "h_out", "c": "c_out"}
+STATE_INPUTS = {"h": "h_out", "c": "c_out"}  # the recurrent state, optional (a per-frame model has none)
 
 
 def pick_providers(requested: tuple[str, ...] | list[str] | None = None) -> list[str]:
@@ -68,21 +65,35 @@ class ModelInfo:
     input_names: list[str] = field(default_factory=list)
 
 
-class ModelSession:
-    """One ONNX Runtime session of a streaming model, checked against the streaming contract.
+class ModelContract(Protocol):
+    """What a session needs to know of its model kind: each estimator class (``engine.estimators``) is one."""
 
+    kind: str  # the ONNX metadata's "model"
+    inputs: tuple[str, ...]  # required inputs and outputs besides the optional state
+    outputs: tuple[str, ...]
+
+    def read_info(self, info: ModelInfo, meta: dict[str, str], inputs: dict) -> None: ...
+
+    def example_inputs(self, info: ModelInfo) -> dict[str, np.ndarray]: ...
+
+
+class ModelSession:
+    """One ONNX Runtime session of a streaming model, checked against its estimator's contract.
+
+    ``contract`` is the model kind's estimator class (``engine.estimators.KINDS[kind]``): it names the
+    inputs and outputs the file must have, reads its metadata and gives the warm-up inputs.
     ``step(inputs, state)`` runs one frame and returns (outputs without the state, the new state).
     ``zero_state()`` is the state of a fresh track. A missing or non-conforming file raises a
     one-line FileNotFoundError/ValueError naming it.
     """
 
-    def __init__(self, path: Path | str, kind: str, providers: tuple[str, ...] | list[str] | None = None,
-                 threads: int = 1, warmup: int = 2) -> None:
+    def __init__(self, path: Path | str, contract: ModelContract,
+                 providers: tuple[str, ...] | list[str] | None = None, threads: int = 1, warmup: int = 2) -> None:
         import onnxruntime as ort
 
         path = Path(path)
-        if kind not in CONTRACT:
-            raise ValueError(f"--model must be one of {', '.join(CONTRACT)}, got {kind!r}")
+        kind = contract.kind
+        self.contract = contract
         if not path.is_file():
             raise FileNotFoundError(f"{kind} model {path} is missing (train and export it, or pass "
                                     "--model-path)")
@@ -102,7 +113,7 @@ class ModelSession:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ValueError(f"{kind} model {path} cannot be loaded: {first}") from None
         self.providers = list(self.session.get_providers())
-        self.info = self._read_info(path, kind)
+        self.info = self._read_info(path)
         self.on_gpu = self.providers[0] in GPU_PROVIDERS
         self.recurrent = bool(self.info.state_shape)
         self._zero = {name: np.zeros(self.info.state_shape, np.float32) for name in STATE_INPUTS} \
@@ -110,11 +121,12 @@ class ModelSession:
         for _ in range(warmup):
             self.step(self.example_inputs(), self.zero_state())
 
-    def _read_info(self, path: Path, kind: str) -> ModelInfo:
+    def _read_info(self, path: Path) -> ModelInfo:
+        kind = self.contract.kind
         inputs = {i.name: i for i in self.session.get_inputs()}
         outputs = {o.name for o in self.session.get_outputs()}
-        need_in, need_out = CONTRACT[kind]
-        missing = [n for n in (need_in,) if n not in inputs] + [n for n in (need_out,) if n not in outputs]
+        missing = [n for n in self.contract.inputs if n not in inputs] + \
+            [n for n in self.contract.outputs if n not in outputs]
         recurrent = [n in inputs for n in STATE_INPUTS] + [n in outputs for n in STATE_INPUTS.values()]
         if any(recurrent) and not all(recurrent):
             missing = [n for n in (*STATE_INPUTS, *STATE_INPUTS.values()) if n not in inputs and n not in outputs]
@@ -133,15 +145,7 @@ class ModelSession:
                 state_shape = tuple(int(d) for d in inputs["h"].shape)
             info = ModelInfo(kind=kind, path=path, metadata=meta, state_shape=state_shape,
                              input_names=list(inputs))
-            if kind == "seqhand":
-                info.input_size = int(meta.get("input_size") or inputs["image"].shape[-1])
-                info.pose_pca = int(meta.get("pose_pca", 10))
-                info.hand_model = meta.get("hand_model", "")
-            else:
-                info.cube_mm = float(meta.get("cube_mm", 250.0))
-                info.crop_size = int(meta.get("crop_size") or inputs["depth"].shape[-1])
-                info.joint_layout = meta.get("joint_layout", "hand21")
-                info.upright = meta.get("upright", "false") == "true"
+            self.contract.read_info(info, meta, inputs)
         except (TypeError, ValueError, KeyError) as exc:
             raise ValueError(f"{path}: bad streaming metadata ({exc})") from None
         return info
@@ -152,17 +156,10 @@ class ModelSession:
 
     def example_inputs(self) -> dict[str, np.ndarray]:
         """Inputs of the right shapes, for warm-up and benchmarks."""
-        if self.info.kind == "seqhand":
-            s = self.info.input_size
-            return {"image": np.zeros((1, 3, s, s), np.float32)}
-        s = self.info.crop_size
-        feeds = {"depth": np.ones((1, 1, s, s), np.float32)}
-        if "volume" in self.info.input_names:
-            feeds["volume"] = np.zeros((1, 8, s, s), np.float32)
-        return feeds
+        return self.contract.example_inputs(self.info)
 
     def step(self, inputs: dict[str, np.ndarray], state: dict) -> tuple[dict[str, np.ndarray], dict]:
-        """One frame: ``inputs`` (image or depth[, volume]) plus ``state`` → (outputs, new state)."""
+        """One frame: the estimator's ``inputs`` plus ``state`` → (outputs, new state)."""
         if self.on_gpu:
             return self._step_bound(inputs, state)
         feeds = dict(inputs)

@@ -3,6 +3,9 @@
 Why streaming: both models are recurrent (SeqHAND-Net's ConvLSTM, CADSTN's LSTM). Each tracked hand
 keeps its own recurrent state from frame to frame; the state starts fresh when a hand is new, was
 lost for ``lost_after`` frames, or jumped (a different hand probably took its place).
+
+The engine owns what every model shares — detection, tracks, recurrent state, the shape lock, timings;
+what differs per model kind is its estimator (``engine.estimators``).
 """
 from __future__ import annotations
 
@@ -14,64 +17,21 @@ from pathlib import Path
 
 import numpy as np
 
-from calibration.intrinsics import CameraIntrinsics
-from calibration.projection import pixel_to_camera_mm, project_mm
-from calibration.weak_perspective import weak_perspective_to_camera
-from engine.crop import CROP_SCALE, CropBox, crop_image, crop_to_image, square_box
+from calibration.intrinsics import CameraIntrinsics, webcam_intrinsics
+from engine.estimators import KINDS, FrameContext, estimator_class
 from engine.frames import Frame
-from engine.results import FrameResult, HandResult, StageTimings
+from engine.options import EngineOptions
+from engine.results import FrameResult, StageTimings
 from engine.runtime import ModelSession
 from engine.tracks import Detection, Track, TrackSet
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
-HAND_BOX_MM = 180.0  # a hand's extent: turns a depth detection into the hand box the RGB crop rule wants
-MODEL_KINDS = ("seqhand", "cadstn")
+DETECTORS = ("mediapipe", "depth")
 
 
 def default_model_path(model: str) -> Path:
     """Where the shipped model of ``model`` lives: ``weights/<model>_compact.onnx``."""
     return WEIGHTS_DIR / f"{model}_compact.onnx"
-
-
-@dataclass
-class EngineOptions:
-    """How the engine runs. ``None`` paths mean the shipped files in ``weights/``.
-
-    ``detector``: ``auto`` (MediaPipe on colour for SeqHAND-Net; depth segmentation for CADSTN),
-    ``mediapipe`` or ``depth`` (nearest-blob segmentation, also usable to place SeqHAND-Net crops
-    when the frames carry aligned depth). ``redetect_every``: while a hand is tracked from its own
-    predictions the detector still runs at least this often (MediaPipe costs ~25-30 ms here, so not
-    every frame). ``min_confidence``: the detector's threshold; ``min_tracking_confidence``: below it
-    a hand tracked from its own predictions is re-detected on the next frame. ``lost_after``: frames without a hand before its track and state are dropped.
-    ``jump_fraction``: a crop centre moving more than this fraction of the crop size in one frame
-    restarts that track's recurrent state. ``shape_window``: K frames averaged by ``lock_shape``.
-    ``background_detection``: run MediaPipe on its own thread (live cameras: no frame waits for it;
-    results then depend on timing, so keep it off where runs must be reproducible).
-    ``depth_recentre``: CADSTN crops re-cut this often around the joints the network finds in the
-    previous cut (each costs one more inference; `handstream eval --model cadstn --live com` shows the gain).
-    ``stills``: frames are unrelated photos: MediaPipe runs in IMAGE mode and every frame starts with no
-    tracks and fresh recurrent state (one image = one fresh sequence).
-    """
-
-    model: str = "seqhand"
-    model_path: Path | None = None
-    max_hands: int = 2
-    providers: tuple[str, ...] | None = None
-    calibration: Path | None = None
-    detector: str = "auto"
-    detector_path: Path | None = None
-    hand_model_path: Path | None = None
-    redetect_every: int = 10
-    min_confidence: float = 0.5
-    min_tracking_confidence: float = 0.3
-    lost_after: int = 5
-    jump_fraction: float = 0.5
-    shape_window: int = 30
-    vertices: bool = True
-    threads: int = 1
-    background_detection: bool = False
-    depth_recentre: int = 1
-    stills: bool = False
 
 
 @dataclass
@@ -96,44 +56,43 @@ class StreamingEngine:
 
     def __init__(self, options: EngineOptions | None = None) -> None:
         o = self.options = options or EngineOptions()
-        if o.model not in MODEL_KINDS:
-            raise ValueError(f"--model must be one of {', '.join(MODEL_KINDS)}, got {o.model!r}")
+        kind = estimator_class(o.model)
         if o.max_hands < 1:
             raise ValueError(f"max_hands must be at least 1, got {o.max_hands}")
-        if o.detector not in ("auto", "mediapipe", "depth"):
+        if o.detector not in ("auto", *DETECTORS):
             raise ValueError(f"detector must be auto, mediapipe or depth, got {o.detector!r}")
+        self.detector_kind = kind.detectors[0] if o.detector == "auto" else o.detector
+        if self.detector_kind not in kind.detectors:
+            raise ValueError(f"{o.model} cannot crop from the {self.detector_kind} detector "
+                             f"(it works with {' or '.join(kind.detectors)})")
         self._lock = threading.RLock()
         self._closed = False
         self._rgb_detector = None
         self._background = None
+        self._depth_detector = None
         self._calibration: CameraIntrinsics | None = None
         if o.calibration is not None:
             from calibration.storage import load_calibration
 
             self._calibration = load_calibration(Path(o.calibration))
-        self.model = ModelSession(o.model_path or default_model_path(o.model), o.model,
+        self.model = ModelSession(o.model_path or default_model_path(o.model), kind,
                                   providers=o.providers, threads=o.threads)
-        self.detector_kind = ("mediapipe" if o.model == "seqhand" else "depth") if o.detector == "auto" \
-            else o.detector
-        self._depth_detector = None
         if self.detector_kind == "mediapipe":
             from engine.detect_rgb import MediaPipeHandDetector
 
             self._rgb_detector = MediaPipeHandDetector(o.detector_path, o.max_hands, o.min_confidence,
                                                        stills=o.stills)
-            if o.background_detection and not o.stills:
+            if o.background_detection and not o.stills and kind.follows_predictions:
                 from engine.detect_rgb import BackgroundDetector
 
                 self._background = BackgroundDetector(self._rgb_detector)
         else:
-            from engine.detect_depth import DepthHandDetector, DepthDetectorOptions
+            from engine.detect_depth import DepthDetectorOptions, DepthHandDetector
 
             self._depth_detector = DepthHandDetector(
                 o.max_hands, DepthDetectorOptions(cube_mm=self.model.info.cube_mm))
-        self._hand_model = None
         try:
-            if o.model == "seqhand":
-                self._hand_model = self._load_hand_model()
+            self.estimator = kind(self.model, o)
         except Exception:
             self.close()
             raise
@@ -165,10 +124,13 @@ class StreamingEngine:
             if self.options.stills:
                 self.reset()
             intrinsics = self._intrinsics(frame)
-            if self.options.model == "seqhand":
-                hands = self._process_rgb(frame, intrinsics, timings)
-            else:
-                hands = self._process_depth(frame, intrinsics, timings)
+            self.estimator.check(frame)
+            t0 = time.perf_counter()
+            work = self._hands_to_run(frame, intrinsics)
+            timings.detect_ms = (time.perf_counter() - t0) * 1000.0
+            context = FrameContext(frame, intrinsics, timings, self._shape)
+            hands = [hand for track, det in work
+                     if (hand := self.estimator.estimate(track, det, context)) is not None]
             timings.total_ms = (time.perf_counter() - start) * 1000.0
             return FrameResult(frame_index=frame.index, timestamp=frame.timestamp, hands=hands,
                                timings=timings, shape_locked=self.shape_locked)
@@ -179,8 +141,9 @@ class StreamingEngine:
         Hands that appear while the lock holds get the mean of the locked betas (same person).
         """
         with self._lock:
-            if self.options.model != "seqhand":
-                raise ValueError("shape lock needs a model that estimates shape (seqhand); "
+            if not self.estimator.estimates_shape:
+                shaped = ", ".join(k for k, c in KINDS.items() if c.estimates_shape)
+                raise ValueError(f"shape lock needs a model that estimates shape ({shaped}); "
                                  f"{self.options.model} predicts joints only")
             locked = {t.track_id: np.mean(np.stack(t.betas), axis=0).astype(np.float32)
                       for t in self.tracks.tracks if t.betas}
@@ -233,19 +196,6 @@ class StreamingEngine:
         self.close()
 
     # -- shared steps ----------------------------------------------------------------------------
-    def _load_hand_model(self):
-        """The hand model the network was trained with: its PCA basis and shape space give θ and β
-        their meaning, so a different active model (e.g. MANO via --mano-dir) is refused."""
-        from models.hand_model import load_hand_model
-
-        hand = load_hand_model(self.options.hand_model_path)
-        trained = self.model.info.hand_model
-        active = hand.path.name if getattr(hand, "path", None) is not None else str(getattr(hand, "name", ""))
-        if trained and active and trained != active:
-            raise ValueError(f"{self.model.info.path.name} was trained with hand model {trained}, but {active} "
-                             "is active (check --mano-dir / HANDSTREAM_MANO_DIR)")
-        return hand
-
     def _intrinsics(self, frame: Frame) -> CameraIntrinsics:
         if self._calibration is not None:
             return self._calibration
@@ -254,8 +204,6 @@ class StreamingEngine:
         image = frame.rgb if frame.rgb is not None else frame.depth
         if image is None:
             raise ValueError(f"frame {frame.index} has neither colour nor depth")
-        from engine.capture import webcam_intrinsics
-
         return webcam_intrinsics(image.shape[1], image.shape[0])
 
     def _detect(self, frame: Frame, intrinsics: CameraIntrinsics) -> list[Detection]:
@@ -263,32 +211,50 @@ class StreamingEngine:
             if frame.rgb is None:
                 raise ValueError(f"frame {frame.index} has no colour image for the MediaPipe detector")
             found = self._rgb_detector.detect(frame.rgb, frame.timestamp)
-            if self.options.model == "cadstn":
-                found = [d for d in found if self._place_on_depth(d, frame)]
-            return found
-        if frame.depth is None:
-            raise ValueError(f"frame {frame.index} has no depth image for the depth detector "
-                             "(use --model seqhand with a colour source)")
-        found = self._depth_detector.detect(frame.depth, intrinsics.fx, intrinsics.fy)
-        if self.options.model == "seqhand":
-            for det in found:  # the depth cube is wider than the hand; the crop rule wants a hand box
-                det.size = det.size * HAND_BOX_MM / self.model.info.cube_mm
-        return found
+        else:
+            if frame.depth is None:
+                raise ValueError(f"frame {frame.index} has no depth image for the depth detector "
+                                 "(use --model seqhand with a colour source)")
+            found = self._depth_detector.detect(frame.depth, intrinsics.fx, intrinsics.fy)
+        return self.estimator.place(found, self.detector_kind, frame)
 
-    @staticmethod
-    def _place_on_depth(det: Detection, frame: Frame) -> bool:
-        """RGB-D with the MediaPipe box: the hand's depth is the median reading under its landmarks."""
-        if frame.depth is None:
-            raise ValueError(f"frame {frame.index} has no depth image; cadstn needs depth")
-        h, w = frame.depth.shape
-        pts = np.rint(det.landmarks).astype(np.int64)
-        ok = (pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)
-        readings = frame.depth[pts[ok, 1], pts[ok, 0]]
-        readings = readings[readings > 0]
-        if readings.size < 5:
-            return False  # no depth under the hand: nothing to crop
-        det.centre_uvz = np.array([det.centre[0], det.centre[1], float(np.median(readings))])
-        return True
+    def _hands_to_run(self, frame: Frame, intrinsics: CameraIntrinsics) -> list[tuple[Track, Detection | None]]:
+        """The tracks to run the model on this frame, each with its detection, or ``None`` when it
+        follows its own prediction (kinds that can, between detections)."""
+        if not self.estimator.follows_predictions:
+            matched, missing = self.tracks.match(self._detect(frame, intrinsics))
+            for track in missing:
+                self.estimator.missed(track)
+            return matched
+        o = self.options
+        tracks = self.tracks.tracks
+        detect = (self.detector_kind == "depth" or not tracks
+                  or any(t.confidence < o.min_tracking_confidence for t in tracks)
+                  or self._since_detection >= o.redetect_every)
+        detections = None
+        if self._background is not None:
+            if detect and self._background.submit(frame.index, frame.rgb, frame.timestamp):
+                self._since_detection = 0
+            else:
+                self._since_detection += 1
+            finished = self._background.poll()
+            if finished is not None:
+                detections = self.estimator.place(finished[1], self.detector_kind, frame)
+        elif detect:
+            self._since_detection = 0
+            detections = self._detect(frame, intrinsics)
+        else:
+            self._since_detection += 1
+        work: list[tuple[Track, Detection | None]] = []
+        if detections is not None:
+            matched, missing = self.tracks.match(detections)
+            for track in missing:
+                self.estimator.missed(track)
+            work.extend(matched)
+        for track in self.tracks.tracks:  # the others follow their own predictions
+            if all(t is not track for t, _ in work) and track.missed == 0 and track.landmarks is not None:
+                work.append((track, None))
+        return work
 
     def _shape(self, track: Track, beta_raw: np.ndarray) -> tuple[np.ndarray, float]:
         """The beta to report (locked or raw) and its change since the track's previous frame."""
@@ -307,151 +273,3 @@ class StreamingEngine:
         track.lock_state = self.shape_locked
         track.last_beta = beta
         return beta, change
-
-    # -- RGB: SeqHAND-Net --------------------------------------------------------------------------
-    def _process_rgb(self, frame: Frame, intrinsics: CameraIntrinsics, timings: StageTimings) -> list[HandResult]:
-        o = self.options
-        if frame.rgb is None:
-            raise ValueError(f"frame {frame.index} has no colour image; seqhand needs RGB")
-        tracks = self.tracks.tracks
-        detect = (self.detector_kind == "depth" or not tracks
-                  or any(t.confidence < o.min_tracking_confidence for t in tracks)
-                  or self._since_detection >= o.redetect_every)
-        work: list[tuple[Track, CropBox, bool]] = []  # (track, crop, placed by a detection)
-        t0 = time.perf_counter()
-        detections = None
-        if self._background is not None:
-            if detect and self._background.submit(frame.index, frame.rgb, frame.timestamp):
-                self._since_detection = 0
-            else:
-                self._since_detection += 1
-            finished = self._background.poll()
-            detections = None if finished is None else finished[1]
-        elif detect:
-            self._since_detection = 0
-            detections = self._detect(frame, intrinsics)
-        else:
-            self._since_detection += 1
-        if detections is not None:
-            matched, missing = self.tracks.match(detections)
-            for track in missing:
-                track.confidence = 0.0  # not seen by the detector: look again on the next frame
-            for track, det in matched:
-                pts = det.landmarks if det.landmarks is not None else \
-                    np.array([det.centre - det.size / 2, det.centre + det.size / 2])
-                work.append((track, square_box(pts, mirrored=track.handedness == "left"), True))
-        for track in self.tracks.tracks:  # the others follow their own predictions
-            if all(t is not track for t, _, _ in work) and track.missed == 0 and track.landmarks is not None:
-                work.append((track, square_box(track.landmarks, mirrored=track.handedness == "left"), False))
-        t1 = time.perf_counter()
-        timings.detect_ms = (t1 - t0) * 1000.0
-        size = self.model.info.input_size
-        hands = []
-        for track, box, detected in work:
-            c0 = time.perf_counter()
-            crop = crop_image(frame.rgb, box, size)
-            image = np.ascontiguousarray(crop.transpose(2, 0, 1)[None], np.float32) * (1.0 / 255.0)
-            c1 = time.perf_counter()
-            outputs, track.state = self.model.step({"image": image}, track.state or self.model.zero_state())
-            c2 = time.perf_counter()
-            hand = self._seqhand_result(track, box, outputs["params"][0], frame, intrinsics, detected)
-            if hand is not None:
-                hands.append(hand)
-            c3 = time.perf_counter()
-            timings.crop_ms += (c1 - c0) * 1000.0
-            timings.inference_ms += (c2 - c1) * 1000.0
-            timings.hand_model_ms += (c3 - c2) * 1000.0
-        return hands
-
-    def _seqhand_result(self, track: Track, box: CropBox, params: np.ndarray, frame: Frame,
-                        intrinsics: CameraIntrinsics, detected: bool) -> HandResult | None:
-        from models.hand_model import rodrigues
-
-        params = params.astype(np.float64)
-        if not (np.all(np.isfinite(params)) and params[20] > 0):
-            track.confidence = 0.0  # no usable camera: re-detect on the next frame
-            return None
-        theta = params[0:10]
-        beta, change = self._shape(track, params[10:20].astype(np.float32))
-        s, t, r = params[20], params[21:23], params[23:26]
-        out = self._hand_model.forward(theta[None], beta[None].astype(np.float64))
-        rot = rodrigues(r)
-        joints = out.joints[0] @ rot.T            # metres, hand-model origin, camera axes
-        verts = out.vertices[0] @ rot.T if self.options.vertices and out.vertices is not None else None
-        uv = s * joints[:, :2] + t                # crop coordinates in [-1, 1]
-        joints_2d = crop_to_image(uv, box)
-        if box.mirrored:  # the model saw a mirrored right hand: mirror the 3-D result back
-            joints = joints * np.array([-1.0, 1.0, 1.0])
-            verts = None if verts is None else verts * np.array([-1.0, 1.0, 1.0])
-        depth = frame.depth if frame.depth is not None and frame.depth.shape == (
-            intrinsics.height, intrinsics.width) else None
-        placed = weak_perspective_to_camera(joints, s, t, (box.cx, box.cy), box.size, intrinsics,
-                                            depth, mirrored=box.mirrored)
-        joints_mm = placed.joints_mm
-        verts_mm = None if verts is None else (verts * 1000.0 + placed.translation_mm).astype(np.float32)
-        # tracking confidence: the detector's score, decayed when the predicted hand leaves its crop
-        inside = np.mean(np.all(np.abs(uv) < 1.0, axis=1))
-        new_box = square_box(joints_2d)
-        moved = np.linalg.norm(np.array([new_box.cx - box.cx, new_box.cy - box.cy])) / box.size
-        grew = abs(np.log(max(new_box.size, 1e-6) / box.size))
-        plausible = float(inside) * float(np.exp(-2.0 * grew)) * float(moved < self.options.jump_fraction)
-        track.confidence *= max(plausible, 0.5) if detected else plausible
-        track.landmarks = joints_2d
-        track.centre = np.array([new_box.cx, new_box.cy])
-        track.size = new_box.size / CROP_SCALE
-        track.age += 1
-        return HandResult(track_id=track.track_id, handedness=track.handedness,
-                          confidence=float(track.confidence), box=box.bounds,
-                          joints_2d=joints_2d.astype(np.float32), joints_3d=joints_mm.astype(np.float32),
-                          vertices=verts_mm, theta=theta.astype(np.float32), beta=beta.astype(np.float32),
-                          camera=params[20:26].astype(np.float32), beta_change=change)
-
-    # -- depth: CADSTN ---------------------------------------------------------------------------
-    def _depth_feeds(self, crop) -> dict[str, np.ndarray]:
-        """A depth crop as the CADSTN model's inputs (the sliced volume too, for models that take it)."""
-        from models import depth_crop
-
-        feeds = {"depth": crop.depth[None, None].astype(np.float32)}
-        if "volume" in self.model.info.input_names:
-            feeds["volume"] = depth_crop.sliced_volume(crop.depth)[None].astype(np.float32)
-        return feeds
-
-    def _process_depth(self, frame: Frame, intrinsics: CameraIntrinsics, timings: StageTimings) -> list[HandResult]:
-        from models import depth_crop
-
-        if frame.depth is None:
-            raise ValueError(f"frame {frame.index} has no depth image; cadstn needs depth")
-        t0 = time.perf_counter()
-        matched, _ = self.tracks.match(self._detect(frame, intrinsics))
-        timings.detect_ms = (time.perf_counter() - t0) * 1000.0
-        info = self.model.info
-        hands = []
-        for track, det in matched:
-            c0 = time.perf_counter()
-            centre_mm = pixel_to_camera_mm(det.centre_uvz, intrinsics)
-            state = track.state or self.model.zero_state()
-            looked = [0.0]
-
-            def predict(crop: depth_crop.DepthCrop) -> np.ndarray:  # a look only: the state stays
-                t = time.perf_counter()
-                joints = self.model.step(self._depth_feeds(crop), state)[0]["joints"][0]
-                looked[0] += time.perf_counter() - t
-                return joints
-
-            crop = depth_crop.recentred_crop(frame.depth, centre_mm, intrinsics, predict, self.options.depth_recentre,
-                                             cube_mm=info.cube_mm, size=info.crop_size, upright=info.upright)
-            c1 = time.perf_counter()
-            outputs, track.state = self.model.step(self._depth_feeds(crop), state)
-            c2 = time.perf_counter()
-            joints_mm = depth_crop.joints_to_camera_mm(outputs["joints"][0], crop)
-            joints_2d = project_mm(joints_mm, intrinsics)
-            track.age += 1
-            track.landmarks = joints_2d
-            hands.append(HandResult(
-                track_id=track.track_id, handedness=track.handedness, confidence=float(det.score),
-                box=crop.box,
-                joints_2d=joints_2d.astype(np.float32), joints_3d=joints_mm.astype(np.float32)))
-            timings.crop_ms += (c1 - c0 - looked[0]) * 1000.0
-            timings.inference_ms += (c2 - c1 + looked[0]) * 1000.0
-        return hands
-

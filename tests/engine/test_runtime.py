@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from engine.estimators import KINDS
 from engine.runtime import ModelSession, pick_providers
 
 
@@ -18,7 +19,7 @@ def test_providers_are_picked_best_first_and_cpu_is_always_there():
 
 
 def test_the_state_comes_from_metadata_and_changes_the_next_output(tiny_cadstn):
-    session = ModelSession(tiny_cadstn, "cadstn")
+    session = ModelSession(tiny_cadstn, KINDS["cadstn"])
     assert session.providers == ["CPUExecutionProvider"] and session.recurrent
     assert session.info.state_shape == (1, 16) and session.info.cube_mm == 250.0
     assert not session.info.upright  # a file without the key: crops as cut
@@ -32,7 +33,7 @@ def test_the_state_comes_from_metadata_and_changes_the_next_output(tiny_cadstn):
 
 
 def test_a_per_frame_model_runs_without_state(tmp_path, demo_perframe_model):
-    session = ModelSession(demo_perframe_model, "seqhand")
+    session = ModelSession(demo_perframe_model, KINDS["seqhand"])
     assert not session.recurrent and session.zero_state() == {}
     out, state = session.step(session.example_inputs(), {})
     assert out["params"].shape == (1, 26) and state == {}

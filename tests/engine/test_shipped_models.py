@@ -8,8 +8,9 @@ import pytest
 from calibration.intrinsics import CameraIntrinsics
 from engine.demo import DEMO_INTRINSICS, demo_frame_index, demo_truth, render_demo_frame
 from engine.frames import Frame
+from engine.estimators import KINDS, MODEL_KINDS
 from engine.runtime import ModelSession
-from engine.stream import MODEL_KINDS, EngineOptions, StreamingEngine, default_model_path
+from engine.stream import EngineOptions, StreamingEngine, default_model_path
 
 # Measured when the models were shipped (weights/*.onnx.md): CADSTN 9.2 mm, its facing variant 7.7 mm;
 # SeqHAND-Net 16.7 mm root-relative and 17.4 mm placement (the half-width file 15.4 and 19.7); the bounds leave room for other CPUs' arithmetic,
@@ -23,7 +24,7 @@ SEQHAND_PLACEMENT_MM = 35.0
 @pytest.mark.parametrize("kind", MODEL_KINDS)
 def test_the_shipped_model_loads_has_a_card_and_stays_small(kind: str) -> None:
     path = default_model_path(kind)
-    session = ModelSession(path, kind, providers=["CPUExecutionProvider"])
+    session = ModelSession(path, KINDS[kind], providers=["CPUExecutionProvider"])
     assert session.info.kind == kind and session.info.state_shape  # both ship with their recurrent layer
     assert path.stat().st_size < 50e6
     card_path = path.with_name(path.name + ".md")  # the card beside it: weights/<model>.onnx.md
@@ -73,7 +74,7 @@ def test_cadstn_finds_the_demo_joints_in_camera_space(cadstn_demo) -> None:
 def test_cadstn_finds_the_demo_hand_turned_sideways_as_well_as_upright(cadstn_demo) -> None:
     """The shipped CADSTN model takes upright crops (turned so the hand points up): a hand pointing sideways
     must then do as well. Crops as cut would give this network ~22 mm here, against ~9 upright."""
-    assert ModelSession(default_model_path("cadstn"), "cadstn").info.upright
+    assert ModelSession(default_model_path("cadstn"), KINDS["cadstn"]).info.upright
     runs = (cadstn_demo, _run_demo("cadstn", sideways=True))
     errors = [np.linalg.norm(pred - gt, axis=-1).mean() for pred, gt in runs]
     assert errors[1] < 1.25 * errors[0], errors

@@ -1,0 +1,124 @@
+"""CADSTN live: a DeepPrior-style depth crop around each detected hand → 21 joints in the crop's cube
+→ camera-space millimetres.
+
+Why a detection every frame: the crop is a metric cube around the hand's centre, which the depth
+detector finds cheaply and exactly on every frame; the crop is then re-cut ``depth_recentre`` times
+around the joints the network finds in it (each re-cut is one more look, without advancing the
+state). ``step`` is that path for one hand, also run by ``engine.evaluate_live``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from calibration.intrinsics import CameraIntrinsics
+from calibration.projection import pixel_to_camera_mm, project_mm
+from engine.estimators.base import Estimator, FrameContext
+from engine.frames import Frame
+from engine.results import HandResult
+from engine.runtime import ModelInfo
+from engine.tracks import Detection, Track
+
+
+@dataclass
+class DepthStep:
+    """One hand through CADSTN: its crop (``models.depth_crop.DepthCrop``), the joints in camera mm, the
+    new recurrent state, and the seconds spent in the network (the re-cutting looks and the step)."""
+
+    crop: object
+    joints_mm: np.ndarray
+    state: dict
+    inference_s: float
+
+
+class CadstnEstimator(Estimator):
+    kind = "cadstn"
+    inputs = ("depth",)
+    outputs = ("joints",)
+    image = "depth"
+    detectors = ("depth", "mediapipe")
+    follows_predictions = False
+
+    @classmethod
+    def read_info(cls, info: ModelInfo, meta: dict[str, str], inputs: dict) -> None:
+        info.cube_mm = float(meta.get("cube_mm", 250.0))
+        info.crop_size = int(meta.get("crop_size") or inputs["depth"].shape[-1])
+        info.joint_layout = meta.get("joint_layout", "hand21")
+        info.upright = meta.get("upright", "false") == "true"
+
+    @classmethod
+    def example_inputs(cls, info: ModelInfo) -> dict[str, np.ndarray]:
+        s = info.crop_size
+        feeds = {"depth": np.ones((1, 1, s, s), np.float32)}
+        if "volume" in info.input_names:
+            feeds["volume"] = np.zeros((1, 8, s, s), np.float32)
+        return feeds
+
+    def place(self, detections: list[Detection], detector: str, frame: Frame) -> list[Detection]:
+        if detector == "mediapipe":
+            return [d for d in detections if self._place_on_depth(d, frame)]
+        return detections
+
+    @staticmethod
+    def _place_on_depth(det: Detection, frame: Frame) -> bool:
+        """RGB-D with the MediaPipe box: the hand's depth is the median reading under its landmarks."""
+        if frame.depth is None:
+            raise ValueError(f"frame {frame.index} has no depth image; cadstn needs depth")
+        h, w = frame.depth.shape
+        pts = np.rint(det.landmarks).astype(np.int64)
+        ok = (pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)
+        readings = frame.depth[pts[ok, 1], pts[ok, 0]]
+        readings = readings[readings > 0]
+        if readings.size < 5:
+            return False  # no depth under the hand: nothing to crop
+        det.centre_uvz = np.array([det.centre[0], det.centre[1], float(np.median(readings))])
+        return True
+
+    def feeds(self, crop) -> dict[str, np.ndarray]:
+        """A depth crop as the model's inputs (the sliced volume too, for models that take it)."""
+        from models import depth_crop
+
+        feeds = {"depth": crop.depth[None, None].astype(np.float32)}
+        if "volume" in self.model.info.input_names:
+            feeds["volume"] = depth_crop.sliced_volume(crop.depth)[None].astype(np.float32)
+        return feeds
+
+    def step(self, depth: np.ndarray, centre_mm: np.ndarray, intrinsics: CameraIntrinsics, state: dict) -> DepthStep:
+        """One hand in one depth frame: the crop around ``centre_mm`` (camera mm), re-cut
+        ``depth_recentre`` times around the joints found in it, then one model step from ``state``."""
+        from models import depth_crop
+
+        info = self.model.info
+        spent = [0.0]
+
+        def predict(crop: depth_crop.DepthCrop) -> np.ndarray:  # a look only: the state stays
+            t = time.perf_counter()
+            joints = self.model.step(self.feeds(crop), state)[0]["joints"][0]
+            spent[0] += time.perf_counter() - t
+            return joints
+
+        crop = depth_crop.recentred_crop(depth, centre_mm, intrinsics, predict, self.options.depth_recentre,
+                                         cube_mm=info.cube_mm, size=info.crop_size, upright=info.upright)
+        feeds = self.feeds(crop)
+        t = time.perf_counter()
+        outputs, new_state = self.model.step(feeds, state)
+        spent[0] += time.perf_counter() - t
+        return DepthStep(crop, depth_crop.joints_to_camera_mm(outputs["joints"][0], crop), new_state, spent[0])
+
+    def estimate(self, track: Track, detection: Detection | None, context: FrameContext) -> HandResult | None:
+        c0 = time.perf_counter()
+        intrinsics = context.intrinsics
+        centre_mm = pixel_to_camera_mm(detection.centre_uvz, intrinsics)
+        result = self.step(context.frame.depth, centre_mm, intrinsics, track.state or self.model.zero_state())
+        c1 = time.perf_counter()
+        track.state = result.state
+        joints_2d = project_mm(result.joints_mm, intrinsics)
+        track.age += 1
+        track.landmarks = joints_2d
+        context.timings.inference_ms += result.inference_s * 1000.0
+        context.timings.crop_ms += (c1 - c0 - result.inference_s) * 1000.0
+        return HandResult(track_id=track.track_id, handedness=track.handedness, confidence=float(detection.score),
+                          box=result.crop.box, joints_2d=joints_2d.astype(np.float32),
+                          joints_3d=result.joints_mm.astype(np.float32))
