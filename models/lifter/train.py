@@ -1,6 +1,7 @@
 """Training the lifter on synthetic landmark sequences, from a TOML config (models/configs/lifter.toml).
 
-One stage: batches are drawn fresh each step (`models.lifter.data`), so there is no epoch and no data on disk;
+One stage: batches are drawn fresh each step (`models.lifter.data`), so there is no epoch and no data on disk
+(optionally every few steps a batch of MediaPipe's landmarks on renders instead, `models.lifter.detector_data`);
 the wall-clock budget (``max_minutes``) ends the run and drives a cosine learning-rate decay, like SeqHAND-Net's
 pretraining. One JSON line per ``log_every`` steps goes to ``<dir>/train_log.jsonl``; ``<dir>/lifter.pt``
 is written every ``checkpoint_every`` steps and at the end, and ``--resume`` continues from it.
@@ -35,6 +36,11 @@ class TrainOptions:
     log_every: int = 50
     checkpoint_every: int = 500
     threads: int = 2
+    # MediaPipe on renders (models.lifter.detector_data shards): every `detector_every`-th step trains on a
+    # batch of `detector_length`-frame windows of them instead of the noise model ("" or 0: never)
+    detector_shards: str = ""
+    detector_every: int = 0
+    detector_length: int = 12
 
 
 @dataclass
@@ -103,6 +109,11 @@ def train(config_path: Path | str, resume: bool = False) -> Path:
         optim.load_state_dict(payload["optim"])
         step, spent = payload["step"], payload.get("seconds", 0.0)
     data = LifterData(chain, config.motion, config.noise)
+    shards = None
+    if o.detector_shards and o.detector_every > 0:
+        from models.lifter.detector_data import DetectorShards
+
+        shards = DetectorShards(o.detector_shards)
     budget = o.max_minutes * 60.0
     start = time.perf_counter() - spent
 
@@ -118,7 +129,11 @@ def train(config_path: Path | str, resume: bool = False) -> Path:
         progress = max(step / o.steps, elapsed / budget)
         for group in optim.param_groups:
             group["lr"] = o.min_lr + 0.5 * (o.lr - o.min_lr) * (1 + math.cos(math.pi * progress))
-        batch = data.batch(np.random.default_rng([o.seed, step]), o.batch_size)
+        rng = np.random.default_rng([o.seed, step])
+        if shards is not None and step % o.detector_every == o.detector_every - 1:
+            batch = shards.batch(rng, o.batch_size, o.detector_length)
+        else:
+            batch = data.batch(rng, o.batch_size)
         params, rotation, _ = net(batch.features)
         loss, terms = lifter_loss(chain, params, rotation, batch, config.loss)
         optim.zero_grad(set_to_none=True)
