@@ -146,49 +146,11 @@ def _onnx_predictor(path: Path, threads: int):
             meta.get("upright", "false") == "true")
 
 
-CENTRINGS = ("com", "track")
-
-
 def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str = "track",
                   recentre: int = 0) -> EvalResult:
-    """An ONNX model on full synthetic frames, cropped as the live engine must: around the depth centre
-    of mass (`com`), or around the previous frame's predicted joints (`track`, centre of mass on the
-    first frame), then re-cut `recentre` times around the joints found (`depth_crop.recentred_crop`,
-    as the engine's `depth_recentre`). Shows what detector centring costs against crops centred on
-    the true hand."""
-    from models import depth_crop
+    """Moved to ``engine.evaluate_live`` (it runs the engine's own CADSTN estimator); this forwarder
+    only serves ``app/cmd_eval.py`` until it imports it from there, and then goes (models must not
+    import the engine)."""
+    from engine.evaluate_live import evaluate_live as run
 
-    options = options or EvalOptions()
-    if centring not in CENTRINGS:
-        raise ValueError(f"centring must be one of {', '.join(CENTRINGS)}, got {centring!r}")
-    session = open_session(Path(model), options.threads)
-    meta = session.get_modelmeta().custom_metadata_map
-    cube, size, shape = float(meta["cube_mm"]), int(meta["crop_size"]), json.loads(meta["state_shape"])
-    upright = meta.get("upright", "false") == "true"
-    preds, gts, bounds = [], [], []
-    for seq in synth_sequences(options.seed, options.sequences, options.frames, cube, size, full_frame=True):
-        h = np.zeros(shape, np.float32)
-        c = np.zeros(shape, np.float32)
-        previous = None
-        start = len(preds)
-        for frame, truth in zip(seq.depth, seq.joints_mm):
-            try:
-                centre = depth_crop.hand_centre_mm(frame, seq.intrinsics, cube_mm=cube)
-            except ValueError:
-                continue
-            if centring == "track" and previous is not None:
-                centre = previous.mean(axis=0)
-
-            def predict(crop: depth_crop.DepthCrop, h=h, c=c) -> np.ndarray:
-                return session.run(["joints"], {"depth": crop.depth[None, None], "h": h, "c": c})[0][0]
-
-            crop = depth_crop.recentred_crop(frame, centre, seq.intrinsics, predict, recentre, cube_mm=cube, size=size,
-                                             upright=upright)
-            joints, h, c = session.run(["joints", "h_out", "c_out"], {"depth": crop.depth[None, None], "h": h, "c": c})
-            previous = depth_crop.joints_to_camera_mm(joints[0], crop)
-            preds.append(previous)
-            gts.append(truth)
-        bounds.append((start, len(preds)))
-    pred, gt = np.stack(preds), np.stack(gts)
-    accel = [acceleration_error(pred[s:e], gt[s:e]) for s, e in bounds if e - s >= 3]
-    return EvalResult(reports={"fused": pose_report(pred, gt)}, acceleration_mm={"fused": float(np.mean(accel))})
+    return run(model, options, centring, recentre)
