@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from engine.estimators.base import Estimator, FrameContext
 from engine.estimators.cadstn import CadstnEstimator
+from engine.estimators.lifter import LifterEstimator
 from engine.estimators.seqhand import SeqHandEstimator
 
-KINDS: dict[str, type[Estimator]] = {"seqhand": SeqHandEstimator, "cadstn": CadstnEstimator}
+KINDS: dict[str, type[Estimator]] = {"seqhand": SeqHandEstimator, "cadstn": CadstnEstimator,
+                                     "lifter": LifterEstimator}
 MODEL_KINDS = tuple(KINDS)  # the shipped kinds, in the CLI's order
 
 

@@ -1,0 +1,70 @@
+"""The keypoint lifter live: MediaPipe's landmarks on every frame → 61 parameters (pose θ 45, shape β 10,
+weak-perspective camera 6) → the hand model's joints and mesh, placed in the camera.
+
+Why MediaPipe on every frame: the lifter sees no image, only the landmarks (their 2-D positions, relative depth
+and metric 3-D), so there is nothing to follow between detections; MediaPipe's VIDEO mode itself tracks the
+hand from frame to frame and runs its palm detector only when the hand is lost. The LSTM state starts fresh
+when the engine's track is new or was lost. Left hands (MediaPipe's handedness) are mirrored into the right-hand
+model and back, like SeqHAND-Net's crops.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from engine.crop import CropBox
+from engine.estimators.base import Estimator, FrameContext
+from engine.estimators.hand_params import hand_from_params, load_trained_hand_model
+from engine.options import EngineOptions
+from engine.results import HandResult
+from engine.runtime import ModelInfo, ModelSession
+from engine.tracks import Detection, Track
+from models.lifter.features import BOX_MARGIN, NUM_FEATURES, landmark_features
+
+POSE_DIMS = 45
+
+
+class LifterEstimator(Estimator):
+    kind = "lifter"
+    inputs = ("features",)
+    outputs = ("params",)
+    image = "rgb"
+    detectors = ("mediapipe",)
+    follows_predictions = False
+    estimates_shape = True
+
+    def __init__(self, model: ModelSession, options: EngineOptions) -> None:
+        super().__init__(model, options)
+        self.hand_model = load_trained_hand_model(model.info, options.hand_model_path)
+
+    @classmethod
+    def read_info(cls, info: ModelInfo, meta: dict[str, str], inputs: dict) -> None:
+        info.hand_model = meta.get("hand_model", "")
+        info.pose_pca = int(meta.get("pose_dims", POSE_DIMS))
+
+    @classmethod
+    def example_inputs(cls, info: ModelInfo) -> dict[str, np.ndarray]:
+        return {"features": np.zeros((1, NUM_FEATURES), np.float32)}
+
+    def estimate(self, track: Track, detection: Detection | None, context: FrameContext) -> HandResult | None:
+        if detection is None or detection.landmarks is None or detection.world is None \
+                or detection.landmarks_z is None:
+            return None  # a detector without MediaPipe's landmarks gives the lifter nothing to read
+        mirrored = track.handedness == "left"
+        c0 = time.perf_counter()
+        features, centre, half = landmark_features(detection.landmarks, detection.landmarks_z, detection.world,
+                                                   mirrored)
+        box = CropBox(float(centre[0]), float(centre[1]), float(2.0 * half), mirrored)
+        c1 = time.perf_counter()
+        outputs, track.state = self.model.step({"features": features[None]}, track.state or self.model.zero_state())
+        c2 = time.perf_counter()
+        track.confidence = detection.score
+        hand = hand_from_params(outputs["params"][0], self.model.info.pose_pca, track, box, True, context,
+                                self.hand_model, self.options.vertices, self.options.jump_fraction, scale=BOX_MARGIN)
+        c3 = time.perf_counter()
+        timings = context.timings
+        timings.crop_ms += (c1 - c0) * 1000.0
+        timings.inference_ms += (c2 - c1) * 1000.0
+        timings.hand_model_ms += (c3 - c2) * 1000.0
+        return hand
