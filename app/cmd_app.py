@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--screenshot needs --quit-after (the picture is taken just before closing)")
     if args.model_path is not None and not args.model_path.is_file():
         raise FileNotFoundError(f"--model-path {args.model_path} does not exist")
-    from engine.capture import default_model
+    from engine.sources import default_model
 
     options = LiveOptions(source=args.source, model=args.model or default_model(args.source),
                           model_path=args.model_path, detector=args.detector, max_hands=args.max_hands,

@@ -93,7 +93,7 @@ def _collect_live(args: argparse.Namespace, board) -> tuple[list, str]:
 
     from calibration.board import BoardDetector
     from calibration.views import ViewCollector
-    from engine.capture import open_source
+    from engine.sources import open_source
 
     source = open_source(args.source, realtime=False)
     preview, precise = BoardDetector(board, accurate=False), BoardDetector(board)

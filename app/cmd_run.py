@@ -32,9 +32,9 @@ def run(args: argparse.Namespace) -> int:
     import json
     import threading
 
-    from engine.capture import default_detector, default_model, open_source
     from engine.pipeline import Pipeline
     from engine.session import result_to_json
+    from engine.sources import default_detector, default_model, open_source
     from engine.stream import EngineOptions, StreamingEngine
 
     args.model = args.model or default_model(args.source)

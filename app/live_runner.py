@@ -22,7 +22,7 @@ MODEL_LABELS = {"seqhand": "SeqHAND-Net (RGB)", "cadstn": "CADSTN (depth)"}
 
 @dataclass
 class LiveOptions:
-    """What to run. ``detector`` ``auto``: see ``engine.capture.default_detector``."""
+    """What to run. ``detector`` ``auto``: see ``engine.sources.default_detector``."""
 
     source: str = "demo"
     model: str = "seqhand"
@@ -60,8 +60,8 @@ class LiveRunner(QObject):
 
     def start(self, options: LiveOptions) -> None:
         """Open the source, load the model, start the worker; user errors raise ValueError/OSError."""
-        from engine.capture import default_detector, open_source
         from engine.pipeline import Pipeline
+        from engine.sources import default_detector, open_source
         from engine.stream import EngineOptions, StreamingEngine
 
         self.stop()

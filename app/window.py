@@ -22,7 +22,7 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLa
 from app.beta_plot import BetaPlot
 from app.live_runner import MODEL_LABELS, LiveOptions, LiveRunner, session_folder
 from app.overlays import draw_overlays, frame_image
-from engine.capture import default_model
+from engine.sources import default_model
 
 SOURCE_CHOICES = ("demo", "0", "realsense")
 OPEN_FILE = "Open file…"

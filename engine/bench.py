@@ -75,8 +75,8 @@ def bench_engine(model: str, provider: str, *, source: str = "demo", frames: int
 
     A missing model file or source does not raise: the result's ``error`` says so in one line.
     """
-    from engine.capture import default_detector, open_source
     from engine.pipeline import Pipeline
+    from engine.sources import default_detector, open_source
     from engine.stream import EngineOptions, StreamingEngine
 
     result = BenchResult(model=model, provider=provider, source=source, host=host_cpu())

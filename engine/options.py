@@ -9,12 +9,14 @@ from pathlib import Path
 class EngineOptions:
     """How the engine runs. ``None`` paths mean the shipped files in ``weights/``.
 
-    ``detector``: ``auto`` (MediaPipe on colour for SeqHAND-Net; depth segmentation for CADSTN),
+    ``model``: a kind of ``engine.estimators.KINDS``. ``detector``: ``auto`` (the model's own: MediaPipe
+    on colour for SeqHAND-Net; depth segmentation for CADSTN),
     ``mediapipe`` or ``depth`` (nearest-blob segmentation, also usable to place SeqHAND-Net crops
     when the frames carry aligned depth). ``redetect_every``: while a hand is tracked from its own
     predictions the detector still runs at least this often (MediaPipe costs ~25-30 ms here, so not
     every frame). ``min_confidence``: the detector's threshold; ``min_tracking_confidence``: below it
-    a hand tracked from its own predictions is re-detected on the next frame. ``lost_after``: frames without a hand before its track and state are dropped.
+    a hand tracked from its own predictions is re-detected on the next frame. ``lost_after``: frames
+    without a hand before its track and state are dropped.
     ``jump_fraction``: a crop centre moving more than this fraction of the crop size in one frame
     restarts that track's recurrent state. ``shape_window``: K frames averaged by ``lock_shape``.
     ``background_detection``: run MediaPipe on its own thread (live cameras: no frame waits for it;

@@ -7,7 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from engine.capture import CaptureSource, NewestFrameQueue, open_source
+from engine.capture import CaptureSource, NewestFrameQueue
+from engine.sources import open_source
 from engine.frames import Frame
 
 
@@ -126,7 +127,7 @@ def test_bad_sources_are_one_line_errors(tmp_path):
 
 
 def test_depth_sources_default_to_the_depth_model():
-    from engine.capture import default_model
+    from engine.sources import default_model
 
     assert default_model("realsense") == "cadstn"
     assert default_model("session.DB3") == default_model("~/walk.bag") == "cadstn"

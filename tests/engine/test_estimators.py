@@ -47,9 +47,11 @@ def build_toy_lifter(path) -> None:
              helper.make_node("MatMul", ["keypoints", "mean_xy"], ["placed"]),
              helper.make_node("Add", ["base", "memory"], ["partial"]),
              helper.make_node("Add", ["partial", "placed"], ["params"])]
-    value = lambda name, shape: helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)  # noqa: E731
-    graph = helper.make_graph(nodes, "toy_lifter", [value("keypoints", [1, 42]), value("h", [1, 1]), value("c", [1, 1])],
-                              [value("params", [1, PARAMS]), value("h_out", [1, 1]), value("c_out", [1, 1])], consts)
+    def value(name: str, width: int):
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, width])
+
+    graph = helper.make_graph(nodes, "toy_lifter", [value("keypoints", 42), value("h", 1), value("c", 1)],
+                              [value("params", PARAMS), value("h_out", 1), value("c_out", 1)], consts)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.checker.check_model(model)
@@ -135,7 +137,8 @@ def test_a_new_kind_runs_through_the_engine_from_its_estimator_alone(toy_kind, t
         for n, (hand,) in enumerate(hands, start=1):
             assert hand.track_id == track_id and hand.theta.shape == (POSE,)
             assert hand.theta[0] == pytest.approx(n * STEP, abs=1e-6)  # the state carries over frames
-            assert hand.vertices is not None and np.all(np.isfinite(hand.joints_3d)) and np.all(hand.joints_3d[:, 2] > 0)
+            assert hand.vertices is not None and np.all(np.isfinite(hand.joints_3d))
+            assert np.all(hand.joints_3d[:, 2] > 0)
             x0, y0, x1, y1 = hand.box  # the joints land where the landmarks were
             assert x0 < hand.joints_2d[:, 0].mean() < x1 and y0 < hand.joints_2d[:, 1].mean() < y1
         assert engine.lock_shape().locked  # it estimates shape, so the engine's shape lock applies
@@ -157,7 +160,7 @@ def test_a_kind_refuses_a_detector_it_cannot_crop_from_and_files_of_another_cont
 
 
 def test_unknown_kinds_are_named_and_the_shipped_ones_keep_their_contract():
-    with pytest.raises(ValueError, match="--model must be one of seqhand, cadstn, got 'nope'"):
+    with pytest.raises(ValueError, match=f"--model must be one of {', '.join(KINDS)}, got 'nope'"):
         StreamingEngine(EngineOptions(model="nope"))
     seqhand, cadstn = KINDS["seqhand"], KINDS["cadstn"]
     assert (seqhand.inputs, seqhand.outputs, seqhand.detectors[0]) == (("image",), ("params",), "mediapipe")

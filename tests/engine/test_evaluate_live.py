@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.evaluate_live import evaluate_live
 from engine.estimators import KINDS
 from engine.estimators.cadstn import CadstnEstimator
+from engine.evaluate_live import evaluate_live
 from engine.options import EngineOptions
 from engine.runtime import ModelSession
 from models.cadstn.data import synth_sequences

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from calibration.intrinsics import CameraIntrinsics
-from engine.capture import open_source
+from engine.sources import open_source
 from engine.demo import DemoSource
 from engine.frames import Frame
 from engine.pipeline import Pipeline

@@ -154,7 +154,7 @@ def test_a_model_trained_with_another_hand_model_is_refused(tmp_path, seqhand_bu
 
 
 def test_two_runs_of_the_same_recording_give_identical_results(tmp_path, tiny_cadstn, record_realsense):
-    from engine.capture import open_source
+    from engine.sources import open_source
 
     depth = [render_demo_frame(i / 30.0, "depth")[1] for i in range(10)]
     path = record_realsense(tmp_path / "demo.db3", depth, fx=K.fx, fy=K.fy)
