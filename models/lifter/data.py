@@ -164,12 +164,8 @@ class LifterData:
 
     def _detector(self, rng: np.random.Generator, px: np.ndarray, rel_z: np.ndarray, rel: np.ndarray):
         """What MediaPipe would report for these true landmarks (px, relative depth px, metric m)."""
-        n, (b, t) = self.noise, px.shape[:2]
-        extent = (px.max(axis=2) - px.min(axis=2)).max(axis=-1)[:, :, None, None]  # (B, T, 1, 1)
-        clean = (rng.random(b) < n.clean)[:, None, None, None]
-        jitter = rng.uniform(*n.jitter, b)[:, None, None, None]
-        noise_2d = (rng.normal(size=px.shape) * jitter + _ar_noise(rng, px.shape, n.drift)
-                    + rng.normal(0, n.bias, (b, 1, 21, 2))) * extent
+        n, b = self.noise, px.shape[0]
+        seen_px, clean, jitter, extent = _noise_2d(rng, px, n)
         scale = rng.uniform(*n.depth_scale, b)[:, None, None]
         z = rel_z * scale + (rng.normal(size=rel_z.shape) * 2.0 * jitter[..., 0]) * extent[..., 0]
         world = rel.copy()
@@ -178,7 +174,30 @@ class LifterData:
         wj = rng.uniform(*n.world_jitter_m, b)[:, None, None, None]
         world = world + rng.normal(size=rel.shape) * wj + _ar_noise(rng, rel.shape, n.world_drift_m) \
             + rng.normal(0, n.world_bias_m, (b, 1, 21, 3))
-        seen = [np.where(clean, px, px + noise_2d), np.where(clean[..., 0], rel_z, z)[..., None],
-                np.where(clean, rel, world)]
+        seen = [seen_px, np.where(clean[..., 0], rel_z, z)[..., None], np.where(clean, rel, world)]
         _finger_faults(rng, seen, n)
         return seen[0], seen[1][..., 0], seen[2]
+
+
+def detector_points_2d(rng: np.random.Generator, points: np.ndarray, noise: KeypointNoise = KeypointNoise()
+                       ) -> np.ndarray:
+    """True 2-D landmarks (B, T, 21, 2), in any unit (pixels, crop coordinates) -> what the detector would report:
+    the 2-D part of `KeypointNoise` (jitter, drift and bias in fractions of each frame's hand extent; a ``clean``
+    share of sequences without them) and its finger faults. The lifter's own batches draw the same errors along
+    with the depth ones; SeqHAND-Net's keypoint heatmaps are drawn from these points."""
+    seen, _, _, _ = _noise_2d(rng, np.asarray(points, dtype=np.float64), noise)
+    _finger_faults(rng, [seen], noise)
+    return seen
+
+
+def _noise_2d(rng: np.random.Generator, px: np.ndarray, n: KeypointNoise
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Jitter, drift and per-sequence bias on (B, T, 21, 2) points -> the seen points (a new array) and what the
+    depth errors reuse: the clean sequences, the jitter level (both (B, 1, 1, 1)) and the extent (B, T, 1, 1)."""
+    b = px.shape[0]
+    extent = (px.max(axis=2) - px.min(axis=2)).max(axis=-1)[:, :, None, None]
+    clean = (rng.random(b) < n.clean)[:, None, None, None]
+    jitter = rng.uniform(*n.jitter, b)[:, None, None, None]
+    noise_2d = (rng.normal(size=px.shape) * jitter + _ar_noise(rng, px.shape, n.drift)
+                + rng.normal(0, n.bias, (b, 1, 21, 2))) * extent
+    return np.where(clean, px, px + noise_2d), clean, jitter, extent

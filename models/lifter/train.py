@@ -41,6 +41,9 @@ class TrainOptions:
     detector_shards: str = ""
     detector_every: int = 0
     detector_length: int = 12
+    # a checkpoint whose weights this run starts from (a new schedule, unlike --resume): e.g. a run on the
+    # noise model alone, continued with MediaPipe's detections mixed in
+    init_from: str = ""
 
 
 @dataclass
@@ -103,6 +106,8 @@ def train(config_path: Path | str, resume: bool = False) -> Path:
     net = LifterNet(config.model)
     optim = torch.optim.Adam(net.parameters(), lr=o.lr)
     step, spent = 0, 0.0
+    if o.init_from and not resume:
+        net.load_state_dict(load_payload(o.init_from, "lifter", ("net",))["net"])
     if resume:
         payload = load_payload(ckpt, "lifter", ("net", "optim", "step"))
         net.load_state_dict(payload["net"])
@@ -130,7 +135,8 @@ def train(config_path: Path | str, resume: bool = False) -> Path:
         for group in optim.param_groups:
             group["lr"] = o.min_lr + 0.5 * (o.lr - o.min_lr) * (1 + math.cos(math.pi * progress))
         rng = np.random.default_rng([o.seed, step])
-        if shards is not None and step % o.detector_every == o.detector_every - 1:
+        source = "detector" if shards is not None and step % o.detector_every == o.detector_every - 1 else "noise"
+        if source == "detector":
             batch = shards.batch(rng, o.batch_size, o.detector_length)
         else:
             batch = data.batch(rng, o.batch_size)
@@ -144,7 +150,8 @@ def train(config_path: Path | str, resume: bool = False) -> Path:
         if step % o.log_every == 0:
             with log_path.open("a") as f:
                 f.write(json.dumps({"step": step, "seconds": round(time.perf_counter() - start, 1),
-                                    "lr": optim.param_groups[0]["lr"], "loss": float(loss.detach()), **terms}) + "\n")
+                                    "lr": optim.param_groups[0]["lr"], "data": source, "loss": float(loss.detach()),
+                                    **terms}) + "\n")
         if step % o.checkpoint_every == 0:
             save()
     save()

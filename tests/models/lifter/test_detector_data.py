@@ -45,3 +45,42 @@ def test_windows_hold_only_frames_found_as_right_hands(shards: Path) -> None:
     np.testing.assert_allclose(np.linalg.det(rot), 1.0, atol=1e-5)
     with pytest.raises(ValueError, match="no run of 7 frames"):
         data.batch(np.random.default_rng(0), 2, 7)
+
+
+def test_training_mixes_in_detector_windows_and_starts_from_a_checkpoint(shards: Path, tiny_lifter: Path,
+                                                                         tmp_path: Path) -> None:
+    import json
+
+    import torch
+
+    from models.lifter.train import train
+
+    def run(name: str, steps: int) -> Path:
+        config = tmp_path / f"{name}.toml"
+        config.write_text(f"""
+[model]
+width = 32
+hidden = 32
+[train]
+steps = {steps}
+batch_size = 4
+log_every = 1
+threads = 1
+detector_shards = "{shards}"
+detector_every = 2
+detector_length = 4
+init_from = "{tiny_lifter}"
+[motion]
+length = 6
+[output]
+dir = "{tmp_path / name}"
+""")
+        return train(config)
+
+    untouched = torch.load(run("init", 0), weights_only=False)["net"]
+    start = torch.load(tiny_lifter, weights_only=False)["net"]
+    assert all(torch.equal(untouched[k], start[k]) for k in start)
+    mixed = run("mixed", 4)
+    lines = [json.loads(x) for x in (mixed.parent / "train_log.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines] == [1, 2, 3, 4]
+    assert [x["data"] for x in lines] == ["noise", "detector", "noise", "detector"]
