@@ -87,7 +87,8 @@ def _bench_record(args: argparse.Namespace) -> int:
     import json
     import tempfile
 
-    from engine.recording import RecordingOptions, measure_recording_cost
+    from engine.bench import measure_recording_cost
+    from engine.recording import RecordingOptions
 
     frames = min(args.frames, 300)
     with tempfile.TemporaryDirectory(prefix="handstream-bench-") as tmp:

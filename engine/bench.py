@@ -5,7 +5,8 @@ reported (``handstream bench``), never asserted. The source is played losslessly
 engine takes frames (``realtime=False``), so fps is what the engine sustains end to end, thread
 hand-offs included, with the detector inline (a background detector cannot keep up with an unpaced
 source, so its effect shows only live: ``handstream run``). Engine overhead is the engine's total
-minus detection and inference.
+minus detection and inference. ``measure_recording_cost``: what recording a session costs the live
+path and the disk (``handstream bench record``).
 """
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.frames import Frame
 from engine.pipeline import StageStats
+from engine.recording_options import RecordingOptions
+from engine.results import FrameResult
 
 STAGES = ("capture", "detect", "crop", "inference", "hand_model", "overhead", "total")
 
@@ -148,3 +152,60 @@ def format_table(results: list[BenchResult]) -> str:
             s = r.stages[name]
             lines.append(f"  {name:<11} {s.median_ms:>10.2f} {s.p95_ms:>10.2f}")
     return "\n".join(lines)
+
+
+@dataclass
+class RecordingCost:
+    """What recording costs per frame: ``write_call_us`` on the live path (median of ``write()``),
+    ``writer_ms_per_frame`` on the writer thread (CPU), ``sync_ms_per_frame`` on the fsync thread (mostly
+    waiting for the disk), ``bytes_per_frame`` on disk, and frames dropped."""
+
+    frames: int
+    rgb_codec: str
+    write_call_us: float
+    writer_ms_per_frame: float
+    sync_ms_per_frame: float
+    bytes_per_frame: float
+    dropped: int
+
+
+def measure_recording_cost(out_dir: str | Path, frames: int = 60, options: RecordingOptions | None = None,
+                           fps: float = 30.0) -> RecordingCost:
+    """Record ``frames`` 640x480 RGB-D demo frames (with camera-like noise) and one predicted hand into
+    the new folder ``out_dir`` at ``fps`` (0 = as fast as possible) and measure the cost; for
+    ``handstream bench``."""
+    from engine.demo import DEMO_INTRINSICS, demo_truth, render_demo_frame
+    from engine.recording import SessionRecorder
+    from engine.results import HandResult
+
+    options = options or RecordingOptions()
+    rng = np.random.default_rng(0)
+    images = []
+    for t in range(0, 60, 6):  # sensor-like noise: clean renders compress far better than camera images
+        rgb, depth = render_demo_frame(t / 30.0)
+        images.append((np.clip(rgb + rng.normal(0.0, 3.0, rgb.shape), 0, 255).astype(np.uint8),
+                       (depth + rng.integers(-3, 4, depth.shape) * (depth > 0)).astype(np.uint16)))
+    recorder = SessionRecorder(out_dir, options, source="demo (measure_recording_cost)", intrinsics=DEMO_INTRINSICS)
+    calls = []
+    start = time.monotonic()
+    for i in range(frames):
+        rgb, depth = images[i % len(images)]
+        hand = HandResult(track_id=1, handedness="right", confidence=0.9, box=(200.0, 120.0, 420.0, 340.0),
+                          joints_2d=rng.uniform(200, 400, (21, 2)).astype(np.float32),
+                          joints_3d=rng.uniform(-80, 600, (21, 3)).astype(np.float32),
+                          vertices=rng.uniform(-80, 600, demo_truth().vertices[0].shape).astype(np.float32),
+                          theta=rng.normal(size=10).astype(np.float32), beta=rng.normal(size=10).astype(np.float32),
+                          camera=rng.normal(size=6).astype(np.float32))
+        frame = Frame(index=i, timestamp=i / 30.0, rgb=rgb, depth=depth, intrinsics=DEMO_INTRINSICS)
+        t0 = time.perf_counter()
+        recorder.write(frame, FrameResult(frame_index=i, timestamp=i / 30.0, hands=[hand]))
+        calls.append(time.perf_counter() - t0)
+        if fps > 0:
+            time.sleep(max(0.0, start + (i + 1) / fps - time.monotonic()))
+    status = recorder.close()
+    if status.error:
+        raise OSError(status.error)
+    return RecordingCost(frames=frames, rgb_codec=options.rgb_codec, write_call_us=float(np.median(calls)) * 1e6,
+                         writer_ms_per_frame=status.writer_ms_per_frame, sync_ms_per_frame=status.sync_ms_per_frame,
+                         bytes_per_frame=status.bytes_written / max(1, status.frames_written),
+                         dropped=status.frames_dropped)

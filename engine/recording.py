@@ -8,7 +8,8 @@ right after its images, and a second thread fsyncs what was written every ``flus
 seconds, so a SIGKILL loses only the queued frames (< 1 s) and a power loss about 1 s. Any write
 error (full disk, folder removed, no permission) stops the recording with a one-line ``error``;
 ``write()`` keeps returning at once, so the live view goes on.
-The format is described in ``engine/session.py`` and ``engine/SESSION_FORMAT.md``.
+The format is described in ``engine/session.py`` and ``engine/SESSION_FORMAT.md``; what recording costs,
+in ``engine.bench.measure_recording_cost``.
 """
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ import os
 import queue
 import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,78 +26,9 @@ import numpy as np
 
 from calibration.intrinsics import CameraIntrinsics
 from engine.frames import Frame
+from engine.recording_options import RecordingOptions, RecordingStatus
 from engine.results import FrameResult
-from engine.session import (DEPTH_DIR, RGB_CODECS, RGB_DIR, TABLE_FILE, SessionManifest, result_to_json,
-                            write_manifest)
-
-
-@dataclass
-class RecordingOptions:
-    """How frames are stored and when they are dropped.
-
-    ``rgb_codec`` ``png`` is lossless, so a replay feeds an RGB model exactly the recorded pixels and
-    reproduces its predictions; ``jpg`` encodes a noisy 640x480 camera image >10x faster and ~7x
-    smaller but lossy (SeqHAND-Net's replayed predictions then differ slightly; CADSTN reads only
-    depth). Depth is always lossless 16-bit PNG. ``png_compression`` 0 stores PNGs uncompressed:
-    fastest, ~1.5 MB per RGB-D frame; the writer does so by itself while frames are waiting.
-
-    A frame is dropped instead of queued when ``queue_size`` frames wait already or when the
-    writer, at its recent speed, would not write it within ``max_delay`` seconds, so a crash loses
-    at most about that much. ``wait_for_writer`` waits for the writer
-    instead (for sources that are not live, e.g. a file processed as fast as possible, where a
-    dropped frame would be a hole for no reason). ``vertices`` also stores each hand's mesh
-    vertices (about 12 KB per hand and frame)."""
-
-    rgb_codec: str = "png"
-    jpeg_quality: int = 95
-    png_compression: int = 1
-    vertices: bool = False
-    queue_size: int = 30
-    max_delay: float = 0.75
-    wait_for_writer: bool = False
-    flush_interval: float = 0.5
-    fsync: bool = True
-
-    def validate(self) -> None:
-        if self.rgb_codec not in RGB_CODECS:
-            raise ValueError(f"recording rgb_codec must be one of {', '.join(RGB_CODECS)}, got {self.rgb_codec!r}")
-        if not 0 <= self.jpeg_quality <= 100:
-            raise ValueError(f"recording jpeg_quality must be 0-100, got {self.jpeg_quality}")
-        if not 0 <= self.png_compression <= 9:
-            raise ValueError(f"recording png_compression must be 0-9, got {self.png_compression}")
-        if self.queue_size < 1:
-            raise ValueError(f"recording queue_size must be at least 1, got {self.queue_size}")
-        if not 0 < self.max_delay <= 1.0:
-            raise ValueError(f"recording max_delay must be in (0, 1] seconds, got {self.max_delay}")
-        if not 0 < self.flush_interval <= 1.0:
-            raise ValueError(f"recording flush_interval must be in (0, 1] seconds, got {self.flush_interval}")
-
-
-@dataclass
-class RecordingStatus:
-    """A snapshot for a status line. ``state`` is ``recording``, ``failed`` (``error`` says why; what
-    was written before stays readable) or ``closed``. ``writer_ms_per_frame`` is the writer thread's
-    busy time per written frame (encoding, writing); ``sync_ms_per_frame`` the fsync thread's time per
-    frame (waiting for the disk, hardly any CPU)."""
-
-    state: str
-    path: Path
-    frames_written: int
-    frames_dropped: int
-    queued: int
-    bytes_written: int
-    writer_ms_per_frame: float
-    sync_ms_per_frame: float = 0.0
-    error: str | None = None
-
-    def message(self) -> str:
-        """One line for a status bar."""
-        if self.error:
-            return self.error
-        drops = f", {self.frames_dropped} dropped" if self.frames_dropped else ""
-        return (f"{self.state}: {self.frames_written} frames, {self.bytes_written / 1e6:.1f} MB{drops} "
-                f"→ {self.path}")
-
+from engine.session import DEPTH_DIR, RGB_DIR, TABLE_FILE, SessionManifest, result_to_json, write_manifest
 
 _WHY = {errno.ENOSPC: "the disk is full", errno.EFBIG: "the file size limit was reached",
         errno.EDQUOT: "the disk quota is exceeded", errno.EROFS: "the file system is read-only",
@@ -398,59 +329,3 @@ class SessionRecorder:
             write_manifest(self.path, self._manifest)
         except OSError:
             pass  # the manifest written at the start (and every frame) is still there and readable
-
-
-@dataclass
-class RecordingCost:
-    """What recording costs per frame: ``write_call_us`` on the live path (median of ``write()``),
-    ``writer_ms_per_frame`` on the writer thread (CPU), ``sync_ms_per_frame`` on the fsync thread (mostly
-    waiting for the disk), ``bytes_per_frame`` on disk, and frames dropped."""
-
-    frames: int
-    rgb_codec: str
-    write_call_us: float
-    writer_ms_per_frame: float
-    sync_ms_per_frame: float
-    bytes_per_frame: float
-    dropped: int
-
-
-def measure_recording_cost(out_dir: str | Path, frames: int = 60, options: RecordingOptions | None = None,
-                           fps: float = 30.0) -> RecordingCost:
-    """Record ``frames`` 640x480 RGB-D demo frames (with camera-like noise) and one predicted hand into
-    the new folder ``out_dir`` at ``fps`` (0 = as fast as possible) and measure the cost; for
-    ``handstream bench``."""
-    from engine.demo import DEMO_INTRINSICS, demo_truth, render_demo_frame
-    from engine.results import HandResult
-
-    options = options or RecordingOptions()
-    rng = np.random.default_rng(0)
-    images = []
-    for t in range(0, 60, 6):  # sensor-like noise: clean renders compress far better than camera images
-        rgb, depth = render_demo_frame(t / 30.0)
-        images.append((np.clip(rgb + rng.normal(0.0, 3.0, rgb.shape), 0, 255).astype(np.uint8),
-                       (depth + rng.integers(-3, 4, depth.shape) * (depth > 0)).astype(np.uint16)))
-    recorder = SessionRecorder(out_dir, options, source="demo (measure_recording_cost)", intrinsics=DEMO_INTRINSICS)
-    calls = []
-    start = time.monotonic()
-    for i in range(frames):
-        rgb, depth = images[i % len(images)]
-        hand = HandResult(track_id=1, handedness="right", confidence=0.9, box=(200.0, 120.0, 420.0, 340.0),
-                          joints_2d=rng.uniform(200, 400, (21, 2)).astype(np.float32),
-                          joints_3d=rng.uniform(-80, 600, (21, 3)).astype(np.float32),
-                          vertices=rng.uniform(-80, 600, demo_truth().vertices[0].shape).astype(np.float32),
-                          theta=rng.normal(size=10).astype(np.float32), beta=rng.normal(size=10).astype(np.float32),
-                          camera=rng.normal(size=6).astype(np.float32))
-        frame = Frame(index=i, timestamp=i / 30.0, rgb=rgb, depth=depth, intrinsics=DEMO_INTRINSICS)
-        t0 = time.perf_counter()
-        recorder.write(frame, FrameResult(frame_index=i, timestamp=i / 30.0, hands=[hand]))
-        calls.append(time.perf_counter() - t0)
-        if fps > 0:
-            time.sleep(max(0.0, start + (i + 1) / fps - time.monotonic()))
-    status = recorder.close()
-    if status.error:
-        raise OSError(status.error)
-    return RecordingCost(frames=frames, rgb_codec=options.rgb_codec, write_call_us=float(np.median(calls)) * 1e6,
-                         writer_ms_per_frame=status.writer_ms_per_frame, sync_ms_per_frame=status.sync_ms_per_frame,
-                         bytes_per_frame=status.bytes_written / max(1, status.frames_written),
-                         dropped=status.frames_dropped)

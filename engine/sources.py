@@ -12,7 +12,7 @@ from engine.capture import CaptureSource
 from engine.demo import DemoSource
 from engine.opencv_source import OpenCVSource
 from engine.realsense_source import RealSenseSource
-from engine.session import SessionSource
+from engine.session_source import SessionSource
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 REALSENSE_SUFFIXES = (".bag", ".db3")

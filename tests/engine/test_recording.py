@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 from calibration.intrinsics import CameraIntrinsics
+from engine.bench import measure_recording_cost
 from engine.frames import Frame
-from engine.recording import RecordingOptions, SessionRecorder, measure_recording_cost
+from engine.recording import RecordingOptions, SessionRecorder
 from engine.results import FrameResult, HandResult
 from engine.session import SessionReader
 

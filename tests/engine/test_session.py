@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 
 from calibration.intrinsics import CameraIntrinsics
-from engine.sources import open_source
 from engine.demo import DemoSource
 from engine.frames import Frame
 from engine.pipeline import Pipeline
 from engine.recording import RecordingOptions, SessionRecorder
 from engine.results import FrameResult, HandResult, StageTimings
-from engine.session import TABLE_FILE, SessionReader, SessionSource
+from engine.session import TABLE_FILE, SessionReader
+from engine.session_source import SessionSource
+from engine.sources import open_source
 
 CAM_A = CameraIntrinsics(fx=100.0, fy=101.0, cx=31.5, cy=23.5, width=64, height=48)
 CAM_B = CameraIntrinsics(fx=120.0, fy=120.0, cx=32.0, cy=24.0, width=64, height=48, distortion=(0.1, 0, 0, 0, 0))
