@@ -13,7 +13,7 @@ from engine.estimators.seqhand import SeqHandEstimator
 
 KINDS: dict[str, type[Estimator]] = {"seqhand": SeqHandEstimator, "cadstn": CadstnEstimator,
                                      "lifter": LifterEstimator}
-MODEL_KINDS = tuple(KINDS)  # the shipped kinds, in the CLI's order
+MODEL_KINDS = tuple(KINDS)  # every kind, in the CLI's order (weights/ may not ship a file for each yet)
 
 
 def estimator_class(kind: str) -> type[Estimator]:

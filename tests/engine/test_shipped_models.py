@@ -8,7 +8,7 @@ import pytest
 from calibration.intrinsics import CameraIntrinsics
 from engine.demo import DEMO_INTRINSICS, demo_frame_index, demo_truth, render_demo_frame
 from engine.frames import Frame
-from engine.estimators import KINDS, MODEL_KINDS
+from engine.estimators import KINDS
 from engine.runtime import ModelSession
 from engine.stream import EngineOptions, StreamingEngine, default_model_path
 
@@ -19,9 +19,10 @@ CADSTN_MM = 25.0
 CADSTN_FACING = default_model_path("cadstn").with_name("cadstn_compact_facing.onnx")
 SEQHAND_ROOT_RELATIVE_MM = 35.0
 SEQHAND_PLACEMENT_MM = 35.0
+SHIPPED = ("seqhand", "cadstn")  # the kinds with a file in weights/; a kind joins when its file and card do
 
 
-@pytest.mark.parametrize("kind", MODEL_KINDS)
+@pytest.mark.parametrize("kind", SHIPPED)
 def test_the_shipped_model_loads_has_a_card_and_stays_small(kind: str) -> None:
     path = default_model_path(kind)
     session = ModelSession(path, KINDS[kind], providers=["CPUExecutionProvider"])
