@@ -4,7 +4,7 @@ weak-perspective camera 6) → the hand model's joints and mesh, placed in the c
 Why MediaPipe on every frame: the lifter sees no image, only the landmarks (their 2-D positions, relative depth
 and metric 3-D), so there is nothing to follow between detections; MediaPipe's VIDEO mode itself tracks the
 hand from frame to frame and runs its palm detector only when the hand is lost. The LSTM state starts fresh
-when the engine's track is new or was lost. Left hands (MediaPipe's handedness) are mirrored into the right-hand
+when the engine's track is new or MediaPipe missed the hand on a frame. Left hands (MediaPipe's handedness) are mirrored into the right-hand
 model and back, like SeqHAND-Net's crops.
 """
 from __future__ import annotations
@@ -68,3 +68,6 @@ class LifterEstimator(Estimator):
         timings.inference_ms += (c2 - c1) * 1000.0
         timings.hand_model_ms += (c3 - c2) * 1000.0
         return hand
+
+    def missed(self, track: Track) -> None:
+        track.state = {}  # MediaPipe lost the hand: its motion so far says nothing about where it comes back

@@ -81,6 +81,8 @@ def test_state_runs_across_frames_and_restarts_for_a_new_track(tiny_lifter_onnx:
     fresh = estimator.estimate(Track(2, "right", det.centre, det.size), det, context).theta
     assert np.abs(second - first).max() > 1e-4  # the LSTM state carried over
     np.testing.assert_allclose(fresh, first, atol=1e-6)
+    estimator.missed(track)  # MediaPipe lost the hand: the next frame starts afresh
+    np.testing.assert_allclose(estimator.estimate(track, det, context).theta, first, atol=1e-6)
     no_world = Detection(centre=det.centre, size=det.size, landmarks=det.landmarks)
     assert estimator.estimate(track, no_world, context) is None  # a depth detection: nothing to read
 
