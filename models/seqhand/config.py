@@ -31,6 +31,10 @@ class ModelOptions:
     head_skip: bool = False  # the head also reads the pooled encoder feature, not only the recurrent state
     scale_init: float = 5.0  # initial weak-perspective scale: crop units per metre
     pretrained_backbone: str = ""  # optional local torchvision-style state dict
+    # 21 Gaussian heatmaps of 2-D hand keypoints (MediaPipe's landmarks live, simulated detections in training)
+    # as input channels beside the RGB; heatmap_sigma is their standard deviation in crop pixels
+    keypoint_heatmaps: bool = False
+    heatmap_sigma: float = 2.0
     hand_model: str = ""  # hand model pickle; empty = the default (open model or HANDSTREAM_MANO_DIR)
 
 
@@ -65,6 +69,8 @@ class PretrainOptions:
     scale_min: float = DEFAULT_SCALE[0]  # weak-perspective scale of the rendered hands, crop units per metre: how much of the
     scale_max: float = DEFAULT_SCALE[1]  # crop a hand fills (the engine crops 2.2x the hand box: about 5-10 for real hands)
     precision: str = "fp32"  # or "bf16": forward under bfloat16 autocast (models/precision.py)
+    # keypoint_heatmaps models: share of sequences whose RGB is blanked to zero (the heatmaps alone must do)
+    blank_rgb: float = 0.3
     log_every: int = 10
     checkpoint_every: int = 200
 
@@ -83,6 +89,7 @@ class FinetuneOptions:
     init: str = ""  # checkpoint to start from; empty = the pretrain stage's last checkpoint
     max_minutes: float = 0.0
     precision: str = "fp32"
+    blank_rgb: float = 0.3  # as in [pretrain], for keypoint_heatmaps models
     log_every: int = 10
     checkpoint_every: int = 200
 
@@ -136,6 +143,7 @@ def _check(path: Path, c: SeqHandConfig) -> None:
         raise ValueError(f"{path}: model.input_size must be a multiple of 32 (>= 32), got {m.input_size}")
     positive = {
         "model.width": m.width, "model.hidden": m.hidden, "model.scale_init": m.scale_init,
+        "model.heatmap_sigma": m.heatmap_sigma,
         "pretrain.steps": c.pretrain.steps, "pretrain.batch_size": c.pretrain.batch_size,
         "pretrain.sequence_length": c.pretrain.sequence_length, "pretrain.lr": c.pretrain.lr,
         "finetune.steps": c.finetune.steps, "finetune.batch_size": c.finetune.batch_size,
@@ -158,5 +166,8 @@ def _check(path: Path, c: SeqHandConfig) -> None:
         raise ValueError(f"{path}: pretrain.scale_min must be positive and at most scale_max")
     if not 0.0 < c.pretrain.max_tilt_deg <= ANY_TILT_DEG:
         raise ValueError(f"{path}: pretrain.max_tilt_deg must be in (0, 180], got {c.pretrain.max_tilt_deg}")
+    for stage in ("pretrain", "finetune"):
+        if not 0.0 <= getattr(c, stage).blank_rgb <= 1.0:
+            raise ValueError(f"{path}: {stage}.blank_rgb must be in [0, 1], got {getattr(c, stage).blank_rgb}")
     if m.kernel_size % 2 == 0:
         raise ValueError(f"{path}: model.kernel_size must be odd, got {m.kernel_size}")

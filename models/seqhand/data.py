@@ -18,6 +18,14 @@ from models.seqhand.losses import LossTargets
 class Batch:
     images: torch.Tensor  # (B,T,3,S,S) RGB in [0, 1]
     targets: LossTargets
+    heatmaps: torch.Tensor | None = None  # (B,T,21,S,S) keypoint heatmaps, for keypoint_heatmaps models
+
+    def to(self, device: torch.device) -> Batch:
+        def move(v):
+            return v.to(device) if isinstance(v, torch.Tensor) else v
+
+        return Batch(move(self.images), LossTargets(**{k: move(v) for k, v in self.targets.__dict__.items()}),
+                     move(self.heatmaps))
 
 
 def to_tensor_images(images: np.ndarray) -> torch.Tensor:

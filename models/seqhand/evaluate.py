@@ -56,7 +56,8 @@ class SeqHandEvaluation:
         return text
 
 
-Predictor = Callable[[torch.Tensor], torch.Tensor]  # images (B,T,3,S,S) -> params (B,T,26)
+# images (B,T,3,S,S), keypoint heatmaps (B,T,21,S,S) or None -> params (B,T,26)
+Predictor = Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]
 
 
 @torch.no_grad()
@@ -70,7 +71,7 @@ def evaluate_batches(predict: Predictor, input_size: int, hand_layer: nn.Module,
     for batch in batches:
         if batch.targets.joints_3d is None:
             raise ValueError("evaluation needs 3-D ground truth")
-        params = predict(batch.images)
+        params = predict(batch.images, batch.heatmaps)
         geo = hand_geometry(params, hand_layer)
         pred3.append(_root_relative_mm(geo.joints_3d))
         gt3.append(_root_relative_mm(batch.targets.joints_3d))
@@ -142,13 +143,18 @@ def onnx_predictor(path: Path, threads: int = 1) -> tuple[Predictor, int]:
     session = open_session(path, threads)
     meta = session.get_modelmeta().custom_metadata_map
     state_shape = json.loads(meta["state_shape"])
+    keypoints = meta.get("keypoint_heatmaps") == "true"
 
-    def predict(images: torch.Tensor) -> torch.Tensor:
+    def predict(images: torch.Tensor, heatmaps: torch.Tensor | None) -> torch.Tensor:
+        if keypoints and heatmaps is None:
+            raise ValueError(f"{path} reads keypoint heatmaps beside the image; the batches have none")
         out = np.zeros((*images.shape[:2], 26), np.float32)
         for b in range(images.shape[0]):
             state = {"h": np.zeros(state_shape, np.float32), "c": np.zeros(state_shape, np.float32)}
             for t in range(images.shape[1]):
                 feed = {"image": images[b : b + 1, t].numpy(), **(state if state_shape else {})}
+                if keypoints:
+                    feed["heatmaps"] = heatmaps[b : b + 1, t].numpy()
                 result = session.run(None, feed)
                 out[b, t] = result[0][0]
                 if state_shape:
@@ -158,13 +164,27 @@ def onnx_predictor(path: Path, threads: int = 1) -> tuple[Predictor, int]:
     return predict, int(meta["input_size"])
 
 
+def _heatmap_sigma(model: Path) -> float | None:
+    """The heatmap sigma of a keypoint_heatmaps model (.onnx metadata or checkpoint), None for image-only ones."""
+    if model.suffix == ".onnx":
+        from models.onnx_session import open_session
+
+        meta = open_session(model, 1).get_modelmeta().custom_metadata_map
+        return float(meta["heatmap_sigma"]) if meta.get("keypoint_heatmaps") == "true" else None
+    from models.seqhand.checkpoint import read_checkpoint
+
+    options = read_checkpoint(model)["model_options"]
+    return float(options["heatmap_sigma"]) if options.get("keypoint_heatmaps") else None
+
+
 def evaluate_synthetic(model: Path, sequences: int = 100, length: int = 10, seed: int = 424242,
                        batch_size: int = 4, max_tilt_deg: float = ANY_TILT_DEG,
                        scale: tuple[float, float] = DEFAULT_SCALE) -> SeqHandEvaluation:
     """Score a checkpoint (.pt) or an exported model (.onnx) on `sequences` synthetic sequences
     generated with `seed` (pick one the training never used: training seeds are small integers) and
     hand orientations up to `max_tilt_deg` from facing the camera (180: any) and weak-perspective scales in
-    `scale` (what the model was trained on)."""
+    `scale` (what the model was trained on). A keypoint_heatmaps model gets heatmaps of the detector-error
+    model's keypoints beside the RGB as rendered (no blanking, no extra colour changes)."""
     from itertools import islice
 
     from models.hand_layer import HandLayer
@@ -178,6 +198,13 @@ def evaluate_synthetic(model: Path, sequences: int = 100, length: int = 10, seed
         predict, size = onnx_predictor(model)
     else:
         net, _ = load_checkpoint(model)
-        predict, size = (lambda images: net(images)[0]), net.options.input_size
-    batches = synthetic_batches(size, batch_size, length, seed=seed, max_tilt_deg=max_tilt_deg, scale=scale)
+        predict, size = (lambda images, heatmaps: net(images, heatmaps=heatmaps)[0]), net.options.input_size
+    sigma = _heatmap_sigma(model)
+    keypoints = None
+    if sigma is not None:
+        from models.seqhand.keypoint_inputs import KeypointInputOptions
+
+        keypoints = KeypointInputOptions(sigma=sigma, blank_rgb=0.0, randomise_rgb=False)
+    batches = synthetic_batches(size, batch_size, length, seed=seed, max_tilt_deg=max_tilt_deg, scale=scale,
+                                keypoints=keypoints)
     return evaluate_batches(predict, size, HandLayer(), islice(batches, -(-sequences // batch_size)))

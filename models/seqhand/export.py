@@ -4,8 +4,11 @@ state out (the engine keeps the state per hand track; zeros start a fresh track)
 Graph contract (engine side): inputs `image` (1,3,S,S) RGB in [0,1], `h`, `c` (shape in metadata
 `state_shape`); outputs `params` (1,26) = [theta PCA 10, beta 10, s, tx, ty, rx, ry, rz], `h_out`,
 `c_out`. The per-frame baseline (`temporal = "none"`) has only `image` -> `params` and
-`state_shape = []`. Optional int8: QDQ quantisation of the encoder's convolutions only — quantising
-the recurrent layer makes its state drift over a sequence.
+`state_shape = []`. A keypoint-conditioned model (metadata `keypoint_heatmaps = "true"`, otherwise "false")
+also takes `heatmaps` (1,21,S,S) right after `image`: `models.seqhand.heatmaps.keypoint_heatmaps` of the
+landmarks in crop coordinates with the metadata's `heatmap_sigma` (crop pixels). Optional int8 (image-only
+models): QDQ quantisation of the encoder's convolutions only — quantising the recurrent layer makes its
+state drift over a sequence.
 """
 from __future__ import annotations
 
@@ -36,13 +39,23 @@ class _StreamingStep(nn.Module):
         return params, h_out, c_out
 
 
+class _StreamingKeypointStep(nn.Module):
+    def __init__(self, net: SeqHandNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, image: torch.Tensor, heatmaps: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
+        params, (h_out, c_out) = self.net.step(image, (h, c), heatmaps)
+        return params, h_out, c_out
+
+
 class _PerFrameStep(nn.Module):
     def __init__(self, net: SeqHandNet) -> None:
         super().__init__()
         self.net = net
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        params, _ = self.net.step(image, self.net.initial_state(1))
+    def forward(self, image: torch.Tensor, heatmaps: torch.Tensor | None = None) -> torch.Tensor:
+        params, _ = self.net.step(image, self.net.initial_state(1), heatmaps)
         return params
 
 
@@ -58,14 +71,22 @@ def export_onnx(
         raise FileNotFoundError(f"output folder {out.parent} does not exist")
     net, saved = load_checkpoint(ckpt)
     size = net.options.input_size
+    keypoints = net.options.keypoint_heatmaps
+    if keypoints and int8:
+        raise ValueError("int8 export of a keypoint_heatmaps model is not supported yet: its calibration "
+                         "would need heatmaps; export it in float32")
     image = torch.rand(1, 3, size, size)
+    frame_inputs, frame_args = ["image"], (image,)
+    if keypoints:
+        frame_inputs, frame_args = ["image", "heatmaps"], (image, torch.rand(1, net.heatmap_channels, size, size))
     if net.state_shape:
         h, c = net.initial_state(1)
-        module, args = _StreamingStep(net), (image, h, c)
-        inputs, outputs = ["image", "h", "c"], ["params", "h_out", "c_out"]
+        module = _StreamingKeypointStep(net) if keypoints else _StreamingStep(net)
+        args = (*frame_args, h, c)
+        inputs, outputs = [*frame_inputs, "h", "c"], ["params", "h_out", "c_out"]
     else:
-        module, args = _PerFrameStep(net), (image,)
-        inputs, outputs = ["image"], ["params"]
+        module, args = _PerFrameStep(net), frame_args
+        inputs, outputs = frame_inputs, ["params"]
     metadata = {
         "model": "seqhand",
         "input_size": str(size),
@@ -75,7 +96,10 @@ def export_onnx(
         "temporal": net.options.temporal,
         "backbone": net.options.backbone,
         "int8": "encoder" if int8 else "none",
+        "keypoint_heatmaps": "true" if keypoints else "false",
     }
+    if keypoints:
+        metadata["heatmap_sigma"] = repr(float(net.options.heatmap_sigma))
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "fp32.onnx" if int8 else out
         with torch.no_grad(), warnings.catch_warnings():

@@ -7,6 +7,9 @@ the streaming ONNX model outputs, and the hand model runs outside it (numpy in t
 With `head_skip` the head reads the pooled encoder feature beside the recurrent state, whose columns
 start at zero: the temporal model then contains the per-frame one and starts training as it (at CPU
 budgets a plain ConvLSTM head trailed the per-frame model; see weights/seqhand_compact_halfwidth.onnx.md).
+With `keypoint_heatmaps` the encoder's first convolution also reads 21 keypoint heatmaps beside the RGB
+(`models.seqhand.heatmaps`): the image-plus-heatmaps input of Boukhayma et al. 2019, so the network can lean
+on a 2-D detector trained on real images; everything after the first convolution is the same.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from torch import nn
 
 from models.seqhand.config import ModelOptions
 from models.seqhand.convlstm import ConvLSTMCell
+from models.seqhand.heatmaps import NUM_KEYPOINTS
 from models.seqhand.resnet import ResNetEncoder, load_state_dict_file
 
 NUM_PARAMS = 26
@@ -31,14 +35,15 @@ State = tuple[torch.Tensor, torch.Tensor]
 
 
 class SeqHandNet(nn.Module):
-    """Images (B,T,3,S,S) RGB in [0,1] -> parameters (B,T,26), carrying (h, c) across frames."""
+    """Images (B,T,3,S,S) RGB in [0,1] (and, with `keypoint_heatmaps`, heatmaps (B,T,21,S,S)) -> parameters
+    (B,T,26), carrying (h, c) across frames."""
 
     def __init__(self, options: ModelOptions) -> None:
         super().__init__()
         self.options = options
         self.register_buffer("mean", torch.tensor(_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1), persistent=False)
-        self.encoder = ResNetEncoder(options.backbone, options.width)
+        self.encoder = ResNetEncoder(options.backbone, options.width, 3 + self.heatmap_channels)
         if options.pretrained_backbone:
             load_state_dict_file(self.encoder, options.pretrained_backbone)
         feat = self.encoder.out_channels
@@ -62,6 +67,11 @@ class SeqHandNet(nn.Module):
                 self.head.weight[:, : options.hidden].zero_()
 
     @property
+    def heatmap_channels(self) -> int:
+        """Keypoint heatmaps the network reads beside the RGB: 21 or none."""
+        return NUM_KEYPOINTS if self.options.keypoint_heatmaps else 0
+
+    @property
     def feature_size(self) -> int:
         return self.options.input_size // 32
 
@@ -80,14 +90,17 @@ class SeqHandNet(nn.Module):
         zeros = torch.zeros((batch, *shape[1:]), device=device)
         return zeros, zeros.clone()
 
-    def step(self, image: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """One frame (B,3,S,S) -> (params (B,26), new state): the streaming model."""
-        return self._recurrent(self._encode(image), state)
+    def step(self, image: torch.Tensor, state: State, heatmaps: torch.Tensor | None = None
+             ) -> tuple[torch.Tensor, State]:
+        """One frame (B,3,S,S) [+ heatmaps (B,21,S,S)] -> (params (B,26), new state): the streaming model."""
+        return self._recurrent(self._encode(image, heatmaps), state)
 
-    def forward(self, images: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
-        """A sequence (B,T,3,S,S) -> (params (B,T,26), final state). The encoder sees all frames at once."""
+    def forward(self, images: torch.Tensor, state: State | None = None, heatmaps: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, State]:
+        """A sequence (B,T,3,S,S) [+ heatmaps (B,T,21,S,S)] -> (params (B,T,26), final state). The encoder sees
+        all frames at once."""
         b, t = images.shape[:2]
-        feats = self._encode(images.flatten(0, 1))
+        feats = self._encode(images.flatten(0, 1), None if heatmaps is None else heatmaps.flatten(0, 1))
         feats = feats.unflatten(0, (b, t))
         if state is None:
             state = self.initial_state(b, images.device)
@@ -97,8 +110,16 @@ class SeqHandNet(nn.Module):
             out.append(params)
         return torch.stack(out, dim=1), state
 
-    def _encode(self, image: torch.Tensor) -> torch.Tensor:
-        return self.encoder((image - self.mean) / self.std)
+    def _encode(self, image: torch.Tensor, heatmaps: torch.Tensor | None) -> torch.Tensor:
+        x = (image - self.mean) / self.std
+        if self.heatmap_channels:
+            if heatmaps is None:
+                raise ValueError(f"this SeqHAND-Net reads {self.heatmap_channels} keypoint heatmaps beside "
+                                 "the image; got none")
+            x = torch.cat([x, heatmaps.to(x.dtype)], dim=1)
+        elif heatmaps is not None:
+            raise ValueError("this SeqHAND-Net reads images only (model.keypoint_heatmaps is off); got heatmaps")
+        return self.encoder(x)
 
     def _recurrent(self, feat: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         frame = feat.mean(dim=(2, 3))

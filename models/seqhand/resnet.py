@@ -62,18 +62,20 @@ def _shortcut(in_ch: int, out_ch: int, stride: int) -> nn.Sequential | None:
 
 
 class ResNetEncoder(nn.Module):
-    """ResNet trunk without pooling and classifier: image (B,3,H,W) -> feature map (B,C,H/32,W/32).
+    """ResNet trunk without pooling and classifier: image (B,C_in,H,W) -> feature map (B,C,H/32,W/32).
 
-    `width` scales the channel counts (64 at full width); tests use small widths to stay fast.
+    `width` scales the channel counts (64 at full width); tests use small widths to stay fast. With
+    `in_channels` > 3 the first convolution also reads extra channels after the RGB ones (keypoint
+    heatmaps); their filters start at zero, so the network starts as the image-only one.
     """
 
-    def __init__(self, depth: str = "resnet50", width: int = 64) -> None:
+    def __init__(self, depth: str = "resnet50", width: int = 64, in_channels: int = 3) -> None:
         super().__init__()
         if depth not in ARCHITECTURES:
             raise ValueError(f"backbone {depth!r} is not one of {', '.join(ARCHITECTURES)}")
         kind, blocks = ARCHITECTURES[depth]
         block = BasicBlock if kind == "basic" else Bottleneck
-        self.conv1 = nn.Conv2d(3, width, 7, 2, 3, bias=False)
+        self.conv1 = nn.Conv2d(in_channels, width, 7, 2, 3, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
@@ -90,6 +92,8 @@ class ResNetEncoder(nn.Module):
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        with torch.no_grad():
+            self.conv1.weight[:, 3:].zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
@@ -99,8 +103,10 @@ class ResNetEncoder(nn.Module):
 def load_state_dict_file(encoder: ResNetEncoder, path: Path) -> list[str]:
     """Load ImageNet (or any) weights saved with torch.save(state_dict) into `encoder`.
 
-    A classifier (`fc.*`) in the file is ignored. Returns the encoder keys the file did not provide;
-    raises a one-line error when the file is missing or its tensors do not fit.
+    A classifier (`fc.*`) in the file is ignored. An RGB-only first convolution loads into a wider one
+    (extra input channels) as its first three input channels; the rest keep their values (zero from
+    construction). Returns the encoder keys the file did not provide; raises a one-line error when the file
+    is missing or its tensors do not fit.
     """
     path = Path(path)
     if not path.is_file():
@@ -110,6 +116,10 @@ def load_state_dict_file(encoder: ResNetEncoder, path: Path) -> list[str]:
         raise ValueError(f"{path} does not hold a state dict")
     state = {k.removeprefix("module."): v for k, v in state.items() if not k.startswith("fc.")}
     own = encoder.state_dict()
+    rgb_conv = state.get("conv1.weight")
+    if rgb_conv is not None and own["conv1.weight"].shape[1] > rgb_conv.shape[1] == 3 \
+            and own["conv1.weight"].shape[0] == rgb_conv.shape[0]:
+        state["conv1.weight"] = torch.cat([rgb_conv, own["conv1.weight"][:, 3:]], dim=1)
     for key, value in state.items():
         if key not in own:
             raise ValueError(f"{path}: unexpected tensor {key!r} for this backbone")

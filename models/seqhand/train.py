@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -24,6 +25,7 @@ from models.precision import autocast, training_precision
 from models.seqhand.checkpoint import read_checkpoint, save_checkpoint
 from models.seqhand.config import SeqHandConfig, load_config
 from models.seqhand.data import Batch, image_batches, open_finetune_dataset
+from models.seqhand.keypoint_inputs import KeypointInputOptions, with_keypoint_inputs
 from models.seqhand.losses import LossTargets, LossTerms, seqhand_loss
 from models.seqhand.network import SeqHandNet, hand_geometry
 
@@ -70,7 +72,7 @@ def training_step(net: nn.Module, hand_layer: nn.Module, batch: Batch, config: S
     """One optimisation step on a batch of sequences (`net` may be DDP-wrapped). With `precision`
     "bf16" the network runs under bfloat16 autocast; the hand layer and the losses stay float32."""
     with autocast(batch.images.device, precision):
-        params, _ = net(batch.images)
+        params, _ = net(batch.images, heatmaps=batch.heatmaps)
     params = params.float()
     geometry = hand_geometry(params, hand_layer)
     targets = batch.targets
@@ -146,9 +148,7 @@ def _run(config: SeqHandConfig, stage: str, resume: bool, ckpt_path: Path, rank:
         lr = opts.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress(step))))
         for group in optimizer.param_groups:
             group["lr"] = lr
-        batch = next(batches)
-        batch = Batch(batch.images.to(device), LossTargets(**{
-            k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in batch.targets.__dict__.items()}))
+        batch = next(batches).to(device)
         terms = training_step(model, hand_layer, batch, config, optimizer, precision)
         step += 1
         done = _all_agree(progress(step) >= 1.0, world, device)
@@ -176,14 +176,27 @@ def _batches(config: SeqHandConfig, stage: str, rank: int, world: int, start: in
     size = config.model.input_size
     if stage == "finetune":
         f = config.finetune
-        return image_batches(open_finetune_dataset(config, size), f.batch_size, f.seed + start, rank, world)
+        batches = image_batches(open_finetune_dataset(config, size), f.batch_size, f.seed + start, rank, world)
+        keypoints = keypoint_options(config, stage)
+        if keypoints is None:
+            return batches
+        rng = np.random.default_rng([f.seed, start, rank, 0x4B50])
+        return (with_keypoint_inputs(batch, rng, keypoints) for batch in batches)
     from models.seqhand.synthetic import synthetic_batches
 
     p = config.pretrain
     seed = p.seed if p.sequences else p.seed * 7919 + start  # a fixed set stays the same set on resume
     return synthetic_batches(size, p.batch_size, p.sequence_length, seed=seed, rank=rank,
                              world=world, shards=Path(p.shards) if p.shards else None, workers=p.workers,
-                             sequences=p.sequences, max_tilt_deg=p.max_tilt_deg, scale=(p.scale_min, p.scale_max))
+                             sequences=p.sequences, max_tilt_deg=p.max_tilt_deg, scale=(p.scale_min, p.scale_max),
+                             keypoints=keypoint_options(config, stage))
+
+
+def keypoint_options(config: SeqHandConfig, stage: str) -> KeypointInputOptions | None:
+    """How a stage's batches get their keypoint heatmaps (None for image-only models)."""
+    if not config.model.keypoint_heatmaps:
+        return None
+    return KeypointInputOptions(sigma=config.model.heatmap_sigma, blank_rgb=getattr(config, stage).blank_rgb)
 
 
 def _all_agree(flag: bool, world: int, device: torch.device) -> bool:

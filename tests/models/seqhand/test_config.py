@@ -11,7 +11,7 @@ CONFIGS = Path(__file__).resolve().parents[3] / "models" / "configs"
 
 
 @pytest.mark.parametrize("name", ["seqhand_paper", "seqhand_compact", "seqhand_compact_halfwidth",
-                                  "seqhand_compact_perframe"])
+                                  "seqhand_compact_perframe", "seqhand_keypoints"])
 def test_shipped_configs_load(name: str) -> None:
     config = load_config(CONFIGS / f"{name}.toml")
     assert config.model.backbone in ("resnet18", "resnet50")

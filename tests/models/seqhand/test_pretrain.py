@@ -30,8 +30,9 @@ def test_synthetic_targets_are_what_the_ground_truth_parameters_produce(syntheti
     assert torch.equal(t.params[:, 0, 10:20], t.params[:, -1, 10:20])
 
 
-@pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_tiny_pretraining_run_reduces_the_loss(tmp_path: Path, tiny_config, monkeypatch, precision) -> None:
+@pytest.mark.parametrize("precision, keypoints", [("fp32", False), ("bf16", False), ("fp32", True)])
+def test_tiny_pretraining_run_reduces_the_loss(tmp_path: Path, tiny_config, monkeypatch, precision: str,
+                                               keypoints: bool) -> None:
     import models.precision
     import models.seqhand.train as train_module
 
@@ -45,7 +46,8 @@ def test_tiny_pretraining_run_reduces_the_loss(tmp_path: Path, tiny_config, monk
             return params, state
 
     monkeypatch.setattr(train_module, "SeqHandNet", Spied)
-    config = tiny_config(tmp_path / "c.toml", f"""
+    model = "keypoint_heatmaps = true\n" if keypoints else ""  # heatmaps of fresh detections, spoiled RGB
+    config = tiny_config(tmp_path / "c.toml", model + f"""
 [pretrain]
 precision = "{precision}"
 seed = 3
