@@ -3,19 +3,31 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
+from engine.estimators import MODEL_KINDS
+
 NAME = "eval"
-HELP = "score a model (.onnx or a training .pt) on held-out synthetic sequences, or CADSTN on NYU / ICVL"
+HELP = ("score a model (.onnx or a training .pt) on held-out synthetic sequences, CADSTN on NYU / ICVL, or a "
+        "model through the engine on real photos and depth frames (finger states)")
+REAL = ("real-hands", "real-depth")
+SHEET_DIR = Path("runs/real-hands")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, choices=("seqhand", "cadstn"), help="which network")
+    parser.add_argument("--model", choices=MODEL_KINDS,
+                        help="which network (synth / nyu / icvl: required; real-hands: an RGB kind, default seqhand; "
+                        "real-depth: a depth kind, default cadstn)")
     parser.add_argument("--model-path", type=Path,
                         help="an exported .onnx or a training checkpoint .pt (default: the shipped weights/<model>_compact.onnx)")
-    parser.add_argument("--data", default="synth", choices=("synth", "nyu", "icvl"),
-                        help="synth (default: sequences from a seed no training used); nyu / icvl: CADSTN only")
-    parser.add_argument("--root", type=Path, help="nyu: the split folder with joint_data.mat; icvl: the labels file")
+    parser.add_argument("--data", default="synth", choices=("synth", "nyu", "icvl", *REAL),
+                        help="synth (default: sequences from a seed no training used); nyu / icvl: CADSTN only; "
+                        "real-hands: sign-digit and HandsDataset photos through the engine, with MediaPipe's own "
+                        "landmarks as the reference row; real-depth: the SR305 depth frames")
+    parser.add_argument("--root", type=Path, help="nyu: the split folder with joint_data.mat; icvl: the labels file; "
+                        "real-hands / real-depth: the real-hands folder (default: shared/data/real-hands beside "
+                        "the checkout)")
     parser.add_argument("--sequences", type=int, default=24, help="synthetic sequences (default 24)")
     parser.add_argument("--frames", type=int, default=20, help="frames per synthetic sequence (default 20)")
     parser.add_argument("--seed", type=int, default=1000, help="synthetic data seed (default 1000; training uses 0)")
@@ -24,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "cadstn --live: always the full frames' 45)")
     parser.add_argument("--scale", type=float, nargs=2, metavar=("MIN", "MAX"),
                         help="seqhand: weak-perspective scale range of the synthetic hands (default 7 11)")
-    parser.add_argument("--limit", type=int, default=0, help="nyu / icvl: first N frames only (0 = all)")
+    parser.add_argument("--limit", type=int, default=0, help="nyu / icvl: first N frames only; real-hands: first N "
+                        "photos of each set, taken in turn from its classes (0 = all)")
     parser.add_argument("--live", choices=("com", "track"),
                         help="cadstn on full synthetic frames, cropped as the engine does: around the depth centre "
                         "of mass (com) or the previous prediction (track)")
@@ -32,9 +45,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --live: re-cut each crop N times around the joints found in it "
                         "(default: the engine's, 1)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the numbers as JSON")
+    parser.add_argument("--sheet", type=Path, metavar="DIR",
+                        help="real-hands / real-depth: where the contact sheets go (default: beside --json, "
+                        "else runs/real-hands/)")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.data in REAL:
+        return _run_real(args)
+    if args.model is None:
+        raise ValueError(f"--model is required with --data {args.data}")
+    if args.model not in ("seqhand", "cadstn"):
+        raise ValueError(f"--data {args.data} scores seqhand or cadstn, not {args.model}")
     from engine.stream import default_model_path
 
     model = args.model_path or default_model_path(args.model)
@@ -56,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"seqhand {model.name}: {result.summary()}")
         numbers = result.__dict__
     else:
-        from models.cadstn.evaluate import EvalOptions, evaluate, evaluate_live
+        from engine.evaluate_live import evaluate_live
+        from models.cadstn.evaluate import EvalOptions, evaluate
 
         options = EvalOptions(data=args.data, root=str(args.root or ""), seed=args.seed, sequences=args.sequences,
                               frames=args.frames, limit=args.limit,
@@ -75,4 +98,43 @@ def run(args: argparse.Namespace) -> int:
     if args.json is not None:
         args.json.write_text(json.dumps(numbers, indent=2) + "\n")
         print(f"wrote {args.json}")
+    return 0
+
+
+def _run_real(args: argparse.Namespace) -> int:
+    """The real-image check: scores table, JSON and contact sheets (one per system)."""
+    from app.contact_sheet import depth_sheet, photo_sheet
+    from engine import real_hands
+
+    if args.limit < 0:
+        raise ValueError("--limit must be 0 (all) or more")
+    root = args.root or real_hands.REAL_HANDS_DIR
+    if not root.is_dir():
+        raise FileNotFoundError(f"real-hands folder {root} is missing (pass --root)")
+    sheets = args.sheet or (args.json.parent if args.json is not None else SHEET_DIR)
+    start = time.perf_counter()
+    if args.data == "real-hands":
+        options = real_hands.RealHandsOptions(root=root, model=args.model or "seqhand", model_path=args.model_path,
+                                              limit=args.limit)
+        report = real_hands.evaluate_real_hands(options)
+        digits, hands = report.rows[0].digits_photos, report.rows[0].hands_photos
+        print(f"real-hands in {root}: {digits} sign-digit photos, {hands} one-hand HandsDataset photos")
+        print(report.table())
+        written = [photo_sheet(row, sheets / f"{row.name}_real_hands.png") for row in report.rows]
+        numbers = {"root": str(root), "model_path": str(args.model_path or ""), **report.to_dict()}
+    else:
+        if args.limit:
+            raise ValueError("--limit is for real-hands; real-depth runs every frame")
+        options = real_hands.RealDepthOptions(root=root, model=args.model or "cadstn", model_path=args.model_path)
+        report = real_hands.evaluate_real_depth(options)
+        print(report.summary())
+        written = [depth_sheet(report, root, sheets / f"{report.model}_real_depth.png")]
+        numbers = {"root": str(root), "model_path": str(args.model_path or ""), **report.to_dict()}
+    for path in written:
+        print(f"wrote {path}")
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(numbers, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    print(f"wall time {time.perf_counter() - start:.1f} s")
     return 0
