@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_real(args: argparse.Namespace) -> int:
     """The real-image check: scores table, JSON and contact sheets (one per system)."""
     from app.contact_sheet import depth_sheet, photo_sheet
-    from engine import real_hands
+    from engine import real_depth, real_hands
 
     if args.limit < 0:
         raise ValueError("--limit must be 0 (all) or more")
@@ -125,8 +125,8 @@ def _run_real(args: argparse.Namespace) -> int:
     else:
         if args.limit:
             raise ValueError("--limit is for real-hands; real-depth runs every frame")
-        options = real_hands.RealDepthOptions(root=root, model=args.model or "cadstn", model_path=args.model_path)
-        report = real_hands.evaluate_real_depth(options)
+        options = real_depth.RealDepthOptions(root=root, model=args.model or "cadstn", model_path=args.model_path)
+        report = real_depth.evaluate_real_depth(options)
         print(report.summary())
         written = [depth_sheet(report, root, sheets / f"{report.model}_real_depth.png")]
         numbers = {"root": str(root), "model_path": str(args.model_path or ""), **report.to_dict()}

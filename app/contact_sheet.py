@@ -15,8 +15,8 @@ from PyQt6.QtCore import QPointF, QRectF, Qt
 from PyQt6.QtGui import QColor, QFont, QImage, QPainter, QPen
 
 from app.overlays import FINGER_COLOURS, FINGERS
-from engine.real_hands import (DIGITS, HANDS, OPEN_HAND_SEQUENCE, PhotoPrediction, RealDepthReport,
-                               RealHandsScores, load_photo, load_sr305)
+from engine.real_depth import OPEN_HAND_SEQUENCE, RealDepthReport, load_sr305
+from engine.real_hands import DIGITS, HANDS, PhotoPrediction, RealHandsScores, load_photo
 from models.finger_states import DIGIT_EXTENDED
 
 CAPTION_PX = 18

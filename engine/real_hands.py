@@ -1,9 +1,10 @@
 """The real-image check: do the shipped models see real hands, not only our renders?
 
-Real photos (``shared/data/real-hands``: sign digits 0-9 and HandsDataset's counts of raised fingers) and two
-SR305 depth sequences carry no joint labels, only which fingers are extended. Each model's joints go through
-`models.finger_states` and are compared with that label; MediaPipe's own world landmarks go through the same
-rule as the reference row, so a low score says "the model", not "the rule" or "the photos".
+Real photos (``shared/data/real-hands``: sign digits 0-9 and HandsDataset's counts of raised fingers) carry no
+joint labels, only which fingers are extended (the folder's SR305 depth frames: `engine.real_depth`). Each
+model's joints go through `models.finger_states` and are compared with that label; MediaPipe's own world
+landmarks go through the same rule as the reference row, so a low score says "the model", not "the rule" or
+"the photos".
 
 Everything runs through the live engine (`engine.stream.StreamingEngine`), one photo per fresh sequence
 (``stills``), so the numbers describe what a user gets. These files are for evaluation only: nothing may
@@ -19,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 
-from calibration.intrinsics import CameraIntrinsics
 from engine.frames import Frame
 from models.finger_states import DIGIT_EXTENDED, HANDS_CLASS_COUNT, LONG_FINGERS, FingerStates, finger_states
 
@@ -27,10 +27,6 @@ REAL_HANDS_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "real
 DIGITS, HANDS = "digits", "hands"
 DIGIT_PAD_PX = 50     # replicated border around a 100x100 digit photo: the palm detector needs context
 DIGIT_SIZE = 400      # ... and then a size it finds hands at
-# Intel SR305 as recorded in depth-sr305 (its readme.txt): one unit is 0.125 mm.
-SR305_MM_PER_UNIT = 0.125
-SR305 = CameraIntrinsics(fx=476.007, fy=476.007, cx=313.683, cy=242.755, width=640, height=480)
-OPEN_HAND_SEQUENCE = "20210326-230536"  # right hand, all five fingers stretched apart, turning in the image plane
 NO_HAND = "no hand"
 
 
@@ -39,13 +35,6 @@ def rgb_model_kinds() -> tuple[str, ...]:
     from engine.estimators import KINDS
 
     return tuple(kind for kind, estimator in KINDS.items() if estimator.image == "rgb")
-
-
-def depth_model_kinds() -> tuple[str, ...]:
-    """The engine's model kinds that cannot run without depth."""
-    from engine.estimators import KINDS
-
-    return tuple(kind for kind, estimator in KINDS.items() if estimator.image == "depth")
 
 
 def check_root(root: Path, sub: str) -> Path:
@@ -308,6 +297,8 @@ class RealHandsReport:
 def evaluate_real_hands(options: RealHandsOptions | None = None) -> RealHandsReport:
     """Score the model (and MediaPipe) on the sign digits and HandsDataset's one-hand photos."""
     o = options or RealHandsOptions()
+    from engine.real_depth import depth_model_kinds
+
     kinds = rgb_model_kinds()
     if o.model not in kinds:
         raise ValueError(f"real-hands photos are colour: --model must be one of {', '.join(kinds)}, got {o.model!r}"
@@ -321,108 +312,3 @@ def evaluate_real_hands(options: RealHandsOptions | None = None) -> RealHandsRep
         t0 = time.perf_counter()
         rows.append(score("mediapipe", predict_mediapipe(photos), time.perf_counter() - t0))
     return RealHandsReport(rows, time.perf_counter() - start)
-
-
-# -- the depth frames ---------------------------------------------------------------------------------
-def depth_sequences(root: Path = REAL_HANDS_DIR) -> dict[str, list[Path]]:
-    """``depth-sr305/<sequence>/<frame>.png`` by sequence name, frames in recording order (numeric)."""
-    folder = check_root(root, "depth-sr305")
-    sequences = {}
-    for seq in sorted(p for p in folder.iterdir() if p.is_dir()):
-        frames = sorted(seq.glob("*.png"), key=lambda p: int(p.stem) if p.stem.isdigit() else p.stem)
-        if frames:
-            sequences[seq.name] = frames
-    if not sequences:
-        raise FileNotFoundError(f"no depth sequences in {folder}")
-    return sequences
-
-
-def load_sr305(path: Path) -> np.ndarray:
-    """An SR305 frame as the engine wants depth: HxW uint16 millimetres (0 = no reading)."""
-    import cv2
-
-    raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if raw is None or raw.dtype != np.uint16 or raw.ndim != 2:
-        raise ValueError(f"{path} is not a 16-bit depth image")
-    return np.rint(raw.astype(np.float32) * SR305_MM_PER_UNIT).astype(np.uint16)
-
-
-@dataclass
-class DepthPrediction:
-    """One depth frame: finger states and 2-D joints (px), the crop box, or None when no hand was found."""
-
-    sequence: str
-    file: str
-    states: FingerStates | None
-    joints_2d: np.ndarray | None = None
-    box: tuple[float, float, float, float] | None = None
-
-    def to_dict(self) -> dict:
-        return {"sequence": self.sequence, "file": self.file,
-                "states": None if self.states is None else self.states.pattern()}
-
-
-@dataclass
-class RealDepthOptions:
-    """``model``: a depth model kind (`depth_model_kinds`), ``model_path`` None for the shipped file."""
-
-    root: Path = REAL_HANDS_DIR
-    model: str = "cadstn"
-    model_path: Path | None = None
-
-
-@dataclass
-class RealDepthReport:
-    """Per-frame states of both sequences; the open-hand sequence scored as frames with all five extended."""
-
-    model: str
-    open_hand_frames: int
-    open_hand_all_five: int
-    predictions: list[DepthPrediction]
-    seconds: float
-
-    def summary(self) -> str:
-        lines = [f"{self.model} on {OPEN_HAND_SEQUENCE} (open hand): all five extended in "
-                 f"{self.open_hand_all_five}/{self.open_hand_frames} frames"]
-        by_seq: dict[str, list[str]] = defaultdict(list)
-        for p in self.predictions:
-            by_seq[p.sequence].append(f"{Path(p.file).stem}:{p.states.pattern() if p.states else NO_HAND}")
-        for seq, frames in by_seq.items():
-            lines.append(f"  {seq}: " + " ".join(frames))
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict:
-        return {"model": self.model, "open_hand_sequence": OPEN_HAND_SEQUENCE,
-                "open_hand_frames": self.open_hand_frames, "open_hand_all_five": self.open_hand_all_five,
-                "seconds": self.seconds, "predictions": [p.to_dict() for p in self.predictions]}
-
-
-def evaluate_real_depth(options: RealDepthOptions | None = None) -> RealDepthReport:
-    """Each SR305 sequence through the engine in frame order, as one sequence (the recurrent state carries)."""
-    from engine.stream import EngineOptions, StreamingEngine
-
-    o = options or RealDepthOptions()
-    kinds = depth_model_kinds()
-    if o.model not in kinds:
-        raise ValueError(f"real-depth frames have no colour: --model must be one of {', '.join(kinds)}, "
-                         f"got {o.model!r}")
-    start = time.perf_counter()
-    sequences = depth_sequences(o.root)
-    predictions = []
-    options = EngineOptions(model=o.model, model_path=o.model_path, max_hands=1, vertices=False)
-    with StreamingEngine(options) as engine:
-        for name, frames in sequences.items():
-            engine.reset()  # a new sequence: fresh tracks and recurrent state
-            for i, path in enumerate(frames):
-                number = int(path.stem) if path.stem.isdigit() else i
-                result = engine.process(Frame(index=i, timestamp=number / 30.0, depth=load_sr305(path),
-                                              intrinsics=SR305))
-                hand = result.hands[0] if result.hands else None
-                predictions.append(DepthPrediction(
-                    name, str(path.relative_to(o.root)), None if hand is None else finger_states(hand.joints_3d),
-                    None if hand is None else np.asarray(hand.joints_2d, np.float32),
-                    None if hand is None else tuple(float(v) for v in hand.box)))
-    open_hand = [p for p in predictions if p.sequence == OPEN_HAND_SEQUENCE]
-    return RealDepthReport(o.model, len(open_hand),
-                           sum(p.states is not None and p.states.count == 5 for p in open_hand),
-                           predictions, time.perf_counter() - start)

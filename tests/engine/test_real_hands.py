@@ -6,9 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from engine.real_hands import (DIGITS, OPEN_HAND_SEQUENCE, REAL_HANDS_DIR, Photo, PhotoPrediction,
-                               RealHandsOptions, digit_photos, evaluate_real_depth, evaluate_real_hands,
-                               hands_photos, load_photo, load_sr305, pad_digit, score)
+from engine.real_hands import (DIGITS, REAL_HANDS_DIR, Photo, PhotoPrediction, RealHandsOptions, digit_photos,
+                               evaluate_real_hands, hands_photos, load_photo, pad_digit, score)
 from models.finger_states import DIGIT_EXTENDED
 
 needs_photos = pytest.mark.skipif(not REAL_HANDS_DIR.is_dir(), reason=f"real-hands data not found in {REAL_HANDS_DIR}")
@@ -89,22 +88,6 @@ def test_scores_agree_with_their_confusion_tables_and_serialise(report) -> None:
     assert len(row["predictions"]) == 2 * LIMIT and set(row["predictions"][0]) >= {"file", "label", "states"}
 
 
-def test_depth_only_and_colour_only_models_are_refused_one_line() -> None:
-    from engine.real_hands import RealDepthOptions
-
+def test_a_depth_only_model_is_refused_one_line() -> None:
     with pytest.raises(ValueError, match="reads depth only"):
         evaluate_real_hands(RealHandsOptions(model="cadstn"))
-    with pytest.raises(ValueError, match="no colour"):
-        evaluate_real_depth(RealDepthOptions(model="seqhand"))
-
-
-@needs_photos
-def test_depth_frames_run_in_order_as_sequences_and_the_open_hand_is_scored() -> None:
-    depth = load_sr305(REAL_HANDS_DIR / "depth-sr305" / OPEN_HAND_SEQUENCE / "30.png")
-    assert depth.dtype == np.uint16 and 500 < np.median(depth[depth > 0]) < 1000  # 0.125 mm units to mm
-    result = evaluate_real_depth()
-    open_hand = [p for p in result.predictions if p.sequence == OPEN_HAND_SEQUENCE]
-    assert [int(p.file.rsplit("/", 1)[1][:-4]) for p in open_hand] == list(range(30, 171, 20))
-    assert len(result.predictions) == 19 and result.open_hand_frames == 8
-    assert result.open_hand_all_five == sum(p.states is not None and p.states.count == 5 for p in open_hand)
-    assert sum(p.states is not None for p in result.predictions) >= 12
