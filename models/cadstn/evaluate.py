@@ -145,12 +145,3 @@ def _onnx_predictor(path: Path, threads: int):
     return (predict, meta["joint_layout"], float(meta["cube_mm"]), int(meta["crop_size"]),
             meta.get("upright", "false") == "true")
 
-
-def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str = "track",
-                  recentre: int = 0) -> EvalResult:
-    """Moved to ``engine.evaluate_live`` (it runs the engine's own CADSTN estimator); this forwarder
-    only serves ``app/cmd_eval.py`` until it imports it from there, and then goes (models must not
-    import the engine)."""
-    from engine.evaluate_live import evaluate_live as run
-
-    return run(model, options, centring, recentre)
