@@ -15,8 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("what", nargs="?", default="engine", choices=("engine", "gen", "record"),
                         help="engine (default), gen (synthetic data generation speed) or record (what "
                              "recording a session costs the live path and the disk)")
-    parser.add_argument("--model", action="append", choices=MODEL_KINDS,
-                        help="model to measure (repeatable; default: both)")
+    parser.add_argument("--model", action="append", choices=(*MODEL_KINDS, "mediapipe"),
+                        help="model to measure (repeatable; default: every kind); mediapipe: MediaPipe Hands alone, "
+                        "the reference for the RGB path's speed")
     parser.add_argument("--model-path", type=Path, help="ONNX file to use instead of weights/<model>_compact.onnx "
                         "(only with a single --model)")
     parser.add_argument("--source", default="demo", help="frames to run on (default: the built-in demo)")
@@ -53,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--frames must be at least 2, got {args.frames}")
     providers = args.providers or [p for p in pick_providers() if p in PREFERRED_PROVIDERS]
     results = [bench_engine(m, p, source=args.source, frames=args.frames, model_path=args.model_path,
-                            detector=args.detector, threads=args.threads) for m in models for p in providers]
+                            detector=args.detector, threads=args.threads)
+               for m in models for p in (["MediaPipe's own (TFLite, CPU)"] if m == "mediapipe" else providers)]
     if args.json:
         print(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
     else:

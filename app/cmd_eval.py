@@ -7,22 +7,26 @@ import time
 from pathlib import Path
 
 from engine.estimators import MODEL_KINDS
+from engine.sources import RGB_MODEL
 
 NAME = "eval"
 HELP = ("score a model (.onnx or a training .pt) on held-out synthetic sequences, CADSTN on NYU / ICVL, or a "
-        "model through the engine on real photos and depth frames (finger states)")
+        "model through the engine on rendered frames beside MediaPipe, and on real photos and depth frames "
+        "(finger states)")
 REAL = ("real-hands", "real-depth")
 SHEET_DIR = Path("runs/real-hands")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", choices=MODEL_KINDS,
-                        help="which network (synth / nyu / icvl: required; real-hands: an RGB kind, default seqhand; "
-                        "real-depth: a depth kind, default cadstn)")
+                        help="which network (synth / nyu / icvl: required; renders / real-hands: an RGB kind, default "
+                        "lifter; real-depth: a depth kind, default cadstn)")
     parser.add_argument("--model-path", type=Path,
                         help="an exported .onnx or a training checkpoint .pt (default: the shipped weights/<model>_compact.onnx)")
-    parser.add_argument("--data", default="synth", choices=("synth", "nyu", "icvl", *REAL),
+    parser.add_argument("--data", default="synth", choices=("synth", "nyu", "icvl", "renders", *REAL),
                         help="synth (default: sequences from a seed no training used); nyu / icvl: CADSTN only; "
+                        "renders: an RGB model through the engine on held-out full-frame renders (any orientation), "
+                        "MediaPipe alone on the same frames as the reference row; "
                         "real-hands: sign-digit and HandsDataset photos through the engine, with MediaPipe's own "
                         "landmarks as the reference row; real-depth: the SR305 depth frames")
     parser.add_argument("--root", type=Path, help="nyu: the split folder with joint_data.mat; icvl: the labels file; "
@@ -53,21 +57,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.data in REAL:
         return _run_real(args)
+    if args.sequences < 1 or args.frames < 1:
+        raise ValueError("--sequences and --frames must be at least 1")
+    if args.data == "renders":
+        return _run_renders(args)
     if args.model is None:
         raise ValueError(f"--model is required with --data {args.data}")
-    if args.model not in ("seqhand", "cadstn"):
-        raise ValueError(f"--data {args.data} scores seqhand or cadstn, not {args.model}")
     from engine.stream import default_model_path
 
     model = args.model_path or default_model_path(args.model)
     if not model.is_file():
         raise FileNotFoundError(f"{args.model} model {model} is missing (train and export it, or pass --model-path)")
-    if args.sequences < 1 or args.frames < 1:
-        raise ValueError("--sequences and --frames must be at least 1")
     from models.synth.sequence import ANY_TILT_DEG, DEFAULT_SCALE
 
     max_tilt = ANY_TILT_DEG if args.max_tilt is None else args.max_tilt
-    if args.model == "seqhand":
+    if args.model == "lifter":
+        if args.data != "synth" or args.live or args.max_tilt is not None or args.scale is not None:
+            raise ValueError("the lifter is evaluated on synthetic landmark sequences over every orientation "
+                             "(--data synth, no --live/--max-tilt/--scale); through the engine: --data renders")
+        from models.lifter.evaluate import evaluate as evaluate_lifter
+
+        result = evaluate_lifter(model, sequences=args.sequences, length=args.frames, seed=args.seed)
+        print(f"lifter {model.name}: {result.summary()}")
+        numbers = result.to_dict()
+    elif args.model == "seqhand":
         if args.data != "synth" or args.live:
             raise ValueError("seqhand is evaluated on synthetic RGB sequences only (--data synth, no --live)")
         from models.seqhand.evaluate import evaluate_synthetic
@@ -114,7 +127,7 @@ def _run_real(args: argparse.Namespace) -> int:
     sheets = args.sheet or (args.json.parent if args.json is not None else SHEET_DIR)
     start = time.perf_counter()
     if args.data == "real-hands":
-        options = real_hands.RealHandsOptions(root=root, model=args.model or "seqhand", model_path=args.model_path,
+        options = real_hands.RealHandsOptions(root=root, model=args.model or RGB_MODEL, model_path=args.model_path,
                                               limit=args.limit)
         report = real_hands.evaluate_real_hands(options)
         digits, hands = report.rows[0].digits_photos, report.rows[0].hands_photos
@@ -137,4 +150,22 @@ def _run_real(args: argparse.Namespace) -> int:
         args.json.write_text(json.dumps(numbers, indent=2) + "\n")
         print(f"wrote {args.json}")
     print(f"wall time {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _run_renders(args: argparse.Namespace) -> int:
+    """An RGB model through the engine on held-out renders, beside MediaPipe on the same frames."""
+    from engine.render_eval import evaluate_on_renders
+    from engine.real_hands import rgb_model_kinds
+
+    model = args.model or RGB_MODEL
+    if model not in rgb_model_kinds():
+        raise ValueError(f"--data renders runs a colour model ({', '.join(rgb_model_kinds())}), not {model}")
+    result = evaluate_on_renders(model, args.model_path, sequences=args.sequences, frames=args.frames,
+                                 seed=args.seed)
+    print(result.summary())
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+        print(f"wrote {args.json}")
     return 0

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     engine = StreamingEngine(EngineOptions(
         model=args.model, model_path=args.model_path, max_hands=args.max_hands,
         providers=tuple(args.providers) if args.providers else None, calibration=args.calibration,
-        detector=default_detector(args.source, args.detector), threads=args.threads,
+        detector=default_detector(args.source, args.detector, args.model), threads=args.threads,
         background_detection=not args.fast))  # live: never wait for MediaPipe; --fast: reproducible
     recorder = None
     out_file = None

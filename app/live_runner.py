@@ -17,7 +17,7 @@ from PyQt6.QtCore import QObject, pyqtSignal
 from engine.frames import Frame
 from engine.results import FrameResult
 
-MODEL_LABELS = {"seqhand": "SeqHAND-Net (RGB)", "cadstn": "CADSTN (depth)"}
+MODEL_LABELS = {"lifter": "Keypoint lifter (RGB)", "seqhand": "SeqHAND-Net (RGB)", "cadstn": "CADSTN (depth)"}
 
 
 @dataclass
@@ -25,7 +25,7 @@ class LiveOptions:
     """What to run. ``detector`` ``auto``: see ``engine.sources.default_detector``."""
 
     source: str = "demo"
-    model: str = "seqhand"
+    model: str = "lifter"
     model_path: Path | None = None
     detector: str = "auto"
     hand_model_path: Path | None = None
@@ -67,7 +67,7 @@ class LiveRunner(QObject):
         self.stop()
         engine_options = EngineOptions(model=options.model, model_path=options.model_path,
                                        max_hands=options.max_hands,
-                                       detector=default_detector(options.source, options.detector),
+                                       detector=default_detector(options.source, options.detector, options.model),
                                        hand_model_path=options.hand_model_path,
                                        calibration=options.calibration)
         source = open_source(options.source)

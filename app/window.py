@@ -22,7 +22,8 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLa
 from app.beta_plot import BetaPlot
 from app.live_runner import MODEL_LABELS, LiveOptions, LiveRunner, session_folder
 from app.overlays import draw_overlays, frame_image
-from engine.sources import default_model
+from engine.estimators import KINDS
+from engine.sources import DEPTH_MODEL, default_model
 
 SOURCE_CHOICES = ("demo", "0", "realsense")
 OPEN_FILE = "Open file…"
@@ -302,8 +303,8 @@ class MainWindow(QMainWindow):
                 return
             self.source_box.insertItem(0, path)
             self.source_box.setCurrentText(path)
-        if default_model(path if text == OPEN_FILE else text) == "cadstn":  # a depth camera or recording
-            self.model_box.setCurrentIndex(self.model_box.findData("cadstn"))
+        if default_model(path if text == OPEN_FILE else text) == DEPTH_MODEL:  # a depth camera or recording
+            self.model_box.setCurrentIndex(self.model_box.findData(DEPTH_MODEL))
         self.video.setFocus()
         if self.runner.running:
             self.start()
@@ -319,7 +320,7 @@ class MainWindow(QMainWindow):
         if latest is None:
             return
         frame, result = latest
-        depth_view = self.model_box.currentData() == "cadstn"
+        depth_view = KINDS[self.model_box.currentData()].image == "depth"
         try:
             image = frame_image(frame, show_depth=depth_view)
         except ValueError as exc:
@@ -396,5 +397,5 @@ class MainWindow(QMainWindow):
         locked = engine is not None and engine.shape_locked
         self.lock_button.setChecked(locked)
         self.lock_button.setText("Unlock shape" if locked else "Lock shape")
-        self.lock_button.setEnabled(running and self.model_box.currentData() == "seqhand")
+        self.lock_button.setEnabled(running and KINDS[self.model_box.currentData()].estimates_shape)
         self.reset_button.setEnabled(running)

@@ -73,6 +73,34 @@ def rss_mb() -> float:
     return 0.0
 
 
+MEDIAPIPE = "mediapipe"  # bench_engine's reference row: MediaPipe Hands alone, no model of ours
+
+
+class MediaPipeAlone:
+    """MediaPipe Hands alone (VIDEO mode, two hands) behind the engine's ``process``/``close``, so the same
+    pipeline measures it: the reference the RGB path's speed is held to."""
+
+    def __init__(self, max_hands: int = 2) -> None:
+        from engine.detect_rgb import MediaPipeHandDetector
+
+        self.detector = MediaPipeHandDetector(max_hands=max_hands)
+
+    def process(self, frame: Frame) -> FrameResult:
+        from engine.results import HandResult, StageTimings
+
+        start = time.perf_counter()
+        found = self.detector.detect(frame.rgb, frame.timestamp)
+        hands = [HandResult(track_id=i, handedness=d.handedness, confidence=d.score, box=(0.0, 0.0, 0.0, 0.0),
+                            joints_2d=d.landmarks.astype(np.float32),
+                            joints_3d=(d.world * 1000.0).astype(np.float32)) for i, d in enumerate(found)]
+        ms = (time.perf_counter() - start) * 1000.0
+        return FrameResult(frame_index=frame.index, timestamp=frame.timestamp, hands=hands,
+                           timings=StageTimings(detect_ms=ms, total_ms=ms))
+
+    def close(self) -> None:
+        self.detector.close()
+
+
 def bench_engine(model: str, provider: str, *, source: str = "demo", frames: int = 300, warmup: int = 30,
                  model_path: Path | None = None, detector: str = "auto", threads: int = 1) -> BenchResult:
     """Run ``frames`` frames (after ``warmup``) of ``source`` through the pipeline and measure them.
@@ -85,8 +113,9 @@ def bench_engine(model: str, provider: str, *, source: str = "demo", frames: int
 
     result = BenchResult(model=model, provider=provider, source=source, host=host_cpu())
     try:
-        engine = StreamingEngine(EngineOptions(model=model, model_path=model_path, providers=(provider,),
-                                               detector=default_detector(source, detector), threads=threads))
+        engine = MediaPipeAlone() if model == MEDIAPIPE else StreamingEngine(EngineOptions(
+            model=model, model_path=model_path, providers=(provider,),
+            detector=default_detector(source, detector, model), threads=threads))
     except (OSError, ValueError) as exc:
         result.error = str(exc)
         return result

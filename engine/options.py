@@ -9,8 +9,8 @@ from pathlib import Path
 class EngineOptions:
     """How the engine runs. ``None`` paths mean the shipped files in ``weights/``.
 
-    ``model``: a kind of ``engine.estimators.KINDS``. ``detector``: ``auto`` (the model's own: MediaPipe
-    on colour for SeqHAND-Net; depth segmentation for CADSTN),
+    ``model``: a kind of ``engine.estimators.KINDS`` (default: the keypoint lifter). ``detector``: ``auto``
+    (the model's own: MediaPipe on colour for the lifter and SeqHAND-Net; depth segmentation for CADSTN),
     ``mediapipe`` or ``depth`` (nearest-blob segmentation, also usable to place SeqHAND-Net crops
     when the frames carry aligned depth). ``redetect_every``: while a hand is tracked from its own
     predictions the detector still runs at least this often (MediaPipe costs ~25-30 ms here, so not
@@ -27,7 +27,7 @@ class EngineOptions:
     tracks and fresh recurrent state (one image = one fresh sequence).
     """
 
-    model: str = "seqhand"
+    model: str = "lifter"
     model_path: Path | None = None
     max_hands: int = 2
     providers: tuple[str, ...] | None = None

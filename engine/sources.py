@@ -18,17 +18,25 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpe
 REALSENSE_SUFFIXES = (".bag", ".db3")
 
 
+RGB_MODEL = "lifter"   # the colour default: it sees real hands (weights/lifter_compact.onnx.md)
+DEPTH_MODEL = "cadstn"
+
+
 def default_model(spec: str) -> str:
     """The model a source calls for when none is named: CADSTN (depth) for a RealSense camera or
-    recording, SeqHAND-Net (colour) for everything else."""
+    recording, the keypoint lifter (colour, MediaPipe's landmarks) for everything else."""
     spec = str(spec).strip()
-    return "cadstn" if spec == "realsense" or Path(spec).suffix.lower() in REALSENSE_SUFFIXES else "seqhand"
+    return DEPTH_MODEL if spec == "realsense" or Path(spec).suffix.lower() in REALSENSE_SUFFIXES else RGB_MODEL
 
 
-def default_detector(spec: str, detector: str = "auto") -> str:
+def default_detector(spec: str, detector: str = "auto", model: str = RGB_MODEL) -> str:
     """The hand detector for a source: ``auto`` on the built-in demo means its depth (aligned, exact, and
-    ~25 ms cheaper than MediaPipe on a rendered hand); anything else is left to the engine."""
-    return "depth" if detector == "auto" and str(spec).strip() == "demo" else detector
+    ~25 ms cheaper than MediaPipe on a rendered hand) for models that can crop from it; anything else is
+    left to the engine (the lifter reads MediaPipe's landmarks, so it always runs MediaPipe)."""
+    from engine.estimators import estimator_class
+
+    demo = detector == "auto" and str(spec).strip() == "demo"
+    return "depth" if demo and "depth" in estimator_class(model).detectors else detector
 
 
 def open_source(spec: str, *, realtime: bool = True, loop: bool | None = None,
