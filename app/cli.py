@@ -58,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.mano_dir:
         os.environ["HANDSTREAM_MANO_DIR"] = args.mano_dir
+    if args.debug:
+        os.environ["HANDSTREAM_DEBUG"] = "1"  # also lets MediaPipe's native start-up logging through
     if args.command is None:
         parser.print_help()
         return 1

@@ -9,7 +9,10 @@ is used as is.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +32,24 @@ class LandmarkerHand:
     world: np.ndarray | None
     handedness: str
     score: float
+
+
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Silence what MediaPipe's C++ side (LiteRT, glog) prints on standard error while it starts up: a dozen
+    INFO/WARNING lines on every start that say nothing to a user. ``HANDSTREAM_DEBUG`` (``--debug``) keeps them."""
+    if os.environ.get("HANDSTREAM_DEBUG"):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 class MediaPipeHands:
@@ -59,12 +80,14 @@ class MediaPipeHands:
             min_hand_presence_confidence=min_confidence,
             min_tracking_confidence=min_confidence,
         )
-        try:
-            self._landmarker = HandLandmarker.create_from_options(options)
-        except (RuntimeError, ValueError, FileNotFoundError) as exc:  # MediaPipe's own choice of types
-            raise ValueError(f"hand detector bundle {path} cannot be loaded: {exc}") from None
         self._last_ms = -1
         self.stills = stills
+        with quiet_native_stderr():
+            try:
+                self._landmarker = HandLandmarker.create_from_options(options)
+            except (RuntimeError, ValueError, FileNotFoundError) as exc:  # MediaPipe's own choice of types
+                raise ValueError(f"hand detector bundle {path} cannot be loaded: {exc}") from None
+            self.detect(np.zeros((64, 64, 3), np.uint8))  # the first run logs its delegates: here, quietly
 
     def detect(self, rgb: np.ndarray, timestamp_s: float = 0.0) -> list[LandmarkerHand]:
         """Hands in an HxWx3 uint8 RGB image; in VIDEO mode timestamps must increase."""
@@ -93,5 +116,6 @@ class MediaPipeHands:
     def close(self) -> None:
         """Release MediaPipe's graph now (its destructor may run too late, at interpreter exit)."""
         if self._landmarker is not None:
-            self._landmarker.close()
+            with quiet_native_stderr():  # it logs each accelerator it destroys
+                self._landmarker.close()
             self._landmarker = None
