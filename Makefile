@@ -4,8 +4,11 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 PIP     := $(BIN)/pip install --disable-pip-version-check -c constraints.txt
 SOURCE  ?= demo
-# Debian libraries that the wheels load at import: Open3D (libusb, EGL), OpenCV (libGL), Qt offscreen.
-DEB_PKGS := libusb-1.0-0 libgl1 libegl1 libglib2.0-0 libxkbcommon0 libfontconfig1 libdbus-1-3
+# Debian libraries that the wheels load at import: Open3D (libusb, EGL), OpenCV (libGL), Qt offscreen, and Qt's
+# xcb platform plugin for a real display (without them `make app` under X11/Xvfb aborts in Qt's plugin loader).
+DEB_PKGS := libusb-1.0-0 libgl1 libegl1 libglib2.0-0 libxkbcommon0 libfontconfig1 libdbus-1-3 \
+            libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-image0 libxcb-render-util0 \
+            libxcb-randr0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
 
 .PHONY: app test system-deps venv clean
 

@@ -44,10 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="use the licensed MANO model from DIR (MANO_RIGHT.pkl, MANO_LEFT.pkl) instead of the "
         "open hand model; same as setting HANDSTREAM_MANO_DIR",
     )
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    # --debug and --mano-dir mean the same before or after the subcommand (SUPPRESS: a subcommand's parser
+    # leaves what the main parser read alone unless the option is given after it)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--mano-dir", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show full tracebacks on errors and MediaPipe's own logging")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors and MediaPipe's own logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
-        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP, parents=[common])
         module.add_arguments(p)
         p.set_defaults(run=module.run)
     return parser

@@ -17,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="output file (.onnx for models; defaults beside the session)")
     parser.add_argument("--int8", action="store_true", help="quantise weights to int8 (models; see the model card for its cost)")
     parser.add_argument("--format", choices=("csv", "json", "npz"), help="format of a session export")
+    parser.add_argument("--force", action="store_true", help="overwrite --out if it exists (e.g. a shipped model)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -25,6 +26,8 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"export {args.target} needs --ckpt CKPT and --out FILE.onnx")
         if not args.ckpt.is_file():
             raise FileNotFoundError(f"checkpoint {args.ckpt} does not exist")
+        if args.out.exists() and not args.force:
+            raise FileExistsError(f"--out {args.out} exists; pass --force to replace it (nothing was written)")
         if args.target == "lifter":
             if args.int8:
                 raise ValueError("--int8 is for the image and depth networks; the lifter is small enough in float")

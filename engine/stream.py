@@ -59,6 +59,8 @@ class StreamingEngine:
         kind = estimator_class(o.model)
         if o.max_hands < 1:
             raise ValueError(f"max_hands must be at least 1, got {o.max_hands}")
+        if o.threads < 1:
+            raise ValueError(f"--threads must be at least 1, got {o.threads}")
         if o.detector not in ("auto", *DETECTORS):
             raise ValueError(f"detector must be auto, mediapipe or depth, got {o.detector!r}")
         self.detector_kind = kind.detectors[0] if o.detector == "auto" else o.detector

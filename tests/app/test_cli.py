@@ -63,3 +63,26 @@ def test_doctor_names_the_open_hand_model_and_a_bad_mano_dir(tmp_path):
     assert out.returncode == 0, out.stderr
     line = next(l for l in out.stdout.splitlines() if "hand model:" in l)
     assert "unavailable" in line and str(missing) in line
+
+
+@pytest.mark.parametrize("argv", [["--debug", "doctor"], ["doctor", "--debug"]])
+def test_global_options_are_accepted_before_or_after_the_subcommand(argv):
+    args = cli.build_parser().parse_args(argv)
+    assert args.debug is True and args.command == "doctor"
+    assert cli.build_parser().parse_args(["doctor"]).debug is False
+
+
+def test_export_refuses_to_overwrite_a_model_without_force(tmp_path, capsys):
+    ckpt, out = tmp_path / "c.pt", tmp_path / "shipped.onnx"
+    ckpt.write_bytes(b"not read before the check")
+    out.write_bytes(b"the shipped model")
+    assert cli.main(["export", "lifter", "--ckpt", str(ckpt), "--out", str(out)]) == 2
+    assert "pass --force" in capsys.readouterr().err
+    assert out.read_bytes() == b"the shipped model"
+    assert cli.main(["export", "lifter", "--ckpt", str(ckpt), "--out", str(out), "--force"]) == 2  # now it reads
+    assert "checkpoint" in capsys.readouterr().err
+
+
+def test_threads_below_one_are_refused(capsys):
+    assert cli.main(["run", "--frames", "1", "--headless", "--threads", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "handstream: error: --threads must be at least 1, got 0"
