@@ -16,7 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_live_arguments(parser)
     parser.add_argument("--headless", action="store_true", help="no preview window")
     parser.add_argument("--frames", type=int, help="stop after N processed frames")
-    parser.add_argument("--out", type=Path, help="write one JSON line of results per frame to this new file")
+    parser.add_argument("--out", type=Path, help="write one JSON line of results per frame to this new file, "
+                        "or to standard output with '-' (the status and summary then go to standard error)")
     parser.add_argument("--vertices", action="store_true", help="include mesh vertices in --out and --record")
     parser.add_argument("--record", type=Path, metavar="DIR", help="record frames and results into a new session folder")
     parser.add_argument("--fast", action="store_true",
@@ -40,10 +41,11 @@ def run(args: argparse.Namespace) -> int:
     args.model = args.model or default_model(args.source)
     if args.frames is not None and args.frames < 1:
         raise ValueError(f"--frames must be at least 1, got {args.frames}")
-    if args.out is not None:
-        if args.out.exists():
+    to_stdout = args.out is not None and str(args.out) == "-"
+    if args.out is not None and not to_stdout:
+        if args.out.is_file():
             raise FileExistsError(f"--out {args.out} already exists; choose a new file (nothing was overwritten)")
-        if not args.out.parent.is_dir():
+        if not args.out.exists() and not args.out.parent.is_dir():
             raise FileNotFoundError(f"--out {args.out}: folder {args.out.parent} does not exist")
     intrinsics = None
     if args.calibration is not None:
@@ -58,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         background_detection=not args.fast))  # live: never wait for MediaPipe; --fast: reproducible
     recorder = None
     out_file = None
+    reader_gone = threading.Event()  # --out - piped into a reader that stopped (e.g. `head`)
     lock = threading.Lock()
     latest: dict = {}
     span: list[float] = []  # monotonic time of the first and the latest result
@@ -71,16 +74,21 @@ def run(args: argparse.Namespace) -> int:
                                        source=args.source,
                                        engine={"model": args.model, "model_path": str(engine.model.info.path),
                                                "providers": engine.providers})
-        if args.out is not None:
-            out_file = open(args.out, "x", encoding="utf-8")
+        if to_stdout:
+            out_file = sys.stdout
+        elif args.out is not None:  # a new file, or a device or pipe such as /dev/null
+            out_file = open(args.out, "w" if args.out.exists() else "x", encoding="utf-8")
 
         def on_result(frame, result) -> None:
             now = time.monotonic()
             span[:] = [span[0] if span else now, now]
             if recorder is not None:
                 recorder.write(frame, result)
-            if out_file is not None:
-                out_file.write(json.dumps(result_to_json(result, args.vertices)) + "\n")
+            if out_file is not None and not reader_gone.is_set():
+                try:
+                    out_file.write(json.dumps(result_to_json(result, args.vertices)) + "\n")
+                except BrokenPipeError:
+                    reader_gone.set()
             if not args.headless:
                 with lock:
                     latest["frame"], latest["result"] = frame, result
@@ -91,13 +99,16 @@ def run(args: argparse.Namespace) -> int:
         preview = None if args.headless else _Preview.open()
         last_flush = last_status = 0.0
         try:
-            while not pipeline.wait(0.03 if preview else 0.25):
+            while not pipeline.wait(0.03 if preview else 0.25) and not reader_gone.is_set():
                 now = time.monotonic()
                 if now - last_status > 0.5:
                     _status_line(pipeline.stats(), recorder)
                     last_status = now
                 if out_file is not None and now - last_flush > 1.0:
-                    out_file.flush()  # at most a second of results is ever only in memory
+                    try:
+                        out_file.flush()  # at most a second of results is ever only in memory
+                    except BrokenPipeError:
+                        reader_gone.set()
                     last_flush = now
                 if preview is not None:
                     with lock:
@@ -114,13 +125,31 @@ def run(args: argparse.Namespace) -> int:
     finally:
         source.stop()
         if out_file is not None:
-            out_file.close()
+            _close_output(out_file, reader_gone)
         rec_status = recorder.close() if recorder is not None else None
         engine.close()
     if sys.stderr.isatty():
         print(file=sys.stderr)
-    _summary(stats, elapsed, args, rec_status)
+    _summary(stats, elapsed, args, rec_status, sys.stderr if to_stdout else sys.stdout)
     return 0 if not stats.error else 1
+
+
+def _close_output(out_file, reader_gone) -> None:
+    """Flush and close --out; standard output whose reader left is pointed at /dev/null instead, so that
+    Python's own flush at exit does not fail on the closed pipe."""
+    import os
+
+    try:
+        out_file.flush()
+    except BrokenPipeError:
+        reader_gone.set()
+    if out_file is sys.stdout:
+        if reader_gone.is_set():
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+            os.close(null)
+        return
+    out_file.close()
 
 
 def _status_line(stats, recorder) -> None:
@@ -140,17 +169,17 @@ def _status_line(stats, recorder) -> None:
         print(line, file=sys.stderr, flush=True)
 
 
-def _summary(stats, elapsed: float, args: argparse.Namespace, rec_status) -> None:
+def _summary(stats, elapsed: float, args: argparse.Namespace, rec_status, out=sys.stdout) -> None:
     fps = (stats.frames - 1) / elapsed if stats.frames > 1 and elapsed > 0 else 0.0
-    print(f"processed {stats.frames} frames in {elapsed:.1f} s ({fps:.1f} fps), dropped {stats.dropped}")
+    print(f"processed {stats.frames} frames in {elapsed:.1f} s ({fps:.1f} fps), dropped {stats.dropped}", file=out)
     for name in ("capture", "detect", "crop", "inference", "hand_model", "total", "latency"):
         s = stats.stages.get(name)
         if s is not None:
-            print(f"  {name:<11} median {s.median_ms:7.2f} ms   p95 {s.p95_ms:7.2f} ms")
+            print(f"  {name:<11} median {s.median_ms:7.2f} ms   p95 {s.p95_ms:7.2f} ms", file=out)
     if args.out is not None:
-        print(f"results: {args.out}")
+        print(f"results: {'standard output' if str(args.out) == '-' else args.out}", file=out)
     if rec_status is not None:
-        print(f"recording: {rec_status.message()}")
+        print(f"recording: {rec_status.message()}", file=out)
     if stats.error:
         print(f"handstream: error: {stats.error}", file=sys.stderr)
 

@@ -75,3 +75,22 @@ def test_run_tracks_the_hand_in_a_video_file_with_the_rgb_model(tmp_path, capsys
     for hands in tracked:
         x0, y0, x1, y1 = hands[0]["box"]
         assert 150 < (x0 + x1) / 2 < 550 and 50 < (y0 + y1) / 2 < 450  # the crop stays on the hand
+
+
+def test_results_to_standard_output_end_cleanly_when_the_reader_stops(app_cadstn_model):
+    """`--out -` into `head`: JSON lines on stdout, the summary on stderr, exit 0 and no traceback."""
+    cmd = (f"{sys.executable} -m app.cli run --model cadstn --model-path {app_cadstn_model} --headless --fast "
+           f"--frames 400 --out - | head -n 3")
+    out = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, timeout=300)
+    lines = out.stdout.splitlines()
+    assert out.returncode == 0, out.stderr
+    assert [json.loads(line)["frame_index"] for line in lines] == [0, 1, 2]
+    assert "Traceback" not in out.stderr and "BrokenPipe" not in out.stderr
+
+
+def test_results_may_go_to_a_device(capsys, app_cadstn_model):
+    code = cli.main(["run", "--model", "cadstn", "--model-path", str(app_cadstn_model), "--headless", "--fast",
+                     "--frames", "3", "--out", "/dev/null"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "results: /dev/null" in printed.out
