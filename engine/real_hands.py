@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.frames import Frame
+from engine.sources import RGB_MODEL
 from models.finger_states import DIGIT_EXTENDED, HANDS_CLASS_COUNT, LONG_FINGERS, FingerStates, finger_states
 
 REAL_HANDS_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-hands"
@@ -229,7 +230,7 @@ def score(name: str, predictions: list[PhotoPrediction], seconds: float = 0.0) -
         hands_confusion=counts, predictions=list(predictions))
 
 
-def predict_engine(photos: list[Photo], model: str = "seqhand",
+def predict_engine(photos: list[Photo], model: str = RGB_MODEL,
                    model_path: Path | None = None) -> list[PhotoPrediction]:
     """Each photo through the live engine as a fresh one-frame sequence; the rule on its camera-space joints."""
     from engine.stream import EngineOptions, StreamingEngine
@@ -269,7 +270,7 @@ class RealHandsOptions:
     ``mediapipe``: also score MediaPipe's own landmarks, the reference row."""
 
     root: Path = REAL_HANDS_DIR
-    model: str = "seqhand"
+    model: str = RGB_MODEL
     model_path: Path | None = None
     limit: int = 0
     mediapipe: bool = True

@@ -16,16 +16,16 @@ needs_photos = pytest.mark.skipif(not REAL_HANDS_DIR.is_dir(), reason=f"real-han
 
 @needs_photos
 def test_eval_real_hands_prints_both_rows_and_writes_json_and_two_sheets(tmp_path, capsys) -> None:
-    out = tmp_path / "rh" / "seqhand.json"
+    out = tmp_path / "rh" / "lifter.json"
     assert cli.main(["eval", "--data", "real-hands", "--limit", "4", "--json", str(out)]) == 0
     text = capsys.readouterr().out
     lines = {line.split()[0]: line for line in text.splitlines() if line.strip()}
-    assert "seqhand" in lines and "mediapipe" in lines and "%" in lines["mediapipe"]
+    assert "lifter" in lines and "mediapipe" in lines and "%" in lines["mediapipe"]
     assert "wall time" in text
     numbers = json.loads(out.read_text())
-    assert set(numbers["rows"]) == {"seqhand", "mediapipe"}
-    assert numbers["rows"]["mediapipe"]["digits_photos"] == 4 and numbers["rows"]["seqhand"]["hands_photos"] == 4
-    for name in ("seqhand_real_hands.png", "mediapipe_real_hands.png"):  # beside --json by default
+    assert set(numbers["rows"]) == {"lifter", "mediapipe"}
+    assert numbers["rows"]["mediapipe"]["digits_photos"] == 4 and numbers["rows"]["lifter"]["hands_photos"] == 4
+    for name in ("lifter_real_hands.png", "mediapipe_real_hands.png"):  # beside --json by default
         sheet = cv2.imread(str(out.parent / name))
         assert sheet is not None and sheet.shape[1] == 6 * 160
 

@@ -19,7 +19,8 @@ CADSTN_MM = 25.0
 CADSTN_FACING = default_model_path("cadstn").with_name("cadstn_compact_facing.onnx")
 SEQHAND_ROOT_RELATIVE_MM = 35.0
 SEQHAND_PLACEMENT_MM = 35.0
-SHIPPED = ("seqhand", "cadstn")  # the kinds with a file in weights/; a kind joins when its file and card do
+SHIPPED = ("seqhand", "cadstn", "lifter")  # the kinds with a file in weights/; a kind joins when its file and card do
+LIFTER_ROOT_RELATIVE_MM = 40.0  # 23.9 mm through MediaPipe when shipped (its card); 19.8 mirrored
 
 
 @pytest.mark.parametrize("kind", SHIPPED)
@@ -30,7 +31,7 @@ def test_the_shipped_model_loads_has_a_card_and_stays_small(kind: str) -> None:
     assert path.stat().st_size < 50e6
     card_path = path.with_name(path.name + ".md")  # the card beside it: weights/<model>.onnx.md
     card = card_path.read_text().lower()
-    for needed in ("handstream train", "seed", "wall time", "held-out", "steps"):
+    for needed in ("handstream train", "seed", "wall time", "held-out", "steps", "real-hands"):
         assert needed in card, f"{card_path.name} lacks {needed!r}"
 
 
@@ -117,3 +118,33 @@ def test_seqhand_recovers_the_demo_pose_and_places_it_in_camera_space() -> None:
     placement = np.linalg.norm(pred.mean(axis=1) - gt.mean(axis=1), axis=-1).mean()
     assert placement < SEQHAND_PLACEMENT_MM, placement  # metric depth from the crop's scale, refined with depth
 
+
+
+def _run_demo_lifter(mirrored: bool) -> tuple[np.ndarray, np.ndarray, set[str]]:
+    """The shipped lifter over the demo through MediaPipe (colour only), or over its mirror image, where the
+    right hand becomes a left one: predicted and true 3-D joints (mm) of the frames with a hand, handedness."""
+    k = DEMO_INTRINSICS
+    if mirrored:  # pixel u -> W-1-u: camera x -> -x about the mirrored principal point
+        k = CameraIntrinsics(fx=k.fx, fy=k.fy, cx=k.width - 1 - k.cx, cy=k.cy, width=k.width, height=k.height)
+    truth = demo_truth().joints_3d
+    pred, gt, sides = [], [], set()
+    with StreamingEngine(EngineOptions(model="lifter", max_hands=1, vertices=False)) as engine:
+        for i in range(len(truth)):
+            rgb, _ = render_demo_frame(i / 30.0, "rgb")
+            joints = truth[demo_frame_index(i / 30.0)] * ([-1, 1, 1] if mirrored else [1, 1, 1])
+            result = engine.process(Frame(i, i / 30.0, np.ascontiguousarray(rgb[:, ::-1]) if mirrored else rgb, None, k))
+            for hand in result.hands:
+                pred.append(hand.joints_3d)
+                gt.append(joints)
+                sides.add(hand.handedness)
+    return np.stack(pred), np.stack(gt), sides
+
+
+@pytest.mark.parametrize("mirrored", [False, True])
+def test_lifter_recovers_the_demo_pose_of_a_right_hand_and_of_its_mirror_image(mirrored: bool) -> None:
+    pred, gt, sides = _run_demo_lifter(mirrored)
+    assert sides == ({"left"} if mirrored else {"right"}) and len(pred) >= 0.9 * len(demo_truth().joints_3d)
+    rel = lambda j: j - j[:, :1]  # noqa: E731
+    error = np.linalg.norm(rel(pred) - rel(gt), axis=-1).mean()
+    trivial = np.linalg.norm(rel(gt), axis=-1).mean()  # every joint at the wrist
+    assert error < LIFTER_ROOT_RELATIVE_MM and error < 0.6 * trivial, (error, trivial)
