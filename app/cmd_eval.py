@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         result = evaluate_lifter(model, sequences=args.sequences, length=args.frames, seed=args.seed)
         print(f"lifter {model.name}: {result.summary()}")
         numbers = result.to_dict()
-    elif args.model == "seqhand":
+    elif args.model in ("seqhand", "seqhand_kp"):
         if args.data != "synth" or args.live:
             raise ValueError("seqhand is evaluated on synthetic RGB sequences only (--data synth, no --live)")
         from models.seqhand.evaluate import evaluate_synthetic
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         result = evaluate_synthetic(model, sequences=args.sequences, length=args.frames, seed=args.seed,
                                     max_tilt_deg=max_tilt,
                                     scale=DEFAULT_SCALE if args.scale is None else tuple(args.scale))
-        print(f"seqhand {model.name}: {result.summary()}")
+        print(f"{args.model} {model.name}: {result.summary()}")
         numbers = result.__dict__
     else:
         from engine.evaluate_live import evaluate_live

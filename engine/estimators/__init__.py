@@ -10,9 +10,10 @@ from engine.estimators.base import Estimator, FrameContext
 from engine.estimators.cadstn import CadstnEstimator
 from engine.estimators.lifter import LifterEstimator
 from engine.estimators.seqhand import SeqHandEstimator
+from engine.estimators.seqhand_kp import KeypointSeqHandEstimator
 
 KINDS: dict[str, type[Estimator]] = {"seqhand": SeqHandEstimator, "cadstn": CadstnEstimator,
-                                     "lifter": LifterEstimator}
+                                     "lifter": LifterEstimator, "seqhand_kp": KeypointSeqHandEstimator}
 MODEL_KINDS = tuple(KINDS)  # every kind, in the CLI's order (weights/ may not ship a file for each yet)
 
 

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from engine.crop import crop_image, square_box
+from engine.crop import CropBox, crop_image, square_box
 from engine.estimators.base import Estimator, FrameContext
 from engine.estimators.hand_params import hand_from_params, load_trained_hand_model
 from engine.frames import Frame
@@ -61,12 +61,21 @@ class SeqHandEstimator(Estimator):
             pts = detection.landmarks
         else:
             pts = np.array([detection.centre - detection.size / 2, detection.centre + detection.size / 2])
-        box = square_box(pts, mirrored=track.handedness == "left")
+        return self._run(track, square_box(pts, mirrored=track.handedness == "left"), detection, context)
+
+    def _inputs(self, crop: np.ndarray, box: CropBox, detection: Detection | None) -> dict[str, np.ndarray]:
+        """The network's inputs for one crop (HxWx3 uint8): the image in [0, 1], channels first."""
+        return {"image": np.ascontiguousarray(crop.transpose(2, 0, 1)[None], np.float32) * (1.0 / 255.0)}
+
+    def _run(self, track: Track, box: CropBox, detection: Detection | None, context: FrameContext
+             ) -> HandResult | None:
+        """Crop ``box``, run the network from the track's state, and turn its parameters into the hand
+        (``detection``: what placed the box; None when the track follows its own prediction)."""
         c0 = time.perf_counter()
         crop = crop_image(context.frame.rgb, box, self.model.info.input_size)
-        image = np.ascontiguousarray(crop.transpose(2, 0, 1)[None], np.float32) * (1.0 / 255.0)
+        feeds = self._inputs(crop, box, detection)
         c1 = time.perf_counter()
-        outputs, track.state = self.model.step({"image": image}, track.state or self.model.zero_state())
+        outputs, track.state = self.model.step(feeds, track.state or self.model.zero_state())
         c2 = time.perf_counter()
         hand = hand_from_params(outputs["params"][0], self.model.info.pose_pca, track, box, detection is not None,
                                 context, self.hand_model, self.options.vertices, self.options.jump_fraction)

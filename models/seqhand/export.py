@@ -88,7 +88,7 @@ def export_onnx(
         module, args = _PerFrameStep(net), frame_args
         inputs, outputs = frame_inputs, ["params"]
     metadata = {
-        "model": "seqhand",
+        "model": "seqhand_kp" if keypoints else "seqhand",  # the engine's kind: what the file needs per frame
         "input_size": str(size),
         "state_shape": json.dumps(list(net.state_shape)),
         "pose_pca": str(POSE_PCA),
