@@ -156,11 +156,11 @@ def _run_real(args: argparse.Namespace) -> int:
 def _run_renders(args: argparse.Namespace) -> int:
     """An RGB model through the engine on held-out renders, beside MediaPipe on the same frames."""
     from engine.render_eval import evaluate_on_renders
-    from engine.real_hands import rgb_model_kinds
+    from engine.estimators import kinds_reading
 
     model = args.model or RGB_MODEL
-    if model not in rgb_model_kinds():
-        raise ValueError(f"--data renders runs a colour model ({', '.join(rgb_model_kinds())}), not {model}")
+    if model not in kinds_reading("rgb"):
+        raise ValueError(f"--data renders runs a colour model ({', '.join(kinds_reading('rgb'))}), not {model}")
     result = evaluate_on_renders(model, args.model_path, sequences=args.sequences, frames=args.frames,
                                  seed=args.seed)
     print(result.summary())

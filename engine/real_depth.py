@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from calibration.intrinsics import CameraIntrinsics
+from engine.estimators import kinds_reading
 from engine.frames import Frame
 from engine.real_hands import NO_HAND, REAL_HANDS_DIR, check_root
 from models.finger_states import FingerStates, finger_states
@@ -24,13 +25,6 @@ from models.finger_states import FingerStates, finger_states
 SR305_MM_PER_UNIT = 0.125
 SR305 = CameraIntrinsics(fx=476.007, fy=476.007, cx=313.683, cy=242.755, width=640, height=480)
 OPEN_HAND_SEQUENCE = "20210326-230536"  # right hand, all five fingers stretched apart, turning in the image plane
-
-
-def depth_model_kinds() -> tuple[str, ...]:
-    """The engine's model kinds that cannot run without depth."""
-    from engine.estimators import KINDS
-
-    return tuple(kind for kind, estimator in KINDS.items() if estimator.image == "depth")
 
 
 def depth_sequences(root: Path = REAL_HANDS_DIR) -> dict[str, list[Path]]:
@@ -73,7 +67,7 @@ class DepthPrediction:
 
 @dataclass
 class RealDepthOptions:
-    """``model``: a depth model kind (`depth_model_kinds`), ``model_path`` None for the shipped file."""
+    """``model``: a depth model kind (``kinds_reading("depth")``), ``model_path`` None for the shipped file."""
 
     root: Path = REAL_HANDS_DIR
     model: str = "cadstn"
@@ -111,7 +105,7 @@ def evaluate_real_depth(options: RealDepthOptions | None = None) -> RealDepthRep
     from engine.stream import EngineOptions, StreamingEngine
 
     o = options or RealDepthOptions()
-    kinds = depth_model_kinds()
+    kinds = kinds_reading("depth")
     if o.model not in kinds:
         raise ValueError(f"real-depth frames have no colour: --model must be one of {', '.join(kinds)}, "
                          f"got {o.model!r}")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.estimators import kinds_reading
 from engine.frames import Frame
 from engine.sources import RGB_MODEL
 from models.finger_states import DIGIT_EXTENDED, HANDS_CLASS_COUNT, LONG_FINGERS, FingerStates, finger_states
@@ -29,13 +30,6 @@ DIGITS, HANDS = "digits", "hands"
 DIGIT_PAD_PX = 50     # replicated border around a 100x100 digit photo: the palm detector needs context
 DIGIT_SIZE = 400      # ... and then a size it finds hands at
 NO_HAND = "no hand"
-
-
-def rgb_model_kinds() -> tuple[str, ...]:
-    """The engine's model kinds that run on colour frames (photos)."""
-    from engine.estimators import KINDS
-
-    return tuple(kind for kind, estimator in KINDS.items() if estimator.image == "rgb")
 
 
 def check_root(root: Path, sub: str) -> Path:
@@ -265,7 +259,7 @@ def predict_mediapipe(photos: list[Photo]) -> list[PhotoPrediction]:
 
 @dataclass
 class RealHandsOptions:
-    """``model``: an RGB model kind (`rgb_model_kinds`), ``model_path`` None for the shipped file;
+    """``model``: a colour model kind (``kinds_reading("rgb")``), ``model_path`` None for the shipped file;
     ``limit``: the first N photos of each set, taken in turn from its classes (0 = all);
     ``mediapipe``: also score MediaPipe's own landmarks, the reference row."""
 
@@ -298,12 +292,10 @@ class RealHandsReport:
 def evaluate_real_hands(options: RealHandsOptions | None = None) -> RealHandsReport:
     """Score the model (and MediaPipe) on the sign digits and HandsDataset's one-hand photos."""
     o = options or RealHandsOptions()
-    from engine.real_depth import depth_model_kinds
-
-    kinds = rgb_model_kinds()
+    kinds = kinds_reading("rgb")
     if o.model not in kinds:
         raise ValueError(f"real-hands photos are colour: --model must be one of {', '.join(kinds)}, got {o.model!r}"
-                         + (" (it reads depth only; try --data real-depth)" if o.model in depth_model_kinds() else ""))
+                         + (" (it reads depth only; try --data real-depth)" if o.model in kinds_reading("depth") else ""))
     start = time.perf_counter()
     photos = digit_photos(o.root, o.limit) + hands_photos(o.root, o.limit)
     rows = []

@@ -17,6 +17,11 @@ KINDS: dict[str, type[Estimator]] = {"seqhand": SeqHandEstimator, "cadstn": Cads
 MODEL_KINDS = tuple(KINDS)  # every kind, in the CLI's order (weights/ may not ship a file for each yet)
 
 
+def kinds_reading(image: str) -> tuple[str, ...]:
+    """The kinds that run on ``image`` ("rgb": colour frames and photos; "depth": depth frames)."""
+    return tuple(kind for kind, estimator in KINDS.items() if estimator.image == image)
+
+
 def estimator_class(kind: str) -> type[Estimator]:
     """The estimator of ``kind``; an unknown kind is a one-line error naming the known ones."""
     if kind not in KINDS:
@@ -24,4 +29,4 @@ def estimator_class(kind: str) -> type[Estimator]:
     return KINDS[kind]
 
 
-__all__ = ["KINDS", "MODEL_KINDS", "Estimator", "FrameContext", "estimator_class"]
+__all__ = ["KINDS", "MODEL_KINDS", "Estimator", "FrameContext", "estimator_class", "kinds_reading"]

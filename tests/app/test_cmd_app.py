@@ -19,7 +19,7 @@ def _handstream(*args: str) -> subprocess.CompletedProcess:
 
 def test_app_runs_the_demo_and_saves_a_screenshot(app_seqhand_model, tmp_path, image_array):
     shot = tmp_path / "app.png"
-    out = _handstream("app", "--source", "demo", "--model-path", str(app_seqhand_model),
+    out = _handstream("app", "--source", "demo", "--model", "seqhand", "--model-path", str(app_seqhand_model),
                       "--record-dir", str(tmp_path / "sessions"), "--quit-after", "5", "--screenshot", str(shot))
     assert out.returncode == 0, out.stderr
     assert "display" in out.stdout and "error shown" not in out.stdout
@@ -31,7 +31,8 @@ def test_app_runs_the_demo_and_saves_a_screenshot(app_seqhand_model, tmp_path, i
 
 
 def test_unavailable_camera_is_shown_in_the_window_not_as_a_traceback(app_seqhand_model):
-    out = _handstream("app", "--source", "9", "--model-path", str(app_seqhand_model), "--quit-after", "1")
+    out = _handstream("app", "--source", "9", "--model", "seqhand", "--model-path", str(app_seqhand_model),
+                      "--quit-after", "1")
     assert out.returncode == 0, out.stderr
     assert "error shown: webcam 9" in out.stdout
     assert "Traceback" not in out.stderr

@@ -131,7 +131,7 @@ def test_depth_sources_default_to_the_depth_model():
 
     assert default_model("realsense") == "cadstn"
     assert default_model("session.DB3") == default_model("~/walk.bag") == "cadstn"
-    assert default_model("demo") == default_model("0") == default_model("clip.mp4") == "seqhand"
+    assert default_model("demo") == default_model("0") == default_model("clip.mp4") == "lifter"
 
 
 def test_realsense_recording_plays_back_with_its_intrinsics_and_aligned_streams(tmp_path, record_realsense):

@@ -176,7 +176,7 @@ def test_shipped_keypoint_config_and_bad_values(tmp_path: Path, tiny_config) -> 
     assert config.model.keypoint_heatmaps and config.model.heatmap_sigma > 0
     assert dataclasses.replace(config.model, keypoint_heatmaps=False, heatmap_sigma=2.0) == compact.model
     p = config.pretrain
-    assert (p.max_tilt_deg, p.precision, p.max_minutes, p.blank_rgb) == (180.0, "bf16", 45.0, 0.3)
+    assert (p.max_tilt_deg, p.precision, p.max_minutes, p.blank_rgb) == (180.0, "bf16", 60.0, 0.3)
     assert (p.scale_min, p.scale_max) == (compact.pretrain.scale_min, compact.pretrain.scale_max)
     assert config.output_dir == "runs/seqhand_keypoints"
     with pytest.raises(ValueError, match="model.heatmap_sigma must be positive"):
