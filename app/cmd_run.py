@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     from engine.pipeline import Pipeline
     from engine.session import result_to_json
-    from engine.sources import default_detector, default_model, open_source
+    from engine.sources import default_detector, default_model, default_model_file, open_source
     from engine.stream import EngineOptions, StreamingEngine
 
     args.model = args.model or default_model(args.source)
@@ -54,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
         intrinsics = load_calibration(args.calibration)
     source = open_source(args.source, realtime=not args.fast, intrinsics=intrinsics)  # a bad spec fails first
     engine = StreamingEngine(EngineOptions(
-        model=args.model, model_path=args.model_path, max_hands=args.max_hands,
+        model=args.model, model_path=default_model_file(args.source, args.model, args.model_path),
+        max_hands=args.max_hands,
         providers=tuple(args.providers) if args.providers else None, calibration=args.calibration,
         detector=default_detector(args.source, args.detector, args.model), threads=args.threads,
         background_detection=not args.fast))  # live: never wait for MediaPipe; --fast: reproducible
@@ -72,8 +73,7 @@ def run(args: argparse.Namespace) -> int:
             # --fast is lossless: the recorder waits for its writer instead of dropping frames
             recorder = SessionRecorder(args.record, RecordingOptions(vertices=args.vertices, wait_for_writer=args.fast),
                                        source=args.source,
-                                       engine={"model": args.model, "model_path": str(engine.model.info.path),
-                                               "providers": engine.providers})
+                                       engine=engine.describe())
         if to_stdout:
             out_file = sys.stdout
         elif args.out is not None:  # a new file, or a device or pipe such as /dev/null

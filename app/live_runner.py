@@ -61,11 +61,12 @@ class LiveRunner(QObject):
     def start(self, options: LiveOptions) -> None:
         """Open the source, load the model, start the worker; user errors raise ValueError/OSError."""
         from engine.pipeline import Pipeline
-        from engine.sources import default_detector, open_source
+        from engine.sources import default_detector, default_model_file, open_source
         from engine.stream import EngineOptions, StreamingEngine
 
         self.stop()
-        engine_options = EngineOptions(model=options.model, model_path=options.model_path,
+        engine_options = EngineOptions(model=options.model,
+                                       model_path=default_model_file(options.source, options.model, options.model_path),
                                        max_hands=options.max_hands,
                                        detector=default_detector(options.source, options.detector, options.model),
                                        hand_model_path=options.hand_model_path,
@@ -106,13 +107,11 @@ class LiveRunner(QObject):
     def start_recording(self, out_dir: Path) -> Path:
         """Record the running session into the new folder ``out_dir``."""
         from engine.recording import SessionRecorder
-        from engine.stream import default_model_path
 
         if self.source is None or self.engine is None:
             raise ValueError("start the source before recording")
-        model_path = self.engine.options.model_path or default_model_path(self.options.model)
         recorder = SessionRecorder(out_dir, source=self.options.source, intrinsics=self.source.intrinsics,
-                                   engine={"model": self.options.model, "model_path": str(model_path)})
+                                   engine=self.engine.describe())
         with self._rec_lock:
             self.recorder = recorder
         return recorder.path

@@ -22,21 +22,57 @@ RGB_MODEL = "lifter"   # the colour default: it sees real hands (weights/lifter_
 DEPTH_MODEL = "cadstn"
 
 
+def recorded_engine(spec: str) -> dict:
+    """The engine a recorded session folder was made with (its manifest's ``engine``: model, model_path,
+    detector), so that a replay reproduces it; {} for other sources and unreadable manifests (the frames
+    still replay, with the defaults)."""
+    import json
+
+    from engine.session import MANIFEST_FILE
+
+    manifest = Path(str(spec).strip()) / MANIFEST_FILE
+    try:
+        engine = json.loads(manifest.read_text(encoding="utf-8")).get("engine")
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return engine if isinstance(engine, dict) else {}
+
+
 def default_model(spec: str) -> str:
-    """The model a source calls for when none is named: CADSTN (depth) for a RealSense camera or
-    recording, the keypoint lifter (colour, MediaPipe's landmarks) for everything else."""
+    """The model a source calls for when none is named: a recorded session's own; CADSTN (depth) for a
+    RealSense camera or recording; the keypoint lifter (colour, MediaPipe's landmarks) for everything else."""
+    from engine.estimators import KINDS
+
+    recorded = recorded_engine(spec).get("model")
+    if recorded in KINDS:
+        return recorded
     spec = str(spec).strip()
     return DEPTH_MODEL if spec == "realsense" or Path(spec).suffix.lower() in REALSENSE_SUFFIXES else RGB_MODEL
 
 
+def default_model_file(spec: str, model: str, model_path: Path | None = None) -> Path | None:
+    """The model file to run: the one named, else the one a recorded session of this model used (when it is
+    still there), else None (the shipped file)."""
+    if model_path is not None:
+        return model_path
+    recorded = recorded_engine(spec)
+    path = Path(recorded["model_path"]) if recorded.get("model") == model and recorded.get("model_path") else None
+    return path if path is not None and path.is_file() else None
+
+
 def default_detector(spec: str, detector: str = "auto", model: str = RGB_MODEL) -> str:
-    """The hand detector for a source: ``auto`` on the built-in demo means its depth (aligned, exact, and
-    ~25 ms cheaper than MediaPipe on a rendered hand) for models that can crop from it; anything else is
-    left to the engine (the lifter reads MediaPipe's landmarks, so it always runs MediaPipe)."""
+    """The hand detector for a source: ``auto`` replays a recorded session with the detector it was recorded
+    with; on the built-in demo it means its depth (aligned, exact, and ~25 ms cheaper than MediaPipe on a
+    rendered hand) for models that can crop from it; anything else is left to the engine (the lifter reads
+    MediaPipe's landmarks, so it always runs MediaPipe)."""
     from engine.estimators import estimator_class
 
-    demo = detector == "auto" and str(spec).strip() == "demo"
-    return "depth" if demo and "depth" in estimator_class(model).detectors else detector
+    if detector != "auto":
+        return detector
+    recorded = recorded_engine(spec)
+    if recorded.get("model") == model and recorded.get("detector") in estimator_class(model).detectors:
+        return recorded["detector"]
+    return "depth" if str(spec).strip() == "demo" and "depth" in estimator_class(model).detectors else detector
 
 
 def open_source(spec: str, *, realtime: bool = True, loop: bool | None = None,

@@ -180,6 +180,11 @@ class StreamingEngine:
             self.tracks.reset()
             self._since_detection = 0
 
+    def describe(self) -> dict:
+        """What a recording keeps of this engine (its manifest's ``engine``), so that a replay can run the same."""
+        return {"model": self.options.model, "model_path": str(self.model.info.path), "detector": self.detector_kind,
+                "providers": self.providers}
+
     def close(self) -> None:
         """Release the detector (MediaPipe wants an explicit close) and the ONNX Runtime session."""
         with self._lock:

@@ -94,3 +94,22 @@ def test_results_may_go_to_a_device(capsys, app_cadstn_model):
     printed = capsys.readouterr()
     assert code == 0, printed.err
     assert "results: /dev/null" in printed.out
+
+
+def test_a_replay_with_no_options_reproduces_the_recorded_predictions(tmp_path, capsys, app_cadstn_model):
+    """The session's manifest names its model, file and detector: a bare replay runs the same engine."""
+    from engine.session import SessionReader
+
+    session = tmp_path / "take"
+    assert cli.main(["run", "--model", "cadstn", "--model-path", str(app_cadstn_model), "--headless",
+                     "--frames", "6", "--fast", "--record", str(session)]) == 0, capsys.readouterr().err
+    recorded = SessionReader(session)
+    assert recorded.manifest.engine["detector"] == "depth" and recorded.manifest.engine["model"] == "cadstn"
+    replay = tmp_path / "replay.jsonl"
+    assert cli.main(["run", "--source", str(session), "--headless", "--fast", "--out", str(replay)]) == 0
+    assert "cadstn on" in capsys.readouterr().err  # not the colour default
+    lines = [json.loads(line) for line in replay.read_text().splitlines()]
+    assert len(lines) == len(recorded.entries) == 6
+    for line, entry in zip(lines, recorded.entries):
+        (hand,), (was,) = line["hands"], entry.result.hands
+        assert hand["joints_3d"] == was.joints_3d.tolist()
