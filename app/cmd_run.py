@@ -18,7 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, help="stop after N processed frames")
     parser.add_argument("--out", type=Path, help="write one JSON line of results per frame to this new file, "
                         "or to standard output with '-' (the status and summary then go to standard error)")
-    parser.add_argument("--vertices", action="store_true", help="include mesh vertices in --out and --record")
+    parser.add_argument("--stream", metavar="HOST:PORT",
+                        help="also send each frame's results as one UDP datagram of JSON (an --out line) to HOST:PORT "
+                        "while it runs, e.g. 127.0.0.1:9000 (receiver example: docs/stream_client.py)")
+    parser.add_argument("--vertices", action="store_true", help="include mesh vertices in --out, --stream and --record")
     parser.add_argument("--record", type=Path, metavar="DIR", help="record frames and results into a new session folder")
     parser.add_argument("--fast", action="store_true",
                         help="play files and recordings as fast as possible, without dropping frames, "
@@ -41,6 +44,10 @@ def run(args: argparse.Namespace) -> int:
     args.model = args.model or default_model(args.source)
     if args.frames is not None and args.frames < 1:
         raise ValueError(f"--frames must be at least 1, got {args.frames}")
+    if args.stream is not None:
+        from engine.result_stream import parse_address
+
+        parse_address(args.stream)  # a bad address fails before anything starts
     to_stdout = args.out is not None and str(args.out) == "-"
     if args.out is not None and not to_stdout:
         if args.out.is_file():
@@ -61,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         background_detection=not args.fast))  # live: never wait for MediaPipe; --fast: reproducible
     recorder = None
     out_file = None
+    stream = None
     reader_gone = threading.Event()  # --out - piped into a reader that stopped (e.g. `head`)
     lock = threading.Lock()
     latest: dict = {}
@@ -74,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
             recorder = SessionRecorder(args.record, RecordingOptions(vertices=args.vertices, wait_for_writer=args.fast),
                                        source=args.source,
                                        engine=engine.describe())
+        if args.stream is not None:
+            from engine.result_stream import ResultStream
+
+            stream = ResultStream(args.stream, args.vertices)
         if to_stdout:
             out_file = sys.stdout
         elif args.out is not None:  # a new file, or a device or pipe such as /dev/null
@@ -84,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
             span[:] = [span[0] if span else now, now]
             if recorder is not None:
                 recorder.write(frame, result)
+            if stream is not None:
+                stream.send(result)
             if out_file is not None and not reader_gone.is_set():
                 try:
                     out_file.write(json.dumps(result_to_json(result, args.vertices)) + "\n")
@@ -126,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
         source.stop()
         if out_file is not None:
             _close_output(out_file, reader_gone)
+        if stream is not None:
+            stream.close()
         rec_status = recorder.close() if recorder is not None else None
         engine.close()
     if sys.stderr.isatty():

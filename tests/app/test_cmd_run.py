@@ -113,3 +113,35 @@ def test_a_replay_with_no_options_reproduces_the_recorded_predictions(tmp_path, 
     for line, entry in zip(lines, recorded.entries):
         (hand,), (was,) = line["hands"], entry.result.hands
         assert hand["joints_3d"] == was.joints_3d.tolist()
+
+
+def test_results_stream_to_another_program_at_the_frame_rate(app_cadstn_model):
+    """`--stream HOST:PORT`: the demo played in real time (30 fps), every frame's JSON as one UDP datagram."""
+    import socket
+
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(30.0)
+    port = receiver.getsockname()[1]
+    run = subprocess.Popen([sys.executable, "-m", "app.cli", "run", "--model", "cadstn", "--model-path",
+                            str(app_cadstn_model), "--headless", "--frames", "60", "--stream", f"127.0.0.1:{port}"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    frames = []
+    try:
+        while len(frames) < 60:
+            frames.append(json.loads(receiver.recv(65536)))
+    except socket.timeout:
+        pass
+    finally:
+        receiver.close()
+        assert run.wait(60) == 0, run.stderr.read()
+    indices = [f["frame_index"] for f in frames]
+    assert len(frames) >= 59 and indices == sorted(indices)  # >= 99 % of the frames, in order
+    assert len(frames[0]["hands"][0]["joints_3d"]) == 21 and "vertices" not in frames[0]["hands"][0]
+
+
+def test_a_bad_stream_address_is_one_line():
+    out = subprocess.run([sys.executable, "-m", "app.cli", "run", "--stream", "localhost", "--frames", "1"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and out.stderr.strip() == \
+        "handstream: error: --stream 'localhost' must be HOST:PORT, e.g. 127.0.0.1:9000"
