@@ -32,9 +32,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="ONNX Runtime intra-op threads (default 1: polite on a shared CPU)")
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM ends a run as Ctrl+C does: recording closed, summary written
+
+
 def run(args: argparse.Namespace) -> int:
     import json
+    import signal
     import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
 
     from engine.pipeline import Pipeline
     from engine.session import result_to_json

@@ -5,6 +5,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from app import cli
 
 
@@ -145,3 +147,24 @@ def test_a_bad_stream_address_is_one_line():
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and out.stderr.strip() == \
         "handstream: error: --stream 'localhost' must be HOST:PORT, e.g. 127.0.0.1:9000"
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_a_stopped_run_closes_its_recording_with_a_summary(tmp_path, app_cadstn_model, sig):
+    import signal
+    import time
+
+    session = tmp_path / "take"
+    run = subprocess.Popen([sys.executable, "-m", "app.cli", "run", "--model", "cadstn", "--model-path",
+                            str(app_cadstn_model), "--headless", "--record", str(session)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (session / "frames.jsonl").is_file() or (session / "frames.jsonl").stat().st_size < 2000:
+        assert time.monotonic() < deadline and run.poll() is None, run.stderr.read() if run.poll() else "slow"
+        time.sleep(0.2)
+    run.send_signal(getattr(signal, sig))
+    out, err = run.communicate(timeout=30)
+    assert run.returncode == 0, err
+    assert "Traceback" not in err and "processed" in out
+    manifest = json.loads((session / "manifest.json").read_text())
+    assert manifest["summary"] is not None and manifest["summary"]["frames_written"] > 0
