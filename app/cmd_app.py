@@ -69,5 +69,15 @@ def run(args: argparse.Namespace) -> int:
             QTimer.singleShot(delay_ms, finish)
         else:  # count from the end of start-up (camera opened and models loaded, or failed)
             window.started.connect(lambda _ok: QTimer.singleShot(delay_ms, finish))
+    # Ctrl+C (SIGINT) and SIGTERM close the window like Esc does (the recording is closed, the 3-D view's process
+    # ended). Python runs signal handlers only between bytecodes, never inside Qt's event loop, so a timer lets
+    # the interpreter in five times a second.
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: window.close())
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
     app.exec()
     return 0
