@@ -15,6 +15,9 @@ HELP = "run the live engine on a camera, file, recording or the demo; print fps 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_live_arguments(parser)
     parser.add_argument("--headless", action="store_true", help="no preview window")
+    parser.add_argument("--stills", action="store_true",
+                        help="the frames are unrelated photos: each one on its own (a fresh sequence, MediaPipe in "
+                        "image mode)")
     parser.add_argument("--frames", type=int, help="stop after N processed frames")
     parser.add_argument("--out", type=Path, help="write one JSON line of results per frame to this new file, "
                         "or to standard output with '-' (the status and summary then go to standard error)")
@@ -72,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         model=args.model, model_path=default_model_file(args.source, args.model, args.model_path),
         max_hands=args.max_hands,
         providers=tuple(args.providers) if args.providers else None, calibration=args.calibration,
-        detector=default_detector(args.source, args.detector, args.model), threads=args.threads,
+        detector=default_detector(args.source, args.detector, args.model), threads=args.threads, stills=args.stills,
         background_detection=not args.fast))  # live: never wait for MediaPipe; --fast: reproducible
     recorder = None
     out_file = None

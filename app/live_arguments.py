@@ -10,7 +10,8 @@ from engine.estimators import MODEL_KINDS
 def add_live_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", default="demo",
                         help="demo (default), a webcam index (0), realsense, a video file, a .bag/.db3 "
-                             "recording or a recorded session folder")
+                             "recording, a recorded session folder, or photos: an image, a folder of images or a "
+                             "glob ('shots/*.jpg')")
     parser.add_argument("--model", choices=MODEL_KINDS,
                         help="lifter: the keypoint lifter on MediaPipe's landmarks (colour); seqhand: SeqHAND-Net on "
                              "colour; cadstn: CADSTN on depth (default: cadstn for realsense and .bag/.db3, else lifter)")

@@ -10,8 +10,10 @@ from pathlib import Path
 from calibration.intrinsics import CameraIntrinsics
 from engine.capture import CaptureSource
 from engine.demo import DemoSource
+from engine.image_source import IMAGE_SUFFIXES, ImageSource, image_files
 from engine.opencv_source import OpenCVSource
 from engine.realsense_source import RealSenseSource
+from engine.session import TABLE_FILE
 from engine.session_source import SessionSource
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
@@ -81,8 +83,9 @@ def open_source(spec: str, *, realtime: bool = True, loop: bool | None = None,
     """A capture source for ``spec`` (not yet started).
 
     ``spec`` is ``demo`` (built-in synthetic hand), a webcam index (``0``), a video file,
-    ``realsense`` (live camera, colour + aligned depth), a ``.bag``/``.db3`` RealSense recording, or
-    a session folder written by ``handstream run --record``. ``realtime=False`` plays files and
+    ``realsense`` (live camera, colour + aligned depth), a ``.bag``/``.db3`` RealSense recording,
+    a session folder written by ``handstream run --record``, or photos: an image file, a folder of
+    images or a glob (``'shots/*.jpg'``). ``realtime=False`` plays files and
     recordings as fast as the consumer reads them, losslessly. ``loop`` repeats finite sources
     (default: only the demo loops). ``intrinsics`` overrides the source's own (e.g. a calibration).
     """
@@ -98,13 +101,14 @@ def open_source(spec: str, *, realtime: bool = True, loop: bool | None = None,
     if spec == "realsense":
         return RealSenseSource(None, realtime=True, queue_size=queue_size)
     path = Path(spec).expanduser()
-    if path.is_dir():
-        if not (path / "manifest.json").is_file():
-            raise FileNotFoundError(f"source folder {path} is not a recorded session (no manifest.json)")
-        return SessionSource(path, realtime=realtime)
+    if path.is_dir() and ((path / "manifest.json").is_file() or (path / TABLE_FILE).is_file()):
+        return SessionSource(path, realtime=realtime)  # a damaged manifest still replays its frames
+    photos = image_files(spec)
+    if photos or path.is_dir():
+        return ImageSource(photos, spec, intrinsics=intrinsics, queue_size=queue_size)
     if not path.exists():
         raise FileNotFoundError(f"source {spec} does not exist (expected demo, a webcam index, a video "
-                                "file, realsense, a .bag/.db3 recording or a session folder)")
+                                "file, realsense, a .bag/.db3 recording, a session folder or images)")
     suffix = path.suffix.lower()
     if suffix in REALSENSE_SUFFIXES:
         return RealSenseSource(path, realtime=realtime, queue_size=queue_size)
@@ -112,4 +116,4 @@ def open_source(spec: str, *, realtime: bool = True, loop: bool | None = None,
         return OpenCVSource(path, realtime=realtime, loop=bool(loop), intrinsics=intrinsics,
                             queue_size=queue_size)
     raise ValueError(f"source {spec}: unsupported file type '{suffix}' (video: "
-                     f"{', '.join(VIDEO_SUFFIXES)}; RealSense: .bag, .db3)")
+                     f"{', '.join(VIDEO_SUFFIXES)}; RealSense: .bag, .db3; images: {', '.join(IMAGE_SUFFIXES)})")

@@ -168,3 +168,28 @@ def test_a_stopped_run_closes_its_recording_with_a_summary(tmp_path, app_cadstn_
     assert "Traceback" not in err and "processed" in out
     manifest = json.loads((session / "manifest.json").read_text())
     assert manifest["summary"] is not None and manifest["summary"]["frames_written"] > 0
+
+
+def test_photos_run_as_a_folder_a_glob_or_one_file(tmp_path, capsys):
+    """Unrelated photos with --stills: one result line per image, in name order, each a fresh track."""
+    import cv2
+
+    from engine.demo import render_demo_frame
+
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    for i, t in enumerate((0.0, 1.0, 2.0)):
+        cv2.imwrite(str(folder / f"hand_{i}.png"), render_demo_frame(t, "rgb")[0][..., ::-1])
+    (folder / "notes.txt").write_text("not an image")
+    for spec, count in ((str(folder), 3), (str(folder / "hand_*.png"), 3), (str(folder / "hand_1.png"), 1)):
+        out = tmp_path / f"r{len(list(tmp_path.iterdir()))}.jsonl"
+        code = cli.main(["run", "--source", spec, "--stills", "--headless", "--out", str(out)])
+        assert code == 0, capsys.readouterr().err
+        lines = [json.loads(line) for line in out.read_text().splitlines()]
+        assert [line["frame_index"] for line in lines] == list(range(count))
+        ids = [line["hands"][0]["track_id"] for line in lines]
+        assert all(len(line["hands"]) == 1 for line in lines) and len(set(ids)) == count
+    (folder / "hand_3.png").write_bytes(b"broken")
+    assert cli.main(["run", "--source", str(folder), "--stills", "--headless", "--out", str(tmp_path / "x.jsonl")]) == 1
+    assert "hand_3.png cannot be read" in capsys.readouterr().err
+    assert len((tmp_path / "x.jsonl").read_text().splitlines()) == 3  # what came before the bad image is kept

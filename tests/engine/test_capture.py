@@ -122,7 +122,7 @@ def test_bad_sources_are_one_line_errors(tmp_path):
     source = open_source(str(broken))
     with pytest.raises(OSError, match="broken.mp4"):
         source.start()
-    with pytest.raises(FileNotFoundError, match="not a recorded session"):
+    with pytest.raises(FileNotFoundError, match="neither a recorded session nor holds images"):
         open_source(str(tmp_path))
 
 
