@@ -15,8 +15,19 @@ from collections.abc import Sequence
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from app import (cmd_app, cmd_bench, cmd_calibrate, cmd_convert_mano, cmd_doctor, cmd_eval, cmd_export, cmd_gen_data,
-                 cmd_pose_bank, cmd_run, cmd_train)
+from app import (
+    cmd_app,
+    cmd_bench,
+    cmd_calibrate,
+    cmd_convert_mano,
+    cmd_doctor,
+    cmd_eval,
+    cmd_export,
+    cmd_gen_data,
+    cmd_pose_bank,
+    cmd_run,
+    cmd_train,
+)
 
 COMMANDS = (
     cmd_app,

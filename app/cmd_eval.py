@@ -155,8 +155,8 @@ def _run_real(args: argparse.Namespace) -> int:
 
 def _run_renders(args: argparse.Namespace) -> int:
     """An RGB model through the engine on held-out renders, beside MediaPipe on the same frames."""
-    from engine.render_eval import evaluate_on_renders
     from engine.estimators import kinds_reading
+    from engine.render_eval import evaluate_on_renders
 
     model = args.model or RGB_MODEL
     if model not in kinds_reading("rgb"):

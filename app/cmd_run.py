@@ -215,7 +215,7 @@ class _Preview:
     """An OpenCV window with the 2-D joints and crop boxes, when a display exists."""
 
     @classmethod
-    def open(cls) -> "_Preview | None":
+    def open(cls) -> _Preview | None:
         import os
 
         if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and sys.platform.startswith("linux"):

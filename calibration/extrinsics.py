@@ -22,13 +22,13 @@ class Extrinsics:
         object.__setattr__(self, "translation_mm", t)
 
     @classmethod
-    def identity(cls) -> "Extrinsics":
+    def identity(cls) -> Extrinsics:
         return cls(np.eye(3), np.zeros(3))
 
     def apply(self, points_mm: np.ndarray) -> np.ndarray:
         """Camera-A points (..., 3) mm → camera-B points (..., 3) mm."""
         return np.asarray(points_mm, np.float64) @ self.rotation.T + self.translation_mm
 
-    def inverse(self) -> "Extrinsics":
+    def inverse(self) -> Extrinsics:
         """The transform from B back to A."""
         return Extrinsics(self.rotation.T, -self.rotation.T @ self.translation_mm)

@@ -36,7 +36,7 @@ class CameraIntrinsics:
     def has_distortion(self) -> bool:
         return bool(np.any(self.dist_coeffs != 0.0))
 
-    def scaled(self, width: int, height: int) -> "CameraIntrinsics":
+    def scaled(self, width: int, height: int) -> CameraIntrinsics:
         """The same camera delivering ``width`` x ``height`` images (a resized, not cropped, stream).
 
         Why: a calibration holds for the resolution it was measured at; a camera mode with the same
@@ -48,7 +48,7 @@ class CameraIntrinsics:
                                 cy=(self.cy + 0.5) * sy - 0.5, width=int(width), height=int(height),
                                 distortion=tuple(self.distortion))
 
-    def for_image(self, width: int, height: int) -> "CameraIntrinsics":
+    def for_image(self, width: int, height: int) -> CameraIntrinsics:
         """These intrinsics for frames of ``width`` x ``height``: unchanged, or scaled for a resized mode.
 
         A mode with another aspect ratio is cropped by the camera, so no scaling can describe it:
@@ -68,7 +68,7 @@ class CameraIntrinsics:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "CameraIntrinsics":
+    def from_dict(cls, d: dict) -> CameraIntrinsics:
         return cls(
             fx=float(d["fx"]), fy=float(d["fy"]), cx=float(d["cx"]), cy=float(d["cy"]),
             width=int(d["width"]), height=int(d["height"]),

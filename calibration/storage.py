@@ -21,7 +21,7 @@ import math
 import os
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from calibration.intrinsics import CameraIntrinsics
@@ -63,7 +63,7 @@ def save_calibration(path: Path, intrinsics: CameraIntrinsics, *, rms_px: float 
         "rms_reprojection_error_px": None if rms_px is None else float(rms_px),
         "views": None if views is None else int(views),
         "board": board,
-        "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     if extra:
         doc["extra"] = extra

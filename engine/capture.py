@@ -145,7 +145,7 @@ class CaptureSource:
         if self.status == "running":
             self.status = "stopped"
 
-    def __enter__(self) -> "CaptureSource":
+    def __enter__(self) -> CaptureSource:
         self.start()
         return self
 

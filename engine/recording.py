@@ -19,7 +19,7 @@ import os
 import queue
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +74,7 @@ class SessionRecorder:
         self.path = Path(out_dir)
         _prepare_folder(self.path)
         self._manifest = SessionManifest(
-            created=datetime.now(timezone.utc).isoformat(timespec="seconds"), source=source,
+            created=datetime.now(UTC).isoformat(timespec="seconds"), source=source,
             intrinsics=intrinsics, rgb_codec=self.options.rgb_codec, vertices=self.options.vertices,
             calibration=calibration, engine=engine)
         try:
@@ -165,7 +165,7 @@ class SessionRecorder:
                 self._finish_manifest()
         return self.status()
 
-    def __enter__(self) -> "SessionRecorder":
+    def __enter__(self) -> SessionRecorder:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -321,7 +321,7 @@ class SessionRecorder:
             "frames_written": status.frames_written, "frames_dropped": status.frames_dropped,
             "bytes_written": status.bytes_written, "writer_ms_per_frame": round(status.writer_ms_per_frame, 3),
             "sync_ms_per_frame": round(status.sync_ms_per_frame, 3),
-            "closed": datetime.now(timezone.utc).isoformat(timespec="seconds"), "error": status.error,
+            "closed": datetime.now(UTC).isoformat(timespec="seconds"), "error": status.error,
         }
         if self._manifest.intrinsics is None:
             self._manifest.intrinsics = self._last_intrinsics

@@ -136,7 +136,7 @@ class SessionManifest:
         }
 
     @classmethod
-    def from_dict(cls, d: dict, where: Path) -> "SessionManifest":
+    def from_dict(cls, d: dict, where: Path) -> SessionManifest:
         if not isinstance(d, dict) or d.get("format") != FORMAT_NAME:
             raise ValueError(f"{where} is not a handstream session manifest (format is not {FORMAT_NAME!r})")
         version = d.get("version")

@@ -196,7 +196,7 @@ class StreamingEngine:
             elif self._rgb_detector is not None:
                 self._rgb_detector.close()
 
-    def __enter__(self) -> "StreamingEngine":
+    def __enter__(self) -> StreamingEngine:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -87,7 +87,7 @@ class HandTracker:
         """Release MediaPipe and the ONNX Runtime session."""
         self._engine.close()
 
-    def __enter__(self) -> "HandTracker":
+    def __enter__(self) -> HandTracker:
         return self
 
     def __exit__(self, *exc: object) -> None:

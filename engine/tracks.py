@@ -104,7 +104,7 @@ class TrackSet:
                 self._update(track, det)
                 matched.append((track, det))
         unmatched = []
-        for ti, track in enumerate(list(self.tracks)):
+        for track in list(self.tracks):
             if any(track is t for t, _ in matched):
                 continue
             track.missed += 1

@@ -26,7 +26,7 @@ def load_payload(path: Path | str, kind: str, required: tuple[str, ...]) -> dict
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # torch raises many types for a damaged or foreign file
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for a damaged or foreign file
         raise ValueError(f"{path} is not a readable {kind} checkpoint ({type(exc).__name__})") from None
     if not isinstance(payload, dict) or any(key not in payload for key in required):
         raise ValueError(f"{path} is not a {kind} checkpoint (no {'/'.join(required)})")

@@ -54,7 +54,7 @@ class FingerStates:
         return text if thumb else text[1:]
 
     @classmethod
-    def from_letters(cls, letters: str) -> "FingerStates":
+    def from_letters(cls, letters: str) -> FingerStates:
         """'IM' + thumb written 'TIM': the fingers named are extended, the others not."""
         unknown = set(letters) - set(LETTERS)
         if unknown:

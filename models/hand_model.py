@@ -160,7 +160,7 @@ class HandModel:
             joints = joints + t
         return HandOutput(vertices=verts, joints=joints)
 
-    def mirrored(self) -> "HandModel":
+    def mirrored(self) -> HandModel:
         """The other hand: mirrored across x = 0 (see the module docstring); mirroring twice gives this model back."""
         sign = np.array([-1.0, 1.0, 1.0])
         # Pose blend shapes are driven by (R - I) entries; mirroring maps R to M R M, entry (i, j) gets m_i m_j.

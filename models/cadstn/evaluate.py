@@ -126,7 +126,7 @@ def _checkpoint_predictor(path: Path):
 def _onnx_predictor(path: Path, threads: int):
     try:
         session = open_session(path, threads)
-    except Exception as exc:  # onnxruntime raises its own types for a damaged file
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types for a damaged file
         raise ValueError(f"{path}: not a loadable ONNX model ({type(exc).__name__})") from None
     meta = session.get_modelmeta().custom_metadata_map
     if meta.get("model") != "cadstn":

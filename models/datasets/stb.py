@@ -95,7 +95,7 @@ def read_labels(path: Path) -> np.ndarray:
         para = scipy.io.loadmat(str(path))["handPara"]
     except KeyError:
         raise ValueError(f"{path}: no 'handPara' variable") from None
-    except Exception as exc:  # scipy raises several types for foreign files
+    except Exception as exc:  # noqa: BLE001 - scipy raises several types for foreign files
         raise ValueError(f"{path}: not a readable .mat file ({type(exc).__name__})") from None
     if para.ndim != 3 or para.shape[:2] != (3, 21):
         raise ValueError(f"{path}: handPara must be 3 x 21 x frames, got {para.shape}")

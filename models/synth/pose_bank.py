@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.synth.ik import ICVL16, NYU14, BIGHAND21, IKOptions, JointMap, fit_joints
+from models.synth.ik import BIGHAND21, ICVL16, NYU14, IKOptions, JointMap, fit_joints
 
 DEFAULT_PROCEDURAL_SIZE = 100_000
 

@@ -19,12 +19,28 @@ from scipy.spatial.transform import Rotation
 from calibration.intrinsics import CameraIntrinsics
 from models.synth.backgrounds import Backgrounds
 from models.synth.pose_bank import PoseBank, procedural_bank
-from models.synth.raster import front_sign
 from models.synth.pose_flow import FlowOptions, PoseFlowPlanner, approach, rotation_approach
-from models.synth.render_depth import (D435_INTRINSICS, DepthOptions, background_depth, crop_intrinsics,
-                                       forearm_mesh, project, render_depth_frames, sensor_noise)
-from models.synth.render_rgb import (Augmenter, RgbOptions, VertexNormals, composite, crop_to_pixels, random_light,
-                                     render_rgb_frames, shade_vertices)
+from models.synth.raster import front_sign
+from models.synth.render_depth import (
+    D435_INTRINSICS,
+    DepthOptions,
+    background_depth,
+    crop_intrinsics,
+    forearm_mesh,
+    project,
+    render_depth_frames,
+    sensor_noise,
+)
+from models.synth.render_rgb import (
+    Augmenter,
+    RgbOptions,
+    VertexNormals,
+    composite,
+    crop_to_pixels,
+    random_light,
+    render_rgb_frames,
+    shade_vertices,
+)
 from models.synth.skin import skin_template, skin_tones
 from models.synth.skinning import FastSkinning
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 _ENGINE_CONFTEST = Path(__file__).resolve().parents[1] / "engine" / "conftest.py"
@@ -38,9 +39,8 @@ def app_cadstn_model(tmp_path_factory) -> Path:
     return _engine_test_models().build_tiny_cadstn(tmp_path_factory.mktemp("app_models") / "cadstn.onnx")
 
 
-def qimage_to_array(image) -> "np.ndarray":
+def qimage_to_array(image) -> np.ndarray:
     """HxWx3 uint8 RGB copy of a QImage."""
-    import numpy as np
     from PyQt6.QtGui import QImage
 
     image = image.convertToFormat(QImage.Format.Format_RGB888)

@@ -61,7 +61,7 @@ def test_doctor_names_the_open_hand_model_and_a_bad_mano_dir(tmp_path):
     missing = tmp_path / "no-such-mano"
     out = _handstream("--mano-dir", str(missing), "doctor", "--no-cameras")
     assert out.returncode == 0, out.stderr
-    line = next(l for l in out.stdout.splitlines() if "hand model:" in l)
+    line = next(text for text in out.stdout.splitlines() if "hand model:" in text)
     assert "unavailable" in line and str(missing) in line
 
 

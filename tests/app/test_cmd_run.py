@@ -132,7 +132,7 @@ def test_results_stream_to_another_program_at_the_frame_rate(app_cadstn_model):
     try:
         while len(frames) < 60:
             frames.append(json.loads(receiver.recv(65536)))
-    except socket.timeout:
+    except TimeoutError:
         pass
     finally:
         receiver.close()

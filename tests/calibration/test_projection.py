@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 
 from calibration.intrinsics import CameraIntrinsics
-from calibration.projection import (back_project_mm, depth_to_points, distort_pixels, pixel_rays,
-                                    pixel_to_camera_mm, project_mm, undistort_pixels)
+from calibration.projection import (
+    back_project_mm,
+    depth_to_points,
+    distort_pixels,
+    pixel_rays,
+    pixel_to_camera_mm,
+    project_mm,
+    undistort_pixels,
+)
 
 CAMERA = CameraIntrinsics(fx=600.0, fy=606.0, cx=323.0, cy=236.5, width=640, height=480,
                           distortion=(-0.28, 0.11, 0.001, -0.0008, -0.02))

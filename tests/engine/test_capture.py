@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from engine.capture import CaptureSource, NewestFrameQueue
-from engine.sources import open_source
 from engine.frames import Frame
+from engine.sources import open_source
 
 
 def _frame(i: int) -> Frame:

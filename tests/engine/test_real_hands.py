@@ -6,8 +6,19 @@ import json
 import numpy as np
 import pytest
 
-from engine.real_hands import (DIGITS, REAL_HANDS_DIR, Photo, PhotoPrediction, RealHandsOptions, digit_photos,
-                               evaluate_real_hands, hands_photos, load_photo, pad_digit, score)
+from engine.real_hands import (
+    DIGITS,
+    REAL_HANDS_DIR,
+    Photo,
+    PhotoPrediction,
+    RealHandsOptions,
+    digit_photos,
+    evaluate_real_hands,
+    hands_photos,
+    load_photo,
+    pad_digit,
+    score,
+)
 from models.finger_states import DIGIT_EXTENDED
 
 needs_photos = pytest.mark.skipif(not REAL_HANDS_DIR.is_dir(), reason=f"real-hands data not found in {REAL_HANDS_DIR}")

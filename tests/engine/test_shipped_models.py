@@ -7,8 +7,8 @@ import pytest
 
 from calibration.intrinsics import CameraIntrinsics
 from engine.demo import DEMO_INTRINSICS, demo_frame_index, demo_truth, render_demo_frame
-from engine.frames import Frame
 from engine.estimators import KINDS
+from engine.frames import Frame
 from engine.runtime import ModelSession
 from engine.stream import EngineOptions, StreamingEngine, default_model_path
 

@@ -9,8 +9,14 @@ import numpy as np
 import pytest
 
 from models.hand_file import read_hand_file, write_hand_file
-from models.hand_model import (MANO_DIR_ENV, OPEN_MODEL_PATH, load_hand_model, mirror_points, mirror_pose,
-                               resolve_hand_model_path)
+from models.hand_model import (
+    MANO_DIR_ENV,
+    OPEN_MODEL_PATH,
+    load_hand_model,
+    mirror_points,
+    mirror_pose,
+    resolve_hand_model_path,
+)
 from models.hand_poses import finger_flexion_pose
 from models.hand_skeleton import FINGER_JOINTS, FINGERS
 from tests.models.mesh_rays import line_hits

@@ -49,7 +49,7 @@ def test_scale_error_is_2d_only_and_pose_error_is_3d(synthetic_batch) -> None:
         turned = [0.0, 0.0, 0.0]
         turned[axis] = math.radians(20.0)
         predicted = _with_rotation(synthetic_batch, turned).targets.params
-        result = evaluate_batches(lambda images, heatmaps: predicted, 64, HandLayer(), [truth])
+        result = evaluate_batches(lambda images, heatmaps, p=predicted: p, 64, HandLayer(), [truth])
         assert result.rotation_error_deg == pytest.approx(20.0, abs=1e-3)
         assert (result.rotation_tilt_deg, result.rotation_in_plane_deg) == pytest.approx((tilt, in_plane), abs=1e-3)
 

@@ -6,7 +6,14 @@ import torch
 
 from models.seqhand.config import LossWeights
 from models.seqhand.losses import (
-    LossTargets, camera_loss, joint_2d_loss, joint_3d_loss, mask_loss, seqhand_loss, temporal_loss, with_palm_root,
+    LossTargets,
+    camera_loss,
+    joint_2d_loss,
+    joint_3d_loss,
+    mask_loss,
+    seqhand_loss,
+    temporal_loss,
+    with_palm_root,
 )
 from models.seqhand.network import HandGeometry
 

@@ -1,8 +1,6 @@
 """Batched IK: recovers the hand model's own joints, and turns real NYU/ICVL labels into a pose bank."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
