@@ -6,7 +6,7 @@ from pathlib import Path
 
 NAME = "export"
 HELP = "export a checkpoint to a streaming ONNX model (export seqhand|cadstn|lifter --ckpt ...) " \
-       "or a recorded session's predictions (export SESSION_DIR --format csv|json|npz)"
+       "or a recorded session's predictions (export SESSION_DIR --format csv|json|npz|obj)"
 
 MODELS = ("seqhand", "cadstn", "lifter")
 
@@ -15,8 +15,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", help="seqhand | cadstn | lifter | a recorded session folder")
     parser.add_argument("--ckpt", type=Path, help="checkpoint to export (models)")
     parser.add_argument("--out", type=Path, help="output file (.onnx for models; defaults beside the session)")
-    parser.add_argument("--int8", action="store_true", help="quantise weights to int8 (models; see the model card for its cost)")
-    parser.add_argument("--format", choices=("csv", "json", "npz"), help="format of a session export")
+    parser.add_argument("--int8", action="store_true",
+                        help="quantise weights to int8 (models; see the model card for its cost)")
+    parser.add_argument("--format", choices=("csv", "json", "npz", "obj"),
+                        help="format of a session export (obj: a folder with one mesh per frame and hand)")
     parser.add_argument("--force", action="store_true", help="overwrite --out if it exists (e.g. a shipped model)")
 
 
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         if not session.is_dir():
             raise FileNotFoundError(f"{session} is neither a model name ({', '.join(MODELS)}) nor a session folder")
         if args.format is None:
-            raise ValueError("export SESSION_DIR needs --format csv|json|npz")
+            raise ValueError("export SESSION_DIR needs --format csv|json|npz|obj")
         from engine.session_export import export_session
 
         out = export_session(session, args.format, args.out)

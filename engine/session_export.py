@@ -1,10 +1,12 @@
-"""Writing a recorded session's predictions for other tools: CSV, JSON or NumPy ``.npz``.
+"""Writing a recorded session's predictions for other tools: CSV, JSON or NumPy ``.npz``, and its meshes as OBJ.
 
 Why three: CSV opens in anything (one row per frame and hand), JSON keeps the nesting (frames →
 hands → arrays), NPZ gives dense arrays for numerical work. All three hold the same numbers; float32
 values are written so that they read back exactly (``.9g`` in CSV). Columns and keys are documented in
 ``engine/SESSION_FORMAT.md``. Frames recorded without predictions are kept (no hands), so timestamps
-line up with the images.
+line up with the images. ``obj`` writes a folder with one Wavefront OBJ mesh per frame and hand (camera
+millimetres, the hand model's faces; left hands wound the other way), for Blender and other 3-D tools; it
+needs a session recorded with ``--vertices``.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import numpy as np
 from engine.results import HandResult
 from engine.session import SessionEntry, SessionReader
 
-EXPORT_FORMATS = ("csv", "json", "npz")
+EXPORT_FORMATS = ("csv", "json", "npz", "obj")
 CAMERA_NAMES = ("s", "tx", "ty", "rx", "ry", "rz")
 
 
@@ -40,6 +42,8 @@ def export_session(session_dir: str | Path, fmt: str, out: str | Path | None = N
     session_dir = Path(session_dir)
     reader = SessionReader(session_dir)
     out = Path(out) if out is not None else default_export_path(session_dir, fmt)
+    if fmt == "obj":
+        return _write_obj_folder(reader, out)
     if out.is_dir():
         raise IsADirectoryError(f"export output {out} is a folder; give a file name")
     if not out.parent.is_dir():
@@ -173,3 +177,31 @@ def _write_npz(reader: SessionReader, f) -> None:
             if h.vertices is not None:
                 a["vertices"][i, j, :len(h.vertices)] = h.vertices
     np.savez_compressed(f, **a)
+
+
+def _write_obj_folder(reader: SessionReader, out: Path) -> Path:
+    """``out/frame_<index>_hand<id>.obj`` for every recorded hand with vertices; the folder must be new."""
+    from models.hand_model import load_hand_model
+
+    if not any(h.vertices is not None for e in reader.entries if e.result for h in e.result.hands):
+        raise ValueError(f"session {reader.path} has no mesh vertices (record it with --vertices)")
+    if out.exists():
+        raise FileExistsError(f"export output {out} exists; choose a new folder (nothing was overwritten)")
+    faces = load_hand_model().faces.astype(np.int64) + 1  # OBJ counts vertices from 1
+    tmp = out.with_name(out.name + ".partial")
+    try:
+        tmp.mkdir()
+        for entry in reader.entries:
+            for hand in entry.result.hands if entry.result else []:
+                if hand.vertices is None:
+                    continue
+                wound = faces[:, ::-1] if hand.handedness == "left" else faces  # a mirrored mesh turns inside out
+                lines = [f"# handstream frame {entry.index} t={entry.timestamp:.6f} hand {hand.track_id} "
+                         f"{hand.handedness}, camera mm"]
+                lines += [f"v {x:.3f} {y:.3f} {z:.3f}" for x, y, z in hand.vertices]
+                lines += [f"f {a} {b} {c}" for a, b, c in wound]
+                (tmp / f"frame_{entry.index:06d}_hand{hand.track_id}.obj").write_text("\n".join(lines) + "\n")
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise OSError(f"cannot write export {out}: {exc.strerror or exc}") from None
+    return out

@@ -61,7 +61,8 @@ def test_csv_export_has_a_row_per_frame_and_hand_with_exact_values(session):
     for i, frame_rows in by_frame.items():
         for r, h in zip(frame_rows, hands_of(i)):
             assert float(r["timestamp"]) == 0.5 + i / 30.0
-            assert (int(r["track_id"]), r["handedness"], float(r["confidence"])) == (h.track_id, h.handedness, h.confidence)
+            assert ((int(r["track_id"]), r["handedness"], float(r["confidence"]))
+                    == (h.track_id, h.handedness, h.confidence))
             assert r["shape_locked"] == str(int(i > 3))
             j3 = np.array([[float(r[f"j{k}_{c}_mm"]) for c in "xyz"] for k in range(21)], np.float32)
             j2 = np.array([[float(r[f"j{k}_{c}"]) for c in "uv"] for k in range(21)], np.float32)
@@ -119,3 +120,43 @@ def test_export_rejects_a_bad_format_or_output_folder_and_replaces_an_existing_f
     export_session(session, "json", target)
     assert json.loads(target.read_text())["format"] == "handstream-predictions"
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_obj_export_writes_one_mesh_per_frame_and_hand_with_the_model_faces(tmp_path):
+    from models.hand_model import load_hand_model
+
+    model = load_hand_model()
+    verts = (model.forward(np.zeros((1, 45))).vertices[0] * 1000.0 + [0, 0, 500]).astype(np.float32)
+    path = tmp_path / "take"
+    with SessionRecorder(path, RecordingOptions(vertices=True)) as rec:
+        for i in range(2):
+            hands = [HandResult(track_id=k + 1, handedness=side, confidence=1.0, box=(0.0, 0.0, 1.0, 1.0),
+                                joints_2d=np.zeros((21, 2), np.float32), joints_3d=np.zeros((21, 3), np.float32),
+                                vertices=verts * ([-1, 1, 1] if side == "left" else 1) + i)
+                     for k, side in enumerate(("right", "left"))]
+            rec.write(Frame(index=i, timestamp=i / 30.0, depth=np.zeros((8, 8), np.uint16)),
+                      FrameResult(frame_index=i, timestamp=i / 30.0, hands=hands))
+    out = export_session(path, "obj", tmp_path / "meshes")
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["frame_000000_hand1.obj", "frame_000000_hand2.obj", "frame_000001_hand1.obj",
+                     "frame_000001_hand2.obj"]
+
+    def read(name: str) -> tuple[np.ndarray, np.ndarray]:
+        rows = [line.split() for line in (out / name).read_text().splitlines() if line[:2] in ("v ", "f ")]
+        return (np.array([r[1:] for r in rows if r[0] == "v"], float), np.array([r[1:] for r in rows if r[0] == "f"], int))
+
+    v, f = read("frame_000001_hand1.obj")
+    np.testing.assert_allclose(v, verts + 1, atol=1e-3)
+    np.testing.assert_array_equal(f, model.faces + 1)
+    _, f_left = read("frame_000001_hand2.obj")
+    np.testing.assert_array_equal(f_left, (model.faces + 1)[:, ::-1])  # the mirrored mesh keeps facing out
+    with pytest.raises(FileExistsError, match="nothing was overwritten"):
+        export_session(path, "obj", out)
+
+
+def test_obj_export_needs_recorded_vertices(tmp_path):
+    path = tmp_path / "plain"
+    with SessionRecorder(path, RecordingOptions(vertices=False)) as rec:
+        rec.write(Frame(index=0, timestamp=0.0, depth=np.zeros((8, 8), np.uint16)), make_result(0))
+    with pytest.raises(ValueError, match="record it with --vertices"):
+        export_session(path, "obj", tmp_path / "m")
