@@ -6,7 +6,7 @@ the streaming ONNX model outputs, and the hand model runs outside it (numpy in t
 `convlstm` (SeqHAND-Net), `lstm` (Encoder+LSTM on the pooled feature), `none` (per-frame baseline).
 With `head_skip` the head reads the pooled encoder feature beside the recurrent state, whose columns
 start at zero: the temporal model then contains the per-frame one and starts training as it (at CPU
-budgets a plain ConvLSTM head trailed the per-frame model; see weights/seqhand_compact_halfwidth.onnx.md).
+budgets a plain ConvLSTM head trailed the per-frame model; see docs/history/seqhand_compact_halfwidth.onnx.md).
 With `keypoint_heatmaps` the encoder's first convolution also reads 21 keypoint heatmaps beside the RGB
 (`models.seqhand.heatmaps`): the image-plus-heatmaps input of Boukhayma et al. 2019, so the network can lean
 on a 2-D detector trained on real images; everything after the first convolution is the same.
