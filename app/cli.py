@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--mano-dir", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show full tracebacks on errors and MediaPipe's own logging")
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors and MediaPipe's own logging")
+    parser.add_argument("--debug", action="store_true",
+                        help="show full tracebacks on errors and MediaPipe's own logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP, parents=[common])

@@ -22,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="which network (synth / nyu / icvl: required; renders / real-hands: an RGB kind, default "
                         "lifter; real-depth: a depth kind, default cadstn)")
     parser.add_argument("--model-path", type=Path,
-                        help="an exported .onnx or a training checkpoint .pt (default: the shipped weights/<model>_compact.onnx)")
+                        help="an exported .onnx or a training checkpoint .pt (default: the shipped "
+                        "weights/<model>_compact.onnx)")
     parser.add_argument("--data", default="synth", choices=("synth", "nyu", "icvl", "renders", *REAL),
                         help="synth (default: sequences from a seed no training used); nyu / icvl: CADSTN only; "
                         "renders: an RGB model through the engine on held-out full-frame renders (any orientation), "

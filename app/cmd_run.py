@@ -25,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also send each frame's results as one UDP datagram of JSON (an --out line) to HOST:PORT "
                         "while it runs, e.g. 127.0.0.1:9000 (receiver example: docs/stream_client.py)")
     parser.add_argument("--vertices", action="store_true", help="include mesh vertices in --out, --stream and --record")
-    parser.add_argument("--record", type=Path, metavar="DIR", help="record frames and results into a new session folder")
+    parser.add_argument("--record", type=Path, metavar="DIR",
+                        help="record frames and results into a new session folder")
     parser.add_argument("--fast", action="store_true",
                         help="play files and recordings as fast as possible, without dropping frames, "
                              "with reproducible results (hand detection inline)")

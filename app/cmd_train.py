@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.stage is not None and args.stage not in STAGES[args.model]:
-        raise ValueError(f"--stage {args.stage!r} is not a {args.model} stage; choose from {', '.join(STAGES[args.model])}")
+        raise ValueError(f"--stage {args.stage!r} is not a {args.model} stage; "
+                         f"choose from {', '.join(STAGES[args.model])}")
     if not args.config.is_file():
         raise FileNotFoundError(f"config {args.config} does not exist")
     if args.model == "lifter":

@@ -14,11 +14,13 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
                              "glob ('shots/*.jpg')")
     parser.add_argument("--model", choices=MODEL_KINDS,
                         help="lifter: the keypoint lifter on MediaPipe's landmarks (colour); seqhand: SeqHAND-Net on "
-                             "colour; cadstn: CADSTN on depth (default: cadstn for realsense and .bag/.db3, else lifter)")
+                             "colour; cadstn: CADSTN on depth (default: cadstn for realsense and .bag/.db3, else "
+                             "lifter)")
     parser.add_argument("--model-path", type=Path, metavar="FILE",
                         help="the model's ONNX file (default: the shipped weights/<model>_compact.onnx)")
     parser.add_argument("--detector", choices=("auto", "mediapipe", "depth"), default="auto",
-                        help="hand detector (auto: depth segmentation for cadstn and, for seqhand, on the demo; else MediaPipe)")
+                        help="hand detector (auto: depth segmentation for cadstn and, for seqhand, on the demo; "
+                        "else MediaPipe)")
     parser.add_argument("--calibration", type=Path, metavar="FILE",
                         help="camera calibration JSON (handstream calibrate)")
     parser.add_argument("--max-hands", type=int, default=2, help="hands to track (default 2)")

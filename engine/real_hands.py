@@ -295,7 +295,8 @@ def evaluate_real_hands(options: RealHandsOptions | None = None) -> RealHandsRep
     kinds = kinds_reading("rgb")
     if o.model not in kinds:
         raise ValueError(f"real-hands photos are colour: --model must be one of {', '.join(kinds)}, got {o.model!r}"
-                         + (" (it reads depth only; try --data real-depth)" if o.model in kinds_reading("depth") else ""))
+                         + (" (it reads depth only; try --data real-depth)"
+                            if o.model in kinds_reading("depth") else ""))
     start = time.perf_counter()
     photos = digit_photos(o.root, o.limit) + hands_photos(o.root, o.limit)
     rows = []

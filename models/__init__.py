@@ -1,1 +1,2 @@
-"""Everything that defines and produces the learned models: hand model, networks, losses, data, training, export, metrics."""
+"""Everything that defines and produces the learned models: hand model, networks, losses, data, training, export,
+metrics."""

@@ -30,7 +30,8 @@ DEFAULT_CUBE_MM = 250.0
 DEFAULT_SIZE = 128
 DEFAULT_SLICES = 8
 HAND_SPAN_MM = 180.0  # wrist to middle fingertip of an adult hand
-CENTRE_BEHIND_SURFACE_MM = 17.0  # the joints' centroid lies this far behind the surface seen, along the ray (mean of 300 full-frame renders, seed 7)
+# the joints' centroid lies this far behind the surface seen, along the ray (mean of 300 full-frame renders, seed 7)
+CENTRE_BEHIND_SURFACE_MM = 17.0
 HAND_CENTRE_FROM_TIP_MM = 60.0  # the 21 joints' centroid from the hand's far end, along the arm (fitted on renders)
 
 
@@ -74,7 +75,8 @@ def refine_hand_centre(points_mm: np.ndarray, on_border: np.ndarray, cube_mm: fl
                        iterations: int = 3) -> np.ndarray:
     """The centre of a hand blob's points (N, 3 camera mm): DeepPrior's centre of mass, refined inside the
     metric cube. When the blob runs off the image (``on_border``) and reaches farther than a hand, a
-    forearm enters the frame: the centre is then a fixed step from the far end back along the arm, so the arm cannot drag it away."""
+    forearm enters the frame: the centre is then a fixed step from the far end back along the arm, so the arm
+    cannot drag it away."""
     points = np.asarray(points_mm, np.float64)
     on_border = np.asarray(on_border, bool)
     if on_border.sum() >= 2:

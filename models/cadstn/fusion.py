@@ -35,7 +35,8 @@ class FusionGate(nn.Module):
         else:
             self.out = nn.Linear(options.fc + temporal_features, k3)
 
-    def forward(self, depth: torch.Tensor, spatial_feature: torch.Tensor, temporal_feature: torch.Tensor) -> torch.Tensor:
+    def forward(self, depth: torch.Tensor, spatial_feature: torch.Tensor,
+                temporal_feature: torch.Tensor) -> torch.Tensor:
         """→ weights (B, P, K, 3) of the P predictors (temporal first; see `predictions`), summing to 1."""
         if self.options.gate == "tower":
             x = torch.relu(self.fc(self.tower(depth)))

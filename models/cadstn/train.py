@@ -149,7 +149,8 @@ def train_stage(config: CadstnConfig, stage: str, train_set: CropSet, val_set: C
     trained.train()
     step_module: nn.Module = trained
     if world > 1:
-        step_module = nn.parallel.DistributedDataParallel(trained, device_ids=[device.index] if device.type == "cuda" else None)
+        step_module = nn.parallel.DistributedDataParallel(trained,
+                                                          device_ids=[device.index] if device.type == "cuda" else None)
 
     rng = np.random.default_rng([t.seed, rank, start])
     seq_len = config.data.sequence_length

@@ -30,7 +30,8 @@ def read_icvl_labels(path: Path) -> tuple[list[str], np.ndarray]:
         if not parts:
             continue
         if len(parts) != 1 + ICVL_JOINTS * 3:
-            raise ValueError(f"{path}:{number}: expected an image path and {ICVL_JOINTS * 3} numbers, got {len(parts) - 1}")
+            raise ValueError(f"{path}:{number}: expected an image path and {ICVL_JOINTS * 3} numbers, "
+                             f"got {len(parts) - 1}")
         try:
             rows.append([float(v) for v in parts[1:]])
         except ValueError:

@@ -46,7 +46,8 @@ def read_nyu_depth(path: Path) -> np.ndarray:
 class NyuDataset:
     """Map-style reader: `len()` and `[i]` → DepthSample, frames in recorded order (for sequences)."""
 
-    def __init__(self, root: Path, split: str = "test", kinect: int = 1, joints: tuple[int, ...] | None = NYU14) -> None:
+    def __init__(self, root: Path, split: str = "test", kinect: int = 1,
+                 joints: tuple[int, ...] | None = NYU14) -> None:
         from scipy.io import loadmat
 
         self.folder = Path(root) / split
@@ -58,7 +59,8 @@ class NyuDataset:
         except KeyError:
             raise ValueError(f"{label_file}: no variable 'joint_uvd'") from None
         if uvd.ndim != 4 or uvd.shape[-1] != 3 or not 1 <= kinect <= uvd.shape[0]:
-            raise ValueError(f"{label_file}: joint_uvd must be kinect x frame x joint x 3 with kinect {kinect}, got {uvd.shape}")
+            raise ValueError(f"{label_file}: joint_uvd must be kinect x frame x joint x 3 with kinect {kinect}, "
+                             f"got {uvd.shape}")
         uvd = uvd[kinect - 1]
         self.uvd = uvd[:, list(joints)] if joints is not None else uvd
         self.kinect = kinect

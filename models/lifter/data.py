@@ -121,7 +121,8 @@ class LifterData:
         with torch.no_grad():
             joints = self.chain(torch.tensor(theta.reshape(b * t, 45), dtype=torch.float32),
                                 torch.tensor(np.repeat(beta, t, 0), dtype=torch.float32),
-                                torch.tensor(Rotation.from_matrix(rot.reshape(-1, 3, 3)).as_rotvec(), dtype=torch.float32))
+                                torch.tensor(Rotation.from_matrix(rot.reshape(-1, 3, 3)).as_rotvec(),
+                                             dtype=torch.float32))
         rel = joints.numpy().reshape(b, t, 21, 3).astype(np.float64)
         rel = rel - rel[:, :, :1]
         # camera: the wrist moves in a straight line between two places in view
@@ -151,7 +152,8 @@ class LifterData:
         lo = np.minimum(pos.astype(int), m.keyframes - 2) if m.keyframes > 1 else np.zeros(t, int)
         frac = pos - lo
         frac = frac * frac * (3 - 2 * frac)
-        theta = keys[:, lo] * (1 - frac)[None, :, None] + keys[:, np.minimum(lo + 1, m.keyframes - 1)] * frac[None, :, None]
+        theta = (keys[:, lo] * (1 - frac)[None, :, None]
+                 + keys[:, np.minimum(lo + 1, m.keyframes - 1)] * frac[None, :, None])
         beta = rng.uniform(-m.beta_range, m.beta_range, (b, 10))
         start = Rotation.random(b, random_state=rng)
         axis = rng.normal(size=(b, 3))

@@ -66,8 +66,10 @@ class PretrainOptions:
     workers: int = 0  # background processes rendering sequences (0 = render in the training process)
     max_minutes: float = 0.0  # wall-clock budget (0 = none): the LR schedule and the end follow it
     max_tilt_deg: float = ANY_TILT_DEG  # 180: any hand orientation; less: turned towards the camera by at most this
-    scale_min: float = DEFAULT_SCALE[0]  # weak-perspective scale of the rendered hands, crop units per metre: how much of the
-    scale_max: float = DEFAULT_SCALE[1]  # crop a hand fills (the engine crops 2.2x the hand box: about 5-10 for real hands)
+    # weak-perspective scale of the rendered hands, crop units per metre: how much of the crop a hand fills
+    # (the engine crops 2.2x the hand box: about 5-10 for real hands)
+    scale_min: float = DEFAULT_SCALE[0]
+    scale_max: float = DEFAULT_SCALE[1]
     precision: str = "fp32"  # or "bf16": forward under bfloat16 autocast (models/precision.py)
     # keypoint_heatmaps models: share of sequences whose RGB is blanked to zero (the heatmaps alone must do)
     blank_rgb: float = 0.3

@@ -181,7 +181,8 @@ def fit_joints(joints_m: np.ndarray, joint_map: JointMap, model=None, options: I
 
     joints_m = np.asarray(joints_m, dtype=np.float64)
     if joints_m.ndim != 3 or joints_m.shape[1:] != (joint_map.num_joints, 3):
-        raise ValueError(f"IK for {joint_map.name}: joints must be (N, {joint_map.num_joints}, 3), got {joints_m.shape}")
+        raise ValueError(f"IK for {joint_map.name}: joints must be (N, {joint_map.num_joints}, 3), "
+                         f"got {joints_m.shape}")
     if not np.isfinite(joints_m).all():
         raise ValueError(f"IK for {joint_map.name}: joints contain NaN or inf")
     layer = JointChain(load_hand_model() if model is None else model)

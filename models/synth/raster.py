@@ -72,10 +72,11 @@ def rasterize(screen: np.ndarray, faces: np.ndarray, height: int, width: int, *,
               front: int = 0) -> Raster:
     """Rasterize triangles given vertices in screen space, for one frame or a batch of frames.
 
-    `screen` is (V, 3) or (T, V, 3) (the same faces in every frame): x and y in pixels, z the depth to test (smaller = nearer). With `perspective`
-    (pinhole cameras, all z > 0) depth is interpolated linearly in 1/z, which is exact for planar triangles;
-    otherwise (orthographic) linearly in z. `front` = +1 or −1 culls back faces of a closed, consistently
-    wound mesh: only triangles whose signed screen area has that sign are drawn (0 draws all).
+    `screen` is (V, 3) or (T, V, 3) (the same faces in every frame): x and y in pixels, z the depth to test
+    (smaller = nearer). With `perspective` (pinhole cameras, all z > 0) depth is interpolated linearly in 1/z,
+    which is exact for planar triangles; otherwise (orthographic) linearly in z. `front` = +1 or −1 culls back
+    faces of a closed, consistently wound mesh: only triangles whose signed screen area has that sign are drawn
+    (0 draws all).
     """
     screen = np.asarray(screen, dtype=np.float64)
     batched = screen.ndim == 3

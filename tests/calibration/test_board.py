@@ -20,7 +20,8 @@ def test_parse_board_specs():
     assert c.corner_count == 24 and len(c.object_points()) == 24
     assert parse_board(str(c)) == c and parse_board(str(b)) == b
     pts = b.object_points()
-    assert pts.shape == (54, 3) and np.allclose(pts[1] - pts[0], [25, 0, 0]) and np.allclose(pts[9] - pts[0], [0, 25, 0])
+    assert (pts.shape == (54, 3) and np.allclose(pts[1] - pts[0], [25, 0, 0])
+            and np.allclose(pts[9] - pts[0], [0, 25, 0]))
 
 
 @pytest.mark.parametrize("spec, words", [

@@ -36,7 +36,8 @@ def test_moving_board_and_lost_board_are_not_kept(true_camera):
     collector = ViewCollector()
     for i in range(8):  # sliding across the image, about 5 px per frame
         shift = np.array([-80.0 + 4.0 * i, 0.0, 0.0])
-        assert collector.consider(_detection(true_camera, (0.2, 0.1, 0.0), np.array([-90.0, -60.0, 450.0]) + shift)) is False
+        assert collector.consider(_detection(true_camera, (0.2, 0.1, 0.0),
+                                             np.array([-90.0, -60.0, 450.0]) + shift)) is False
     held = _detection(true_camera, (0.2, 0.1, 0.0), (-90.0, -60.0, 450.0))
     assert collector.consider(held) is False
     assert collector.consider(None) is False  # lost for a frame: steadiness starts over
@@ -51,4 +52,5 @@ def test_descriptor_separates_position_size_and_tilt(true_camera):
     tilted = view_descriptor(_detection(true_camera, (0.0, 0.7, 0.0), (-90.0, -60.0, 450.0)))
     for other in (moved, nearer, tilted):
         assert np.linalg.norm(other - base) > ViewCollector().min_difference
-    assert abs(moved[0] - base[0]) > 0.1 and abs(nearer[2] - base[2]) > 0.05 and np.hypot(*(tilted[3:] - base[3:])) > 0.15
+    assert (abs(moved[0] - base[0]) > 0.1 and abs(nearer[2] - base[2]) > 0.05
+            and np.hypot(*(tilted[3:] - base[3:])) > 0.15)

@@ -77,7 +77,8 @@ def test_a_left_hand_is_mirrored_into_the_right_hand_model_and_back(tiny_seqhand
     assert np.abs(left.joints_2d[:, 1] - right.joints_2d[:, 1]).max() < 0.05 * size
     # in 3-D the left hand is the right hand reflected through the camera's y-z plane (x -> -x, about cx)
     np.testing.assert_allclose(left.theta, right.theta, atol=0.05)
-    assert np.sign(left.joints_3d[4, 0] - left.joints_3d[0, 0]) == -np.sign(right.joints_3d[4, 0] - right.joints_3d[0, 0])
+    assert (np.sign(left.joints_3d[4, 0] - left.joints_3d[0, 0])
+            == -np.sign(right.joints_3d[4, 0] - right.joints_3d[0, 0]))
 
 
 def test_background_detection_keeps_the_detector_off_the_live_path(tiny_seqhand):

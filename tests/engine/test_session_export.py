@@ -143,7 +143,8 @@ def test_obj_export_writes_one_mesh_per_frame_and_hand_with_the_model_faces(tmp_
 
     def read(name: str) -> tuple[np.ndarray, np.ndarray]:
         rows = [line.split() for line in (out / name).read_text().splitlines() if line[:2] in ("v ", "f ")]
-        return (np.array([r[1:] for r in rows if r[0] == "v"], float), np.array([r[1:] for r in rows if r[0] == "f"], int))
+        return (np.array([r[1:] for r in rows if r[0] == "v"], float),
+                np.array([r[1:] for r in rows if r[0] == "f"], int))
 
     v, f = read("frame_000001_hand1.obj")
     np.testing.assert_allclose(v, verts + 1, atol=1e-3)

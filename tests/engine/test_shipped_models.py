@@ -13,8 +13,8 @@ from engine.runtime import ModelSession
 from engine.stream import EngineOptions, StreamingEngine, default_model_path
 
 # Measured when the models were shipped (weights/*.onnx.md): CADSTN 9.2 mm, its facing variant 7.7 mm;
-# SeqHAND-Net 16.7 mm root-relative and 17.4 mm placement (the half-width file 15.4 and 19.7); the bounds leave room for other CPUs' arithmetic,
-# not for a broken model.
+# SeqHAND-Net 16.7 mm root-relative and 17.4 mm placement (the half-width file 15.4 and 19.7); the bounds leave
+# room for other CPUs' arithmetic, not for a broken model.
 CADSTN_MM = 25.0
 CADSTN_FACING = default_model_path("cadstn").with_name("cadstn_compact_facing.onnx")
 SEQHAND_ROOT_RELATIVE_MM = 35.0
@@ -132,7 +132,8 @@ def _run_demo_lifter(mirrored: bool) -> tuple[np.ndarray, np.ndarray, set[str]]:
         for i in range(len(truth)):
             rgb, _ = render_demo_frame(i / 30.0, "rgb")
             joints = truth[demo_frame_index(i / 30.0)] * ([-1, 1, 1] if mirrored else [1, 1, 1])
-            result = engine.process(Frame(i, i / 30.0, np.ascontiguousarray(rgb[:, ::-1]) if mirrored else rgb, None, k))
+            result = engine.process(Frame(i, i / 30.0, np.ascontiguousarray(rgb[:, ::-1]) if mirrored else rgb,
+                                          None, k))
             for hand in result.hands:
                 pred.append(hand.joints_3d)
                 gt.append(joints)

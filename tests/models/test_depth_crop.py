@@ -123,7 +123,8 @@ def test_upright_angle_follows_the_hand_and_is_zero_without_one():
                                                                                    CAM), CAM, size=64,
                                     upright=True).angle for a in (0.0, 90.0)]
     # the image's up turned by the angle is the finger's direction: right (0°) and down (90°)
-    assert np.degrees(angles[0]) % 360 == pytest.approx(90.0, abs=3) and abs(np.degrees(angles[1])) % 360 == pytest.approx(180.0, abs=3)
+    assert (np.degrees(angles[0]) % 360 == pytest.approx(90.0, abs=3)
+            and abs(np.degrees(angles[1])) % 360 == pytest.approx(180.0, abs=3))
     assert depth_crop.hand_axis_angle(np.ones((32, 32), np.float32)) == 0.0
 
 

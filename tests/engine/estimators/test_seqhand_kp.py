@@ -50,7 +50,8 @@ def test_left_hand_crop_and_heatmaps_are_the_mirror_of_the_right_ones(tiny_kp_on
     flipped = Detection(centre=pts.mean(0), size=100.0, landmarks=pts * [-1, 1] + [k.width - 1, 0],
                         handedness="left", score=1.0)
     results = []
-    for image, d, side, cam in ((rgb, det, "right", k), (np.ascontiguousarray(rgb[:, ::-1]), flipped, "left", flipped_k)):
+    for image, d, side, cam in ((rgb, det, "right", k),
+                                (np.ascontiguousarray(rgb[:, ::-1]), flipped, "left", flipped_k)):
         context = FrameContext(Frame(0, 0.0, image, None, cam), cam, StageTimings(), lambda t, b: (b, 0.0))
         results.append(estimator.estimate(Track(1, side, d.centre, d.size), d, context))
     right, left = results

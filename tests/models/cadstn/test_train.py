@@ -58,7 +58,8 @@ def test_temporal_stage_starts_from_the_spatial_depth_tower(tmp_path, crops, war
     train_stage(config, "spatial", crops)
     train_stage(config, "temporal", crops)
     weights = read_checkpoint(tmp_path / "run" / "temporal.pt")["model"]
-    pairs = [(f"temporal.tower.{k[len('spatial.depth_tower.'):]}", k) for k in weights if k.startswith("spatial.depth_tower.")]
+    pairs = [(f"temporal.tower.{k[len('spatial.depth_tower.'):]}", k)
+             for k in weights if k.startswith("spatial.depth_tower.")]
     pairs += [("temporal.fc.weight", "spatial.h1_depth.weight"), ("temporal.fc.bias", "spatial.h1_depth.bias")]
     close = [torch.allclose(weights[t], weights[s], atol=1e-6) for t, s in pairs]
     assert all(close) if warm else not any(close)

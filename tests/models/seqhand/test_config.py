@@ -19,9 +19,11 @@ def test_shipped_configs_load(name: str) -> None:
 
 
 def test_compact_pair_shares_data_losses_and_schedule_but_not_the_recurrent_layer() -> None:
-    a, b = load_config(CONFIGS / "seqhand_compact_halfwidth.toml"), load_config(CONFIGS / "seqhand_compact_perframe.toml")
+    a, b = (load_config(CONFIGS / "seqhand_compact_halfwidth.toml"),
+            load_config(CONFIGS / "seqhand_compact_perframe.toml"))
     assert (a.model.temporal, b.model.temporal) == ("convlstm", "none") and a.model.head_skip
-    assert (a.model.backbone, a.model.width, a.model.input_size) == (b.model.backbone, b.model.width, b.model.input_size)
+    assert ((a.model.backbone, a.model.width, a.model.input_size)
+            == (b.model.backbone, b.model.width, b.model.input_size))
     same = ("seed", "lr", "max_tilt_deg", "scale_min", "scale_max", "workers")
     assert all(getattr(a.pretrain, k) == getattr(b.pretrain, k) for k in same) and a.loss == b.loss
     # the budget is the baseline's in training frames: 10,376 steps of 3 x 12 = its 11,673 steps of 4 x 8, near enough

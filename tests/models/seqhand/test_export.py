@@ -51,7 +51,8 @@ def test_streaming_onnx_matches_sequence_forward(tmp_path: Path, temporal: str, 
         expected, _ = net(frames, heatmaps=heatmaps if keypoints else None)
     session = open_session(out, threads=1)
     meta = session.get_modelmeta().custom_metadata_map
-    assert meta["model"] == ("seqhand_kp" if keypoints else "seqhand") and meta["input_size"] == str(SIZE) and meta["pose_pca"] == "10"
+    assert (meta["model"] == ("seqhand_kp" if keypoints else "seqhand") and meta["input_size"] == str(SIZE)
+            and meta["pose_pca"] == "10")
     assert meta["hand_model"] == "handstream_hand_right.pkl"
     assert meta["keypoint_heatmaps"] == ("true" if keypoints else "false")
     assert ("heatmap_sigma" in meta) == keypoints and (not keypoints or float(meta["heatmap_sigma"]) == 1.5)
