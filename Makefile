@@ -16,6 +16,7 @@ app: venv
 	$(BIN)/handstream app --source $(SOURCE)
 
 test: venv
+	$(BIN)/ruff check .
 	QT_QPA_PLATFORM=offscreen OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest -q
 
 venv: system-deps $(VENV)/.installed
