@@ -11,10 +11,10 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PyQt6.QtCore import QPointF, QRectF, Qt
+from PyQt6.QtCore import QRectF, Qt
 from PyQt6.QtGui import QColor, QFont, QImage, QPainter, QPen
 
-from app.overlays import FINGER_COLOURS, FINGERS
+from app.overlays import draw_skeleton
 from engine.real_depth import OPEN_HAND_SEQUENCE, RealDepthReport, load_sr305
 from engine.real_hands import DIGITS, HANDS, PhotoPrediction, RealHandsScores, load_photo
 from models.finger_states import DIGIT_EXTENDED
@@ -104,15 +104,7 @@ def _tile(rgb: np.ndarray, joints_2d: np.ndarray | None, square: tuple[float, fl
     p.drawImage(0, 0, QImage(cut.data, size, size, cut.strides[0], QImage.Format.Format_RGB888))
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
     if joints_2d is not None and np.all(np.isfinite(joints_2d)):
-        pts = np.asarray(joints_2d, np.float64) * scale + affine[:, 2]
-        for chain, colour in zip(FINGERS, FINGER_COLOURS):
-            p.setPen(QPen(colour, 2, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
-            for a, b in zip(chain[:-1], chain[1:]):
-                p.drawLine(QPointF(*pts[a]), QPointF(*pts[b]))
-        p.setPen(QPen(QColor(20, 20, 20), 1))
-        p.setBrush(QColor(255, 255, 255))
-        for x, y in pts:
-            p.drawEllipse(QPointF(x, y), 1.8, 1.8)
+        draw_skeleton(p, np.asarray(joints_2d, np.float64) * scale + affine[:, 2], 2, 1.8)
     p.setBrush(Qt.BrushStyle.NoBrush)
     p.setPen(QPen(border, 4))
     p.drawRect(QRectF(2, 2, size - 4, size - 4))

@@ -21,6 +21,18 @@ HAND_COLOURS = {"right": QColor(0, 220, 255), "left": QColor(255, 120, 0)}
 DEPTH_RANGE_MM = (250.0, 1500.0)
 
 
+def draw_skeleton(p: QPainter, pts: np.ndarray, width: float, radius: float) -> None:
+    """The 21 joints (pixels) as one coloured polyline per finger and white dots, with ``p``."""
+    for chain, colour in zip(FINGERS, FINGER_COLOURS):
+        p.setPen(QPen(colour, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+        for a, b in zip(chain[:-1], chain[1:]):
+            p.drawLine(QPointF(*pts[a]), QPointF(*pts[b]))
+    p.setPen(QPen(QColor(20, 20, 20), 1))
+    p.setBrush(QColor(255, 255, 255))
+    for x, y in pts:
+        p.drawEllipse(QPointF(x, y), radius, radius)
+
+
 def depth_to_rgb(depth: np.ndarray, near_mm: float = DEPTH_RANGE_MM[0],
                  far_mm: float = DEPTH_RANGE_MM[1]) -> np.ndarray:
     """Colour-map depth (uint16 mm) with TURBO, near = red, far = blue; no reading = black."""
@@ -66,12 +78,5 @@ def draw_overlays(image: QImage, result: FrameResult) -> None:
         pts = np.asarray(hand.joints_2d, np.float64)
         if pts.shape != (21, 2) or not np.all(np.isfinite(pts)):
             continue
-        for chain, c in zip(FINGERS, FINGER_COLOURS):
-            p.setPen(QPen(c, 3, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
-            for a, b in zip(chain[:-1], chain[1:]):
-                p.drawLine(QPointF(*pts[a]), QPointF(*pts[b]))
-        p.setPen(QPen(QColor(20, 20, 20), 1))
-        p.setBrush(QColor(255, 255, 255))
-        for x, y in pts:
-            p.drawEllipse(QPointF(x, y), 3.0, 3.0)
+        draw_skeleton(p, pts, 3, 3.0)
     p.end()

@@ -23,7 +23,7 @@ def test_frame_image_falls_back_to_depth_without_colour(image_array):
     assert np.array_equal(shown[0, 0], depth_to_rgb(depth)[0, 0])
 
 
-def test_overlays_draw_box_and_skeleton_where_the_hand_is(image_array):
+def test_overlays_draw_box_and_skeleton_where_the_hand_is(qapp, image_array):  # text needs a Qt app (fonts)
     rgb = np.zeros((200, 200, 3), np.uint8)
     joints = np.stack([np.full(21, 100.0), np.linspace(150, 60, 21)], axis=1).astype(np.float32)
     hand = HandResult(track_id=1, handedness="left", confidence=0.9, box=(50, 50, 150, 160),
