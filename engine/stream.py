@@ -25,13 +25,14 @@ from engine.results import FrameResult, StageTimings
 from engine.runtime import ModelSession
 from engine.tracks import Detection, Track, TrackSet
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 DETECTORS = ("mediapipe", "depth")
 
 
 def default_model_path(model: str) -> Path:
-    """Where the shipped model of ``model`` lives: ``weights/<model>_compact.onnx``."""
-    return WEIGHTS_DIR / f"{model}_compact.onnx"
+    """Where the shipped model of ``model`` lives: ``weights/<model>_compact.onnx`` (``models.shipped``)."""
+    from models.shipped import shipped_file
+
+    return shipped_file(f"{model}_compact.onnx")
 
 
 @dataclass

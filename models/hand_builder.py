@@ -24,10 +24,11 @@ from models.hand_file import write_hand_file
 from models.hand_skeleton import PARENTS
 from models.hand_surface import hand_sdf, relax_on_surface, surface_nets
 from models.pose_prior import sample_poses
+from models.shipped import shipped_file
 
 MODEL_NAME = "handstream open hand (right)"
 MODEL_VERSION = "1.0"
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "weights" / "handstream_hand_right.pkl"
+DEFAULT_OUT = shipped_file("handstream_hand_right.pkl")
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,9 @@ import numpy as np
 
 from models.hand_file import read_hand_file
 from models.hand_skeleton import MANO_FINGERTIP_IDS, MANO_TO_KEYPOINTS
+from models.shipped import shipped_file
 
-OPEN_MODEL_PATH = Path(__file__).resolve().parents[1] / "weights" / "handstream_hand_right.pkl"
+OPEN_MODEL_PATH = shipped_file("handstream_hand_right.pkl")
 MANO_DIR_ENV = "HANDSTREAM_MANO_DIR"
 SIDES = ("right", "left")
 _MIRROR = np.array([-1.0, 1.0, 1.0])

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_TASK = Path(__file__).resolve().parents[1] / "weights" / "hand_landmarker.task"
+from models.shipped import shipped_file
+
+DEFAULT_TASK = shipped_file("hand_landmarker.task")
 
 
 @dataclass
