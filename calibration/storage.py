@@ -140,8 +140,25 @@ def read_calibration(path: Path) -> StoredCalibration:
     )
 
 
+PLAIN_KEYS = ("fx", "fy", "cx", "cy", "width", "height")
+
+
 def load_calibration(path: Path) -> CameraIntrinsics:
-    """The intrinsics stored in a calibration file (what ``--calibration FILE`` gives the engine)."""
+    """The intrinsics stored in a calibration file (what ``--calibration FILE`` gives the engine): one written
+    by ``handstream calibrate``, or a plain JSON object ``{fx, fy, cx, cy, width, height[, distortion]}`` (pixels),
+    as other tools and camera SDKs print them."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        doc = None  # read_calibration names the problem
+    if isinstance(doc, dict) and "format" not in doc and all(k in doc for k in PLAIN_KEYS):
+        try:
+            k = CameraIntrinsics.from_dict(doc)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"calibration file {path}: {exc}") from None
+        _check_intrinsics(k, f"calibration file {path}")
+        return k
     return read_calibration(path).intrinsics
 
 

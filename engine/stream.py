@@ -205,13 +205,15 @@ class StreamingEngine:
 
     # -- shared steps ----------------------------------------------------------------------------
     def _intrinsics(self, frame: Frame) -> CameraIntrinsics:
-        if self._calibration is not None:
-            return self._calibration
-        if frame.intrinsics is not None:
-            return frame.intrinsics
+        """The frame's camera: the calibration (scaled to the frame's size if the stream is resized; another
+        aspect ratio is a one-line error), else the frame's own, else a webcam's field of view."""
         image = frame.rgb if frame.rgb is not None else frame.depth
         if image is None:
             raise ValueError(f"frame {frame.index} has neither colour nor depth")
+        if self._calibration is not None:
+            return self._calibration.for_image(image.shape[1], image.shape[0])
+        if frame.intrinsics is not None:
+            return frame.intrinsics
         return webcam_intrinsics(image.shape[1], image.shape[0])
 
     def _detect(self, frame: Frame, intrinsics: CameraIntrinsics) -> list[Detection]:

@@ -99,3 +99,17 @@ def test_not_json_and_missing_files(tmp_path):
     listing.write_text("[1, 2]")
     with pytest.raises(ValueError, match="not a handstream calibration"):
         load_calibration(listing)
+
+
+def test_plain_intrinsics_json_is_accepted_and_checked(tmp_path):
+    path = tmp_path / "cam.json"
+    path.write_text(json.dumps({"fx": 600.5, "fy": 601.0, "cx": 319.5, "cy": 239.5, "width": 640, "height": 480}))
+    k = load_calibration(path)
+    assert (k.fx, k.fy, k.cx, k.cy, k.width, k.height) == (600.5, 601.0, 319.5, 239.5, 640, 480)
+    path.write_text(json.dumps({"fx": -1, "fy": 601.0, "cx": 319.5, "cy": 239.5, "width": 640, "height": 480}))
+    with pytest.raises(ValueError, match="focal lengths"):
+        load_calibration(path)
+    path.write_text(json.dumps({"fx": 600.0}))  # neither plain nor ours
+    with pytest.raises(ValueError, match="not a handstream calibration"):
+        load_calibration(path)
+

@@ -176,3 +176,15 @@ def test_two_runs_of_the_same_recording_give_identical_results(tmp_path, tiny_ca
     for (_, a), (_, b) in zip(first, second):
         assert len(a) == len(b) == 1
         np.testing.assert_array_equal(a[0], b[0])
+
+
+def test_the_engine_scales_a_calibration_to_resized_frames_and_refuses_another_aspect(tmp_path):
+    import json
+
+    path = tmp_path / "cam.json"
+    path.write_text(json.dumps({"fx": 600.0, "fy": 600.0, "cx": 319.5, "cy": 239.5, "width": 640, "height": 480}))
+    with StreamingEngine(EngineOptions(model="cadstn", calibration=path)) as engine:
+        half = engine._intrinsics(Frame(0, 0.0, depth=np.zeros((240, 320), np.uint16)))
+        assert (half.fx, half.cx, half.width) == (300.0, 159.5, 320)
+        with pytest.raises(ValueError, match="another aspect ratio"):
+            engine._intrinsics(Frame(1, 0.0, depth=np.zeros((256, 256), np.uint16)))
