@@ -17,6 +17,13 @@ class StageTimings:
     hand_model_ms: float = 0.0
     total_ms: float = 0.0
 
+    def add_hand(self, start: float, inputs_ready: float, inferred: float, done: float) -> None:
+        """Add one hand's stages from ``time.perf_counter()`` marks: making the network's inputs (crop),
+        running it (inference), turning its answer into the hand (hand model)."""
+        self.crop_ms += (inputs_ready - start) * 1000.0
+        self.inference_ms += (inferred - inputs_ready) * 1000.0
+        self.hand_model_ms += (done - inferred) * 1000.0
+
 
 @dataclass
 class HandResult:

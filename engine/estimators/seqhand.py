@@ -80,10 +80,7 @@ class SeqHandEstimator(Estimator):
         hand = hand_from_params(outputs["params"][0], self.model.info.pose_pca, track, box, detection is not None,
                                 context, self.hand_model, self.options.vertices, self.options.jump_fraction)
         c3 = time.perf_counter()
-        timings = context.timings
-        timings.crop_ms += (c1 - c0) * 1000.0
-        timings.inference_ms += (c2 - c1) * 1000.0
-        timings.hand_model_ms += (c3 - c2) * 1000.0
+        context.timings.add_hand(c0, c1, c2, c3)
         return hand
 
     def missed(self, track: Track) -> None:
