@@ -1,15 +1,19 @@
-"""`handstream gen-data`: write a synthetic pose-flow dataset (RGB or depth sequences) to shards."""
+"""`handstream gen-data`: write a synthetic pose-flow dataset (RGB or depth sequences, or MediaPipe's landmarks on
+full-frame renders for the keypoint lifter) to shards."""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
 NAME = "gen-data"
-HELP = "generate synthetic hand-motion sequences (RGB or depth) into dataset shards; resumable"
+HELP = ("generate synthetic hand-motion sequences (RGB, depth, or MediaPipe's landmarks on renders for the lifter) "
+        "into dataset shards; resumable")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kind", choices=("rgb", "depth"), default="rgb", help="RGB (SeqHAND-Net) or depth (CADSTN)")
+    parser.add_argument("--kind", choices=("rgb", "depth", "landmarks"), default="rgb",
+                        help="RGB (SeqHAND-Net), depth (CADSTN) or landmarks (MediaPipe run on full-frame renders, "
+                        "with their truth: the keypoint lifter's [train] detector_shards)")
     parser.add_argument("--sequences", type=int, default=1000, help="number of sequences (default 1000)")
     parser.add_argument("--frames", type=int, default=10, help="frames per sequence (default 10)")
     parser.add_argument("--size", type=int, default=None,
@@ -31,6 +35,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.kind == "landmarks":
+        from models.lifter.detector_data import build_shards
+
+        if args.sequences < 1 or args.frames < 3 or args.per_shard < 1:
+            raise ValueError("--sequences and --per-shard must be at least 1, --frames at least 3")
+        paths = build_shards(args.out, seed=args.seed, sequences=args.sequences, per_shard=args.per_shard,
+                             frames=args.frames)
+        print(f"{args.out}: {len(paths)} shard(s) of MediaPipe's landmarks on renders")
+        return 0
     from models.synth.generate import GenerateOptions, generate_dataset
 
     size = (224 if args.kind == "rgb" else 128) if args.size is None else args.size

@@ -53,3 +53,14 @@ def test_pose_bank_procedural(tmp_path, capsys) -> None:
     assert main(["pose-bank", "--from", "procedural:500", "--out", str(out)]) == 0
     with np.load(out) as z:
         assert z["theta"].shape == (500, 45) and z["joints"].shape == (500, 21, 3)
+
+
+def test_landmark_shards_for_the_lifter(tmp_path, capsys):
+    from app import cli
+    from models.lifter.detector_data import DetectorShards
+
+    out = tmp_path / "landmarks"
+    assert cli.main(["gen-data", "--kind", "landmarks", "--sequences", "2", "--frames", "4", "--per-shard", "1",
+                     "--seed", "5", "--out", str(out)]) == 0
+    assert "2 shard(s)" in capsys.readouterr().out
+    assert DetectorShards(out).arrays["landmarks"].shape == (2, 4, 21, 2)

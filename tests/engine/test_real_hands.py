@@ -73,7 +73,7 @@ def test_mediapipe_reads_most_fingers_right_and_the_model_row_scores_the_same_ph
     model, mediapipe = report.rows
     assert (model.name, mediapipe.name) == ("lifter", "mediapipe")
     assert mediapipe.digits_long_finger > 0.85
-    # the lifter reads MediaPipe's landmarks: on all photos it scores 98.8 / 96.7 / 89.8 % (its card)
+    # the lifter reads MediaPipe's landmarks: on all photos it scores 98.3 / 95.3 / 89.1 % (its card)
     assert model.digits_long_finger > 0.85 and model.hands_count >= mediapipe.hands_count - 0.1
     assert [p.photo for p in model.predictions] == [p.photo for p in mediapipe.predictions]
     assert (model.digits_photos, model.hands_photos) == (LIMIT, LIMIT)

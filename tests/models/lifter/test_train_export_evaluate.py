@@ -41,3 +41,5 @@ def test_shipped_config_loads() -> None:
 
     config = load_config(REPO_ROOT / "models/configs/lifter.toml")
     assert config.motion.length == 24 and config.model.hidden == 256
+    second = load_config(REPO_ROOT / "models/configs/lifter_detector.toml")
+    assert second.train.init_from == "runs/lifter/lifter.pt" and second.train.detector_every == 3
