@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="ONNX Runtime intra-op threads (default 1: polite on a shared CPU)")
     parser.add_argument("--detector", default="auto", choices=("auto", "mediapipe", "depth"),
                         help="hand detector (auto: depth segmentation on the demo and for cadstn, else MediaPipe)")
+    parser.add_argument("--no-vertices", action="store_true",
+                        help="joints only, no mesh (what `handstream run` does unless --vertices; the app draws it)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     gen = parser.add_argument_group("bench gen")
     gen.add_argument("--kind", choices=("rgb", "depth"), help="only this kind of data (default: both)")
@@ -54,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--frames must be at least 2, got {args.frames}")
     providers = args.providers or [p for p in pick_providers() if p in PREFERRED_PROVIDERS]
     results = [bench_engine(m, p, source=args.source, frames=args.frames, model_path=args.model_path,
-                            detector=args.detector, threads=args.threads)
+                            detector=args.detector, threads=args.threads, vertices=not args.no_vertices)
                for m in models for p in (["MediaPipe's own (TFLite, CPU)"] if m == "mediapipe" else providers)]
     if args.json:
         print(json.dumps([dataclasses.asdict(r) for r in results], indent=2))

@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         max_hands=args.max_hands,
         providers=tuple(args.providers) if args.providers else None, calibration=args.calibration,
         detector=default_detector(args.source, args.detector, args.model), threads=args.threads, stills=args.stills,
+        vertices=args.vertices,  # the mesh only when something keeps it (--out/--record/--stream --vertices)
         background_detection=not args.fast))  # live: never wait for MediaPipe; --fast: reproducible
     recorder = None
     out_file = None

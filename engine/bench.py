@@ -102,7 +102,8 @@ class MediaPipeAlone:
 
 
 def bench_engine(model: str, provider: str, *, source: str = "demo", frames: int = 300, warmup: int = 30,
-                 model_path: Path | None = None, detector: str = "auto", threads: int = 1) -> BenchResult:
+                 model_path: Path | None = None, detector: str = "auto", threads: int = 1,
+                 vertices: bool = True) -> BenchResult:
     """Run ``frames`` frames (after ``warmup``) of ``source`` through the pipeline and measure them.
 
     A missing model file or source does not raise: the result's ``error`` says so in one line.
@@ -115,7 +116,7 @@ def bench_engine(model: str, provider: str, *, source: str = "demo", frames: int
     try:
         engine = MediaPipeAlone() if model == MEDIAPIPE else StreamingEngine(EngineOptions(
             model=model, model_path=model_path, providers=(provider,),
-            detector=default_detector(source, detector, model), threads=threads))
+            detector=default_detector(source, detector, model), threads=threads, vertices=vertices))
     except (OSError, ValueError) as exc:
         result.error = str(exc)
         return result

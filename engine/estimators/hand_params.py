@@ -55,7 +55,7 @@ def hand_from_params(params: np.ndarray, pose_size: int, track: Track, box: Crop
     beta, change = context.shape(track, params[pose_size:pose_size + BETA_SIZE].astype(np.float32))
     camera = params[pose_size + BETA_SIZE:pose_size + BETA_SIZE + CAMERA_SIZE]
     s, t, r = camera[0], camera[1:3], camera[3:6]
-    out = hand_model.forward(theta[None], beta[None].astype(np.float64))
+    out = hand_model.forward(theta[None], beta[None].astype(np.float64), vertices=vertices)
     rot = rodrigues(r)
     joints = out.joints[0] @ rot.T            # metres, hand-model origin, camera axes
     verts = out.vertices[0] @ rot.T if vertices and out.vertices is not None else None

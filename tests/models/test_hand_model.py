@@ -93,6 +93,17 @@ def test_numpy_forward_equals_smplx(model, tmp_path):
                                atol=1e-5)
 
 
+def test_joints_alone_equal_the_full_forward(model):
+    """``vertices=False`` poses only the joints and fingertips (the live path without a mesh): the same joints."""
+    rng = np.random.default_rng(3)
+    pose, betas = rng.normal(0, 0.4, (4, 45)), rng.normal(0, 1.0, (4, 10))
+    orient, transl = rng.normal(0, 1.0, (4, 3)), rng.normal(0, 0.2, (4, 3))
+    full = model.forward(pose, betas, orient, transl)
+    joints_only = model.forward(pose, betas, orient, transl, vertices=False)
+    assert joints_only.vertices is None
+    np.testing.assert_allclose(joints_only.joints, full.joints, atol=1e-12)
+
+
 def test_fingertips_are_extreme_vertices_of_their_finger(model):
     verts = model.v_template
     rest = model.forward(np.zeros(45)).joints[0]
