@@ -16,8 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="engine (default), gen (synthetic data generation speed) or record (what "
                              "recording a session costs the live path and the disk)")
     parser.add_argument("--model", action="append", choices=(*MODEL_KINDS, "mediapipe"),
-                        help="model to measure (repeatable; default: every kind); mediapipe: MediaPipe Hands alone, "
-                        "the reference for the RGB path's speed")
+                        help="model to measure (repeatable; default: every kind with a shipped file); mediapipe: "
+                        "MediaPipe Hands alone, the reference for the RGB path's speed")
     parser.add_argument("--model-path", type=Path, help="ONNX file to use instead of weights/<model>_compact.onnx "
                         "(only with a single --model)")
     parser.add_argument("--source", default="demo", help="frames to run on (default: the built-in demo)")
@@ -49,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
     from engine.bench import bench_engine, format_table
     from engine.runtime import PREFERRED_PROVIDERS, pick_providers
 
-    models = args.model or list(MODEL_KINDS)
+    from engine.stream import default_model_path
+
+    models = args.model or [k for k in MODEL_KINDS if default_model_path(k).is_file()]  # every shipped kind
     if args.model_path is not None and len(models) != 1:
         raise ValueError("--model-path needs exactly one --model")
     if args.frames < 2:
