@@ -48,7 +48,6 @@ def run(args: argparse.Namespace) -> int:
         return _bench_record(args)
     from engine.bench import bench_engine, format_table
     from engine.runtime import PREFERRED_PROVIDERS, pick_providers
-
     from engine.stream import default_model_path
 
     models = args.model or [k for k in MODEL_KINDS if default_model_path(k).is_file()]  # every shipped kind
