@@ -118,8 +118,13 @@ class ModelSession:
         self.recurrent = bool(self.info.state_shape)
         self._zero = {name: np.zeros(self.info.state_shape, np.float32) for name in STATE_INPUTS} \
             if self.recurrent else {}
-        for _ in range(warmup):
-            self.step(self.example_inputs(), self.zero_state())
+        try:
+            for _ in range(warmup):
+                self.step(self.example_inputs(), self.zero_state())
+        except Exception as exc:  # noqa: BLE001 - onnxruntime's own types; the file, not the caller, is wrong
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ValueError(f"{kind} model {path}: its metadata does not fit its graph "
+                             f"(state_shape {list(self.info.state_shape)}, input size): {first[:200]}") from None
 
     def _read_info(self, path: Path) -> ModelInfo:
         kind = self.contract.kind

@@ -50,3 +50,19 @@ def test_the_engine_streams_a_per_frame_model_too(demo_perframe_model):
         b = engine.process(Frame(1, 0.1, rgb, depth, DEMO_INTRINSICS)).hands
     assert len(a) == len(b) == 1
     np.testing.assert_allclose(a[0].theta, b[0].theta, atol=1e-6)  # no memory: same image, same answer
+
+
+def test_metadata_that_disagrees_with_the_graph_is_one_line(tiny_cadstn, tmp_path):
+    import onnx
+
+    from models.onnx_session import write_metadata
+
+    model = onnx.load(str(tiny_cadstn))
+    meta = {p.key: p.value for p in model.metadata_props}
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(tiny_cadstn.read_bytes())
+    write_metadata(broken, {**meta, "state_shape": "[1, 7]"})  # the graph's LSTM holds 16
+    with pytest.raises(ValueError) as info:
+        ModelSession(broken, KINDS["cadstn"])
+    message = str(info.value)
+    assert "metadata does not fit its graph" in message and "\n" not in message and len(message) < 400
