@@ -42,6 +42,7 @@ class OpenCVSource(CaptureSource):
         if self.live:
             cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # the driver's own queue would add latency
         self._fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+        self._expected = 0 if self.live else int(cap.get(cv2.CAP_PROP_FRAME_COUNT))  # what the header promises
         w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
         self.intrinsics = self._given_intrinsics or webcam_intrinsics(w, h)
         self._cap = cap
@@ -53,6 +54,10 @@ class OpenCVSource(CaptureSource):
         if not ok:
             if self.live:
                 raise OSError(f"webcam {self.device} stopped delivering frames")
+            read = int(self._cap.get(cv2.CAP_PROP_POS_FRAMES))
+            if 0 < read < self._expected - max(2, 0.02 * self._expected):  # ends well before its header says
+                raise OSError(f"video file {self.device} is damaged: it stops after frame {read} of "
+                              f"{self._expected}")
             if self.loop and self._next_index > 0:
                 self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
                 self._pace_origin = None

@@ -193,3 +193,22 @@ def test_photos_run_as_a_folder_a_glob_or_one_file(tmp_path, capsys):
     assert cli.main(["run", "--source", str(folder), "--stills", "--headless", "--out", str(tmp_path / "x.jsonl")]) == 1
     assert "hand_3.png cannot be read" in capsys.readouterr().err
     assert len((tmp_path / "x.jsonl").read_text().splitlines()) == 3  # what came before the bad image is kept
+
+
+def test_a_video_damaged_in_its_middle_is_reported_and_its_frames_kept(tmp_path, capsys):
+    import cv2
+    import numpy as np
+
+    clip = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 30, (160, 120))
+    for i in range(60):
+        writer.write(np.full((120, 160, 3), i * 4, np.uint8))
+    writer.release()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(clip.read_bytes()[: clip.stat().st_size // 2])  # the header still promises 60 frames
+    out = tmp_path / "r.jsonl"
+    assert cli.main(["run", "--source", str(cut), "--headless", "--fast", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "is damaged: it stops after frame" in err and "of 60" in err
+    assert 10 < len(out.read_text().splitlines()) < 60  # what was read before the damage is kept
+    assert cli.main(["run", "--source", str(clip), "--headless", "--fast", "--out", str(tmp_path / "ok.jsonl")]) == 0
