@@ -50,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
 
     from engine.pipeline import Pipeline
     from engine.session import result_to_json
-    from engine.sources import default_detector, default_model, default_model_file, open_source
-    from engine.stream import EngineOptions, StreamingEngine
+    from engine.sources import default_model, live_engine_options, open_source
+    from engine.stream import StreamingEngine
 
     args.model = args.model or default_model(args.source)
     if args.frames is not None and args.frames < 1:
@@ -72,11 +72,10 @@ def run(args: argparse.Namespace) -> int:
 
         intrinsics = load_calibration(args.calibration)
     source = open_source(args.source, realtime=not args.fast, intrinsics=intrinsics)  # a bad spec fails first
-    engine = StreamingEngine(EngineOptions(
-        model=args.model, model_path=default_model_file(args.source, args.model, args.model_path),
-        max_hands=args.max_hands,
+    engine = StreamingEngine(live_engine_options(
+        args.source, args.model, args.model_path, args.detector, max_hands=args.max_hands,
         providers=tuple(args.providers) if args.providers else None, calibration=args.calibration,
-        detector=default_detector(args.source, args.detector, args.model), threads=args.threads, stills=args.stills,
+        threads=args.threads, stills=args.stills,
         vertices=args.vertices,  # the mesh only when something keeps it (--out/--record/--stream --vertices)
         background_detection=not args.fast))  # live: never wait for MediaPipe; --fast: reproducible
     recorder = None

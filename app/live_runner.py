@@ -61,16 +61,14 @@ class LiveRunner(QObject):
     def start(self, options: LiveOptions) -> None:
         """Open the source, load the model, start the worker; user errors raise ValueError/OSError."""
         from engine.pipeline import Pipeline
-        from engine.sources import default_detector, default_model_file, open_source
-        from engine.stream import EngineOptions, StreamingEngine
+        from engine.sources import live_engine_options, open_source
+        from engine.stream import StreamingEngine
 
         self.stop()
-        engine_options = EngineOptions(model=options.model,
-                                       model_path=default_model_file(options.source, options.model, options.model_path),
-                                       max_hands=options.max_hands,
-                                       detector=default_detector(options.source, options.detector, options.model),
-                                       hand_model_path=options.hand_model_path,
-                                       calibration=options.calibration)
+        engine_options = live_engine_options(options.source, options.model, options.model_path, options.detector,
+                                             max_hands=options.max_hands, hand_model_path=options.hand_model_path,
+                                             calibration=options.calibration,
+                                             background_detection=True)  # live: never wait for MediaPipe
         source = open_source(options.source)
         engine = StreamingEngine(engine_options)
         pipeline = Pipeline(source, engine, self._on_result)

@@ -109,14 +109,13 @@ def bench_engine(model: str, provider: str, *, source: str = "demo", frames: int
     A missing model file or source does not raise: the result's ``error`` says so in one line.
     """
     from engine.pipeline import Pipeline
-    from engine.sources import default_detector, open_source
-    from engine.stream import EngineOptions, StreamingEngine
+    from engine.sources import live_engine_options, open_source
+    from engine.stream import StreamingEngine
 
     result = BenchResult(model=model, provider=provider, source=source, host=host_cpu())
     try:
-        engine = MediaPipeAlone() if model == MEDIAPIPE else StreamingEngine(EngineOptions(
-            model=model, model_path=model_path, providers=(provider,),
-            detector=default_detector(source, detector, model), threads=threads, vertices=vertices))
+        engine = MediaPipeAlone() if model == MEDIAPIPE else StreamingEngine(live_engine_options(
+            source, model, model_path, detector, providers=(provider,), threads=threads, vertices=vertices))
     except (OSError, ValueError) as exc:
         result.error = str(exc)
         return result

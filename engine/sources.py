@@ -12,6 +12,7 @@ from engine.capture import CaptureSource
 from engine.demo import DemoSource
 from engine.image_source import IMAGE_SUFFIXES, ImageSource, image_files
 from engine.opencv_source import OpenCVSource
+from engine.options import EngineOptions
 from engine.realsense_source import RealSenseSource
 from engine.session import TABLE_FILE
 from engine.session_source import SessionSource
@@ -75,6 +76,16 @@ def default_detector(spec: str, detector: str = "auto", model: str = RGB_MODEL) 
     if recorded.get("model") == model and recorded.get("detector") in estimator_class(model).detectors:
         return recorded["detector"]
     return "depth" if str(spec).strip() == "demo" and "depth" in estimator_class(model).detectors else detector
+
+
+def live_engine_options(spec: str, model: str | None = None, model_path: Path | None = None,
+                        detector: str = "auto", **options) -> EngineOptions:
+    """The engine a run on ``spec`` uses, in one place for ``run``, the app and ``bench``: the model, its file and
+    the detector the source calls for unless named (a recorded session's own), and the caller's other
+    ``EngineOptions`` (hands, providers, threads, calibration, ...)."""
+    model = model or default_model(spec)
+    return EngineOptions(model=model, model_path=default_model_file(spec, model, model_path),
+                         detector=default_detector(spec, detector, model), **options)
 
 
 def open_source(spec: str, *, realtime: bool = True, loop: bool | None = None,

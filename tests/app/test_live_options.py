@@ -1,0 +1,53 @@
+"""run, the app and bench build their engine in one place: the same source and choices give the same engine."""
+from __future__ import annotations
+
+import pytest
+
+from app import cli
+from app.live_runner import LiveOptions, LiveRunner
+from engine.bench import bench_engine
+
+
+class Built(Exception):
+    """Raised by the patched engine once it has its options: nothing needs to run."""
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    seen = []
+
+    def init(self, options=None):
+        seen.append(options)
+        raise Built
+
+    monkeypatch.setattr("engine.stream.StreamingEngine.__init__", init)
+    return seen
+
+
+def test_run_app_and_bench_build_the_same_engine(captured, tmp_path):
+    session = tmp_path / "take"  # a recorded session names its own model, file and detector
+    session.mkdir()
+    (session / "frames.jsonl").write_text("")
+    model_file = tmp_path / "my.onnx"
+    model_file.write_bytes(b"x")
+    (session / "manifest.json").write_text(
+        '{"format": "handstream-session", "version": 1, "created": "", "engine": '
+        f'{{"model": "cadstn", "model_path": "{model_file}", "detector": "mediapipe"}}}}')
+    with pytest.raises(Built):
+        cli.main(["run", "--source", str(session), "--headless", "--fast"])
+    with pytest.raises(Built):
+        LiveRunner().start(LiveOptions(source=str(session), model="cadstn"))
+    with pytest.raises(Built):
+        bench_engine("cadstn", "CPUExecutionProvider", source=str(session))
+    run, app, bench = captured
+    for options in (run, app, bench):
+        assert (options.model, options.model_path, options.detector) == ("cadstn", model_file, "mediapipe")
+    # the colour default, on the demo: MediaPipe (the lifter cannot crop from the demo's depth)
+    captured.clear()
+    with pytest.raises(Built):
+        cli.main(["run", "--headless"])
+    with pytest.raises(Built):
+        LiveRunner().start(LiveOptions())
+    with pytest.raises(Built):
+        bench_engine("lifter", "CPUExecutionProvider")
+    assert {(o.model, o.model_path, o.detector) for o in captured} == {("lifter", None, "auto")}
