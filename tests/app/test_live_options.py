@@ -8,7 +8,7 @@ from app.live_runner import LiveOptions, LiveRunner
 from engine.bench import bench_engine
 
 
-class Built(Exception):
+class BuiltError(Exception):
     """Raised by the patched engine once it has its options: nothing needs to run."""
 
 
@@ -18,7 +18,7 @@ def captured(monkeypatch):
 
     def init(self, options=None):
         seen.append(options)
-        raise Built
+        raise BuiltError
 
     monkeypatch.setattr("engine.stream.StreamingEngine.__init__", init)
     return seen
@@ -33,21 +33,21 @@ def test_run_app_and_bench_build_the_same_engine(captured, tmp_path):
     (session / "manifest.json").write_text(
         '{"format": "handstream-session", "version": 1, "created": "", "engine": '
         f'{{"model": "cadstn", "model_path": "{model_file}", "detector": "mediapipe"}}}}')
-    with pytest.raises(Built):
+    with pytest.raises(BuiltError):
         cli.main(["run", "--source", str(session), "--headless", "--fast"])
-    with pytest.raises(Built):
+    with pytest.raises(BuiltError):
         LiveRunner().start(LiveOptions(source=str(session), model="cadstn"))
-    with pytest.raises(Built):
+    with pytest.raises(BuiltError):
         bench_engine("cadstn", "CPUExecutionProvider", source=str(session))
     run, app, bench = captured
     for options in (run, app, bench):
         assert (options.model, options.model_path, options.detector) == ("cadstn", model_file, "mediapipe")
     # the colour default, on the demo: MediaPipe (the lifter cannot crop from the demo's depth)
     captured.clear()
-    with pytest.raises(Built):
+    with pytest.raises(BuiltError):
         cli.main(["run", "--headless"])
-    with pytest.raises(Built):
+    with pytest.raises(BuiltError):
         LiveRunner().start(LiveOptions())
-    with pytest.raises(Built):
+    with pytest.raises(BuiltError):
         bench_engine("lifter", "CPUExecutionProvider")
     assert {(o.model, o.model_path, o.detector) for o in captured} == {("lifter", None, "auto")}
