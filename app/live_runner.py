@@ -69,7 +69,12 @@ class LiveRunner(QObject):
                                              max_hands=options.max_hands, hand_model_path=options.hand_model_path,
                                              calibration=options.calibration,
                                              background_detection=True)  # live: never wait for MediaPipe
-        source = open_source(options.source)
+        intrinsics = None
+        if options.calibration is not None:  # the source reports (and a recording keeps) the camera the engine uses
+            from calibration.storage import load_calibration
+
+            intrinsics = load_calibration(options.calibration)
+        source = open_source(options.source, intrinsics=intrinsics)
         engine = StreamingEngine(engine_options)
         pipeline = Pipeline(source, engine, self._on_result)
         try:

@@ -51,3 +51,28 @@ def test_run_app_and_bench_build_the_same_engine(captured, tmp_path):
     with pytest.raises(BuiltError):
         bench_engine("lifter", "CPUExecutionProvider")
     assert {(o.model, o.model_path, o.detector) for o in captured} == {("lifter", None, "auto")}
+
+
+def test_the_apps_source_and_recording_use_the_calibration_its_engine_uses(tmp_path, app_seqhand_model, qapp):
+    import json
+
+    import cv2
+
+    from engine.demo import render_demo_frame
+
+    clip = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 30, (640, 480))
+    for i in range(10):
+        writer.write(render_demo_frame(i / 30, "rgb")[0][..., ::-1].copy())
+    writer.release()
+    cam = tmp_path / "cam.json"
+    cam.write_text(json.dumps({"fx": 900.0, "fy": 900.0, "cx": 319.5, "cy": 239.5, "width": 640, "height": 480}))
+    runner = LiveRunner()
+    runner.start(LiveOptions(source=str(clip), model="seqhand", model_path=app_seqhand_model, calibration=cam))
+    try:
+        assert runner.source.intrinsics.fx == 900.0  # what a recording's manifest keeps
+        folder = runner.start_recording(tmp_path / "take")
+    finally:
+        runner.stop()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["intrinsics"]["fx"] == 900.0
