@@ -212,3 +212,20 @@ def test_a_video_damaged_in_its_middle_is_reported_and_its_frames_kept(tmp_path,
     assert "is damaged: it stops after frame" in err and "of 60" in err
     assert 10 < len(out.read_text().splitlines()) < 60  # what was read before the damage is kept
     assert cli.main(["run", "--source", str(clip), "--headless", "--fast", "--out", str(tmp_path / "ok.jsonl")]) == 0
+
+
+@pytest.mark.parametrize("damage", ["garbage", "missing"])
+def test_a_session_replays_without_a_readable_manifest(tmp_path, capsys, app_cadstn_model, damage):
+    """SESSION_FORMAT.md: the frames are read without the manifest (then with the default model)."""
+    session = tmp_path / "take"
+    assert cli.main(["run", "--model", "cadstn", "--model-path", str(app_cadstn_model), "--headless",
+                     "--frames", "4", "--fast", "--record", str(session)]) == 0
+    if damage == "garbage":
+        (session / "manifest.json").write_text("garbage{")
+    else:
+        (session / "manifest.json").unlink()
+    out = tmp_path / "replay.jsonl"
+    code = cli.main(["run", "--source", str(session), "--model", "cadstn", "--model-path", str(app_cadstn_model),
+                     "--headless", "--fast", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    assert len(out.read_text().splitlines()) == 4
