@@ -11,13 +11,25 @@ import numpy as np
 
 from calibration.weak_perspective import weak_perspective_to_camera
 from engine.crop import CROP_SCALE, CropBox, crop_to_image, square_box
-from engine.estimators.base import FrameContext
+from engine.estimators.base import Estimator, FrameContext
+from engine.options import EngineOptions
 from engine.results import HandResult
-from engine.runtime import ModelInfo
+from engine.runtime import ModelInfo, ModelSession
 from engine.tracks import Track
 
 BETA_SIZE = 10
 CAMERA_SIZE = 6  # s, tx, ty, rx, ry, rz
+
+
+class HandModelEstimator(Estimator):
+    """The kinds whose network predicts the hand model's parameters: they load the hand model it was trained
+    with, and their results carry β, so the shape lock applies."""
+
+    estimates_shape = True
+
+    def __init__(self, model: ModelSession, options: EngineOptions) -> None:
+        super().__init__(model, options)
+        self.hand_model = load_trained_hand_model(model.info, options.hand_model_path)
 
 
 def load_trained_hand_model(info: ModelInfo, path=None):

@@ -14,29 +14,23 @@ import time
 import numpy as np
 
 from engine.crop import CropBox
-from engine.estimators.base import Estimator, FrameContext
-from engine.estimators.hand_params import hand_from_params, load_trained_hand_model
-from engine.options import EngineOptions
+from engine.estimators.base import FrameContext
+from engine.estimators.hand_params import HandModelEstimator, hand_from_params
 from engine.results import HandResult
-from engine.runtime import ModelInfo, ModelSession
+from engine.runtime import ModelInfo
 from engine.tracks import Detection, Track
 from models.lifter.features import BOX_MARGIN, NUM_FEATURES, landmark_features
 
 POSE_DIMS = 45
 
 
-class LifterEstimator(Estimator):
+class LifterEstimator(HandModelEstimator):
     kind = "lifter"
     inputs = ("features",)
     outputs = ("params",)
     image = "rgb"
     detectors = ("mediapipe",)
     follows_predictions = False
-    estimates_shape = True
-
-    def __init__(self, model: ModelSession, options: EngineOptions) -> None:
-        super().__init__(model, options)
-        self.hand_model = load_trained_hand_model(model.info, options.hand_model_path)
 
     @classmethod
     def read_info(cls, info: ModelInfo, meta: dict[str, str], inputs: dict) -> None:

@@ -13,29 +13,23 @@ import time
 import numpy as np
 
 from engine.crop import CropBox, crop_image, square_box
-from engine.estimators.base import Estimator, FrameContext
-from engine.estimators.hand_params import hand_from_params, load_trained_hand_model
+from engine.estimators.base import FrameContext
+from engine.estimators.hand_params import HandModelEstimator, hand_from_params
 from engine.frames import Frame
-from engine.options import EngineOptions
 from engine.results import HandResult
-from engine.runtime import ModelInfo, ModelSession
+from engine.runtime import ModelInfo
 from engine.tracks import Detection, Track
 
 HAND_BOX_MM = 180.0  # a hand's extent: turns a depth detection into the hand box the RGB crop rule wants
 
 
-class SeqHandEstimator(Estimator):
+class SeqHandEstimator(HandModelEstimator):
     kind = "seqhand"
     inputs = ("image",)
     outputs = ("params",)
     image = "rgb"
     detectors = ("mediapipe", "depth")
     follows_predictions = True
-    estimates_shape = True
-
-    def __init__(self, model: ModelSession, options: EngineOptions) -> None:
-        super().__init__(model, options)
-        self.hand_model = load_trained_hand_model(model.info, options.hand_model_path)
 
     @classmethod
     def read_info(cls, info: ModelInfo, meta: dict[str, str], inputs: dict) -> None:
