@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from models.mano_convert import convert_mano, sources
+    from models.hand.mano_convert import convert_mano, sources
 
     for src in sources(args.src):
         done = convert_mano(src, args.out)

@@ -71,7 +71,7 @@ def _training(report: DoctorReport) -> None:
 
 def _hand_model(report: DoctorReport) -> None:
     try:
-        from models.hand_model import load_hand_model
+        from models.hand.model import load_hand_model
 
         model = load_hand_model()
         report.hand_model = f"{model.name} ({model.num_vertices} vertices) from {model.path}"

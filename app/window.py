@@ -168,7 +168,7 @@ class MainWindow(QMainWindow):
 
     def _make_mesh_view(self) -> QWidget:
         """The Open3D view of the hand model in use; a message instead when the model cannot load."""
-        from models.hand_model import load_hand_model
+        from models.hand.model import load_hand_model
 
         try:
             hand = load_hand_model(self.options.hand_model_path)

@@ -181,7 +181,7 @@ def _write_npz(reader: SessionReader, f) -> None:
 
 def _write_obj_folder(reader: SessionReader, out: Path) -> Path:
     """``out/frame_<index>_hand<id>.obj`` for every recorded hand with vertices; the folder must be new."""
-    from models.hand_model import load_hand_model
+    from models.hand.model import load_hand_model
 
     if not any(h.vertices is not None for e in reader.entries if e.result for h in e.result.hands):
         raise ValueError(f"session {reader.path} has no mesh vertices (record it with --vertices)")

@@ -2,7 +2,7 @@
 
 It is where the open hand model's 45-D pose PCA comes from, and the default pose bank of the synthetic data. A pose
 is 15 joint rotations (MANO order, wrist excluded) as absolute axis-angle, flat hand = zeros, in MANO's canonical
-frame (see `models.hand_skeleton`). Each joint gets a flexion, abduction and twist angle about its own anatomical
+frame (see `models.hand.skeleton`). Each joint gets a flexion, abduction and twist angle about its own anatomical
 axes, within per-joint limits; fingers are coupled the way real hands are (the DIP follows about 2/3 of the PIP,
 neighbouring fingers close together, spread shrinks as the hand closes, the thumb opposes as the fingers close).
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.hand_skeleton import FINGER_JOINTS, joint_axes
+from models.hand.skeleton import FINGER_JOINTS, joint_axes
 
 _DEG = np.pi / 180.0
 
@@ -70,7 +70,7 @@ def _hamilton(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def angles_to_pose(flex: np.ndarray, abd: np.ndarray | None = None, twist: np.ndarray | None = None) -> np.ndarray:
     """(n, 16) joint angles in radians (column 0, the wrist, is ignored) -> (n, 45) absolute axis-angle pose.
 
-    The rotation is abduction ∘ flexion ∘ twist about the joint's axes from `hand_skeleton.joint_axes`
+    The rotation is abduction ∘ flexion ∘ twist about the joint's axes from `models.hand.skeleton.joint_axes`
     (composed as quaternions: plain numpy, fast enough for 100k poses at once).
     """
     flex = np.atleast_2d(np.asarray(flex, dtype=np.float64))

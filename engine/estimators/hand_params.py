@@ -35,7 +35,7 @@ class HandModelEstimator(Estimator):
 def load_trained_hand_model(info: ModelInfo, path=None):
     """The hand model the network was trained with: its PCA basis and shape space give θ and β
     their meaning, so a different active model (e.g. MANO via --mano-dir) is refused."""
-    from models.hand_model import load_hand_model
+    from models.hand.model import load_hand_model
 
     hand = load_hand_model(path)
     trained = info.hand_model
@@ -57,7 +57,7 @@ def hand_from_params(params: np.ndarray, pose_size: int, track: Track, box: Crop
     and the confidence to keep following it without a detection (``detected``: this box came from one).
     Returns ``None`` and zeroes the track's confidence when the camera is unusable.
     """
-    from models.hand_model import rodrigues
+    from models.hand.model import rodrigues
 
     params = params.astype(np.float64)
     if not (np.all(np.isfinite(params)) and params[pose_size + BETA_SIZE] > 0):

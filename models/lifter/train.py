@@ -86,7 +86,7 @@ def _fill(cls: type, table: dict, path: Path | str, name: str):
 
 def make_chain():
     """The hand model's joints as a torch function (joints only: ~50x cheaper than skinning the mesh)."""
-    from models.hand_model import load_hand_model
+    from models.hand.model import load_hand_model
     from models.synth.ik import JointChain
 
     model = load_hand_model()

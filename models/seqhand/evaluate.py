@@ -187,7 +187,7 @@ def evaluate_synthetic(model: Path, sequences: int = 100, length: int = 10, seed
     model's keypoints beside the RGB as rendered (no blanking, no extra colour changes)."""
     from itertools import islice
 
-    from models.hand_layer import HandLayer
+    from models.hand.layer import HandLayer
     from models.seqhand.checkpoint import load_checkpoint
     from models.seqhand.synthetic import synthetic_batches
 

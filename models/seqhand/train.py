@@ -86,14 +86,14 @@ def training_step(net: nn.Module, hand_layer: nn.Module, batch: Batch, config: S
 
 
 def make_hand_layer(config: SeqHandConfig) -> nn.Module:
-    from models.hand_layer import HandLayer
+    from models.hand.layer import HandLayer
 
     return HandLayer(config.model.hand_model or None)
 
 
 def hand_model_file(config: SeqHandConfig) -> str:
     """File name of the hand model trained with (ONNX metadata `hand_model`: the engine must use the same)."""
-    from models.hand_model import resolve_hand_model_path
+    from models.hand.model import resolve_hand_model_path
 
     return Path(config.model.hand_model).name if config.model.hand_model else resolve_hand_model_path().name
 

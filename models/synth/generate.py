@@ -67,7 +67,7 @@ class GenerateResult:
 
 
 def make_generator(options: GenerateOptions) -> SequenceGenerator:
-    from models.hand_model import load_hand_model
+    from models.hand.model import load_hand_model
     from models.synth.backgrounds import Backgrounds
     from models.synth.pose_bank import load_pose_bank, procedural_bank
 

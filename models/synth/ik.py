@@ -98,7 +98,7 @@ class JointChain:
     def __init__(self, model) -> None:
         import torch
 
-        from models.hand_skeleton import MANO_TO_KEYPOINTS
+        from models.hand.skeleton import MANO_TO_KEYPOINTS
 
         t = lambda a: torch.tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
         tips = model.fingertip_ids
@@ -177,7 +177,7 @@ def fit_joints(joints_m: np.ndarray, joint_map: JointMap, model=None, options: I
     import torch
     from scipy.spatial.transform import Rotation
 
-    from models.hand_model import load_hand_model
+    from models.hand.model import load_hand_model
 
     joints_m = np.asarray(joints_m, dtype=np.float64)
     if joints_m.ndim != 3 or joints_m.shape[1:] != (joint_map.num_joints, 3):

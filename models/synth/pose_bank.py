@@ -70,8 +70,8 @@ def model_joints(model, theta: np.ndarray) -> np.ndarray:
     Why not `forward`: it skins every vertex (~2 ms a pose here), while joints need only the kinematic chain
     and the five fingertip vertices; a 100k-pose bank then takes seconds instead of minutes.
     """
-    from models.hand_model import rodrigues
-    from models.hand_skeleton import MANO_TO_KEYPOINTS
+    from models.hand.model import rodrigues
+    from models.hand.skeleton import MANO_TO_KEYPOINTS
 
     theta = np.atleast_2d(np.asarray(theta, dtype=np.float64))
     b = len(theta)
@@ -105,7 +105,7 @@ def bank_from_theta(theta: np.ndarray, model, source: str, fit_error_mm: np.ndar
 
 def procedural_bank(n: int = DEFAULT_PROCEDURAL_SIZE, seed: int = 0, model=None) -> PoseBank:
     """`n` poses drawn from the anatomical prior (`models.pose_prior`)."""
-    from models.hand_model import load_hand_model
+    from models.hand.model import load_hand_model
     from models.pose_prior import sample_poses
 
     if n < 2:
@@ -145,7 +145,7 @@ def bank_from_labels(fmt: str, path: Path | str, limit: int | None = None, model
                      options: IKOptions = IKOptions(), every: int = 1) -> PoseBank:
     """A real pose bank: every `every`-th label (consecutive frames are near duplicates), at most `limit`,
     -> θ by the batched IK fit; the residual per pose is kept (mm)."""
-    from models.hand_model import load_hand_model
+    from models.hand.model import load_hand_model
 
     if every < 1:
         raise ValueError(f"every must be >= 1, got {every}")

@@ -149,7 +149,7 @@ class SequenceGenerator:
 
     def __init__(self, options: SequenceOptions = SequenceOptions(), *, seed: int = 0, bank: PoseBank | None = None,
                  backgrounds: Backgrounds | None = None, model=None) -> None:
-        from models.hand_model import load_hand_model
+        from models.hand.model import load_hand_model
 
         self.options = options
         self.seed = int(seed)

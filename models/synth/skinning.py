@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.hand_model import HandOutput, rodrigues
-from models.hand_skeleton import MANO_TO_KEYPOINTS
+from models.hand.model import HandOutput, rodrigues
+from models.hand.skeleton import MANO_TO_KEYPOINTS
 
 
 class FastSkinning:

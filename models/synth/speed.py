@@ -55,7 +55,7 @@ def _frames(index: int) -> tuple[int, float]:
 def measure_generation(kind: str = "rgb", size: int | None = None, workers: int = 2, sequences: int = 64,
                        frames: int = 10, bank_size: int = 20_000, seed: int = 0) -> GenerationSpeed:
     """Generate `sequences` sequences of `frames` frames with `workers` processes and time it."""
-    from models.hand_model import load_hand_model
+    from models.hand.model import load_hand_model
     from models.synth.pose_bank import procedural_bank
 
     if kind not in KINDS:

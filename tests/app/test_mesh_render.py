@@ -8,7 +8,7 @@ import numpy as np
 
 import app.mesh_render
 from app.mesh_render import BACKGROUND, HandPose, Rendered, serve
-from models.hand_model import load_hand_model
+from models.hand.model import load_hand_model
 
 
 def _foreground(rgb: np.ndarray) -> float:

@@ -8,7 +8,7 @@ from PyQt6.QtCore import QPoint, Qt
 
 from app.mesh_render import BACKGROUND, HandPose
 from app.mesh_view import MeshView
-from models.hand_model import load_hand_model
+from models.hand.model import load_hand_model
 
 CAMERA_OFFSET_MM = np.array([0.0, 0.0, 500.0])
 

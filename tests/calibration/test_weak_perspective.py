@@ -190,7 +190,7 @@ def test_bad_inputs_are_rejected(true_camera):
 
 def test_the_project_hand_model_is_placed_within_five_percent(true_camera):
     """The same with the shipped hand model's joints for sampled anatomical poses and shapes."""
-    from models.hand_model import load_hand_model
+    from models.hand.model import load_hand_model
     from models.pose_prior import sample_poses
 
     rng = np.random.default_rng(11)

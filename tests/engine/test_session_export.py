@@ -123,7 +123,7 @@ def test_export_rejects_a_bad_format_or_output_folder_and_replaces_an_existing_f
 
 
 def test_obj_export_writes_one_mesh_per_frame_and_hand_with_the_model_faces(tmp_path):
-    from models.hand_model import load_hand_model
+    from models.hand.model import load_hand_model
 
     model = load_hand_model()
     verts = (model.forward(np.zeros((1, 45))).vertices[0] * 1000.0 + [0, 0, 500]).astype(np.float32)

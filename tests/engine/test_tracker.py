@@ -21,7 +21,7 @@ def test_the_readme_example_runs_and_prints_fingertips(capsys) -> None:
 
 
 def test_video_mode_tracks_one_hand_near_the_truth() -> None:
-    from models.hand_model import load_hand_model
+    from models.hand.model import load_hand_model
 
     truth, vertices = demo_truth().joints_3d, load_hand_model().num_vertices
     errors, ids = [], set()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.hand_skeleton import FINGER_JOINTS, joint_axes
+from models.hand.skeleton import FINGER_JOINTS, joint_axes
 from models.pose_prior import angles_to_pose, joint_limits, sample_angles, sample_poses
 
 N = 20_000

@@ -13,7 +13,7 @@ def test_default_is_the_repository_folder(monkeypatch) -> None:
 
 
 def test_the_environment_variable_moves_every_shipped_file(tmp_path) -> None:
-    code = ("from engine.stream import default_model_path; from models.hand_model import OPEN_MODEL_PATH; "
+    code = ("from engine.stream import default_model_path; from models.hand.model import OPEN_MODEL_PATH; "
             "from models.mediapipe_hands import DEFAULT_TASK; "
             "print(default_model_path('lifter').parent, OPEN_MODEL_PATH.parent, DEFAULT_TASK.parent)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

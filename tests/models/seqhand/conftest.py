@@ -28,7 +28,7 @@ def _one_thread() -> None:
 @pytest.fixture
 def freihand_root(tmp_path: Path) -> Path:
     """Six labelled hands (one version each): coloured discs at the joints on a grey background."""
-    from models.hand_model import load_hand_model
+    from models.hand.model import load_hand_model
 
     root = tmp_path / "freihand"
     (root / "rgb").mkdir(parents=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from models.hand_layer import HandLayer
+from models.hand.layer import HandLayer
 from models.seqhand.checkpoint import save_checkpoint
 from models.seqhand.config import ModelOptions
 from models.seqhand.evaluate import evaluate_batches, onnx_predictor

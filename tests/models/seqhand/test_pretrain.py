@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from models.hand_layer import HandLayer
+from models.hand.layer import HandLayer
 from models.seqhand.config import LossWeights
 from models.seqhand.losses import seqhand_loss
 from models.seqhand.network import hand_geometry

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.hand_model import HandModel, load_hand_model
+from models.hand.model import HandModel, load_hand_model
 from models.synth.pose_bank import PoseBank, procedural_bank
 
 

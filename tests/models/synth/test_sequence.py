@@ -7,7 +7,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from models.depth_crop import crop_depth
-from models.hand_model import HandModel
+from models.hand.model import HandModel
 from models.synth.pose_bank import PoseBank, bank_from_theta
 from models.synth.pose_flow import FlowOptions
 from models.synth.render_depth import DepthOptions

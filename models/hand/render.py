@@ -1,6 +1,6 @@
 """Renders of the hand model for the docs: rest, fist, pinch, spread and ±2σ of the first shape components.
 
-    python -m models.hand_render --out docs/hand_model
+    python -m models.hand.render --out docs/hand_model
 
 Uses Open3D's legacy Visualizer in a hidden window (EGL offscreen without a display), so it runs headless here.
 """
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.hand_model import HandModel, load_hand_model
-from models.hand_poses import named_pose
+from models.hand.model import HandModel, load_hand_model
+from models.hand.poses import named_pose
 
 SKIN = (0.86, 0.68, 0.58)
 # Camera: looking at the back of the hand from above, slightly tilted, fingers up in the image.

@@ -1,7 +1,7 @@
 """The hand model as a differentiable torch layer: `smplx.MANO` plus fingertips, in the 21-keypoint order.
 
 Training losses (joints, vertices, shape regularisers) go through this; the live engine uses the numpy twin
-`models.hand_model.HandModel`, which gives the same numbers within 1e-5.
+`models.hand.model.HandModel`, which gives the same numbers within 1e-5.
 """
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.hand_file import read_hand_file
-from models.hand_model import load_hand_model
-from models.hand_skeleton import MANO_TO_KEYPOINTS
+from models.hand.file import read_hand_file
+from models.hand.model import load_hand_model
+from models.hand.skeleton import MANO_TO_KEYPOINTS
 
 
 class HandLayer(torch.nn.Module):

@@ -1,11 +1,11 @@
 """Generates the open hand model `weights/handstream_hand_right.pkl` deterministically (our own, Apache-2.0).
 
-    python -m models.hand_builder --out weights/handstream_hand_right.pkl
+    python -m models.hand.builder --out weights/handstream_hand_right.pkl
 
 Steps: implicit hand surface -> surface nets -> Taubin smoothing + quadric decimation (Open3D) -> even vertex
 spacing on the surface -> skinning weights, fingertips, shape samples -> shapedirs (PCA), joint regressor (NNLS)
 -> 45-D pose PCA from the pose prior.
-posedirs are fitted pose correctives that keep bent joints round (see `hand_rig.pose_correctives`).
+posedirs are fitted pose correctives that keep bent joints round (see `models.hand.rig.pose_correctives`).
 """
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import gaussian_filter, map_coordinates
 
-from models import hand_rig
-from models.hand_file import write_hand_file
-from models.hand_skeleton import PARENTS
-from models.hand_surface import hand_sdf, relax_on_surface, surface_nets
+from models.hand import rig as hand_rig
+from models.hand.file import write_hand_file
+from models.hand.skeleton import PARENTS
+from models.hand.surface import hand_sdf, relax_on_surface, surface_nets
 from models.pose_prior import sample_poses
 from models.shipped import shipped_file
 

@@ -7,8 +7,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("smplx")
 
-from models.hand_layer import HandLayer, smplx_accepts  # noqa: E402
-from models.hand_model import OPEN_MODEL_PATH, load_hand_model  # noqa: E402
+from models.hand.layer import HandLayer, smplx_accepts  # noqa: E402
+from models.hand.model import OPEN_MODEL_PATH, load_hand_model  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

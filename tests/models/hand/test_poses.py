@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.hand_model import load_hand_model
-from models.hand_poses import POSE_NAMES, finger_flexion_pose, named_pose
+from models.hand.model import load_hand_model
+from models.hand.poses import POSE_NAMES, finger_flexion_pose, named_pose
 
 
 @pytest.fixture(scope="module")

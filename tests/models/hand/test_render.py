@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.hand_model import load_hand_model
-from models.hand_poses import named_pose
+from models.hand.model import load_hand_model
+from models.hand.poses import named_pose
 
 o3d = pytest.importorskip("open3d")
 
-from models.hand_render import render_meshes  # noqa: E402
+from models.hand.render import render_meshes  # noqa: E402
 
 
 def _skin_fraction(path) -> float:

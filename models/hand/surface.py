@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.hand_skeleton import FINGER_POINTS, FINGER_RADII, FINGERS, FLATTEN, WRIST
+from models.hand.skeleton import FINGER_POINTS, FINGER_RADII, FINGERS, FLATTEN, WRIST
 
 
 def _smin(a: np.ndarray, b: np.ndarray, k: float) -> np.ndarray:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.hand_skeleton import FINGER_JOINTS
+from models.hand.skeleton import FINGER_JOINTS
 from models.pose_prior import angles_to_pose
 
 _DEG = np.pi / 180.0

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.hand_file import read_hand_file, write_hand_file
-from models.hand_model import (
+from models.hand.file import read_hand_file, write_hand_file
+from models.hand.model import (
     MANO_DIR_ENV,
     OPEN_MODEL_PATH,
     load_hand_model,
@@ -17,8 +17,8 @@ from models.hand_model import (
     mirror_pose,
     resolve_hand_model_path,
 )
-from models.hand_poses import finger_flexion_pose
-from models.hand_skeleton import FINGER_JOINTS, FINGERS
+from models.hand.poses import finger_flexion_pose
+from models.hand.skeleton import FINGER_JOINTS, FINGERS
 from tests.models.mesh_rays import line_hits
 
 TIP_KEYPOINTS = {"thumb": (1, 2, 3, 4), "index": (5, 6, 7, 8), "middle": (9, 10, 11, 12), "ring": (13, 14, 15, 16),

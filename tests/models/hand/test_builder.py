@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.hand_builder import BuildOptions, build_hand_model, model_digest
-from models.hand_file import read_hand_file
-from models.hand_model import OPEN_MODEL_PATH, load_hand_model
-from models.hand_surface import surface_nets
+from models.hand.builder import BuildOptions, build_hand_model, model_digest
+from models.hand.file import read_hand_file
+from models.hand.model import OPEN_MODEL_PATH, load_hand_model
+from models.hand.surface import surface_nets
 from tests.models.mesh_rays import line_hits
 
 FAST = BuildOptions(grid_step=0.003, target_vertices=500, shape_samples=30, pose_samples=2000)

@@ -11,9 +11,9 @@ import pytest
 import scipy.sparse
 
 from app.cli import main
-from models.hand_file import read_hand_file
-from models.hand_model import MANO_DIR_ENV, OPEN_MODEL_PATH, load_hand_model
-from models.mano_convert import convert_mano
+from models.hand.file import read_hand_file
+from models.hand.mano_convert import convert_mano
+from models.hand.model import MANO_DIR_ENV, OPEN_MODEL_PATH, load_hand_model
 
 
 def _fake_chumpy(monkeypatch: pytest.MonkeyPatch) -> type:
@@ -162,7 +162,7 @@ def test_left_shapedirs_bug_is_fixed_when_converting_both_hands(tmp_path, monkey
     np.testing.assert_array_equal(left_dirs[:, 1:], right_dirs[:, 1:])
 
     # With the fix, the licensed pair follows the documented mirror convention for any betas.
-    from models.hand_model import mirror_points, mirror_pose
+    from models.hand.model import mirror_points, mirror_pose
 
     monkeypatch.setenv(MANO_DIR_ENV, str(out))
     right, left = load_hand_model(side="right"), load_hand_model(side="left")

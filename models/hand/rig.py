@@ -16,7 +16,7 @@ import numpy as np
 from scipy.linalg import eigh
 from scipy.optimize import nnls
 
-from models.hand_skeleton import FINGER_JOINTS, FINGER_RADII, FINGERS, PARENTS, joint_axes, rest_joints, rest_tips
+from models.hand.skeleton import FINGER_JOINTS, FINGER_RADII, FINGERS, PARENTS, joint_axes, rest_joints, rest_tips
 
 # Half-width (metres) of the band over which a vertex hands over from a bone to the next, per joint of a chain.
 _BLEND = {"thumb": (0.008, 0.006, 0.0045), "long": (0.011, 0.0045, 0.0038)}

@@ -1,6 +1,6 @@
 """The hand model in numpy (no torch): load our open model or the licensed MANO, and pose it.
 
-The live engine and the synthetic-data generator run this; `models.hand_layer.HandLayer` is the differentiable
+The live engine and the synthetic-data generator run this; `models.hand.layer.HandLayer` is the differentiable
 torch twin (through smplx) and the two agree within 1e-5.
 
 Conventions (the MANO ones, so the licensed model is a drop-in):
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.hand_file import read_hand_file
-from models.hand_skeleton import MANO_FINGERTIP_IDS, MANO_TO_KEYPOINTS
+from models.hand.file import read_hand_file
+from models.hand.skeleton import MANO_FINGERTIP_IDS, MANO_TO_KEYPOINTS
 from models.shipped import shipped_file
 
 OPEN_MODEL_PATH = shipped_file("handstream_hand_right.pkl")

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from models.hand_file import is_safe_global, read_hand_file, write_hand_file
+from models.hand.file import is_safe_global, read_hand_file, write_hand_file
 
 MANO_FILES = ("MANO_RIGHT.pkl", "MANO_LEFT.pkl")
 
