@@ -63,12 +63,27 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show full tracebacks on errors and MediaPipe's own logging")
     parser.add_argument("--debug", action="store_true",
                         help="show full tracebacks on errors and MediaPipe's own logging")
+    for p in (parser, common):  # how much handstream's own log says, before or after the subcommand
+        level = p.add_mutually_exclusive_group()
+        level.add_argument("--verbose", "-v", action="store_true", default=argparse.SUPPRESS if p is common else False,
+                           help="also log what handstream is doing (info)")
+        level.add_argument("--quiet", "-q", action="store_true", default=argparse.SUPPRESS if p is common else False,
+                           help="log errors only, no warnings")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP, parents=[common])
         module.add_arguments(p)
         p.set_defaults(run=module.run)
     return parser
+
+
+def configure_logging(verbose: bool = False, quiet: bool = False) -> None:
+    """handstream's own log on standard error, one line a message: warnings by default."""
+    import logging
+
+    level = logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
+    logging.basicConfig(level=level, format="handstream: %(levelname)s: %(message)s", force=True)
+    logging.getLogger("handstream").setLevel(level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["HANDSTREAM_MANO_DIR"] = args.mano_dir
     if args.debug:
         os.environ["HANDSTREAM_DEBUG"] = "1"  # also lets MediaPipe's native start-up logging through
+    configure_logging(verbose=args.verbose or args.debug, quiet=args.quiet)
     if args.command is None:
         parser.print_help()
         return 1

@@ -9,6 +9,7 @@ what differs per model kind is its estimator (``engine.estimators``).
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -25,6 +26,7 @@ from engine.results import FrameResult, StageTimings
 from engine.runtime import ModelSession
 from engine.tracks import Detection, Track, TrackSet
 
+log = logging.getLogger("handstream.engine")
 DETECTORS = ("mediapipe", "depth")
 
 
@@ -100,6 +102,8 @@ class StreamingEngine:
             self.close()
             raise
         self.tracks = TrackSet(o.max_hands, o.lost_after, o.jump_fraction, o.shape_window)
+        log.info("engine: %s model %s on %s, detector %s, up to %d hand(s)", o.model, self.model.info.path,
+                 ", ".join(self.providers), self.detector_kind, o.max_hands)
         self._locked: dict[int, np.ndarray] = {}
         self._lock_default: np.ndarray | None = None
         self._changes_before: deque[float] = deque(maxlen=o.shape_window)

@@ -9,10 +9,12 @@ stay float32 either way.
 """
 from __future__ import annotations
 
-import sys
+import logging
 from contextlib import AbstractContextManager
 
 import torch
+
+log = logging.getLogger("handstream.precision")
 
 PRECISIONS = ("fp32", "bf16")
 
@@ -34,8 +36,7 @@ def training_precision(requested: str, device: torch.device, quiet: bool = False
         if not quiet:
             what = "GPU has no native bfloat16" if device.type == "cuda" else \
                 "CPU has no native bfloat16 (AVX-512 BF16 or AMX)"
-            print(f"handstream: warning: this {what}, where a bf16 step runs many times slower than fp32: "
-                  "training in fp32", file=sys.stderr)
+            log.warning("this %s, where a bf16 step runs many times slower than fp32: training in fp32", what)
         return "fp32"
     return requested
 

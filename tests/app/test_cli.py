@@ -86,3 +86,21 @@ def test_export_refuses_to_overwrite_a_model_without_force(tmp_path, capsys):
 def test_threads_below_one_are_refused(capsys):
     assert cli.main(["run", "--frames", "1", "--headless", "--threads", "0"]) == 2
     assert capsys.readouterr().err.strip() == "handstream: error: --threads must be at least 1, got 0"
+
+
+def test_the_log_says_warnings_by_default_and_less_or_more_when_asked(tmp_path):
+    """A session with a garbage manifest replays with one warning line; --quiet drops it, -v adds what runs."""
+    session = tmp_path / "take"
+    session.mkdir()
+    (session / "frames.jsonl").write_text("")
+    (session / "manifest.json").write_text("garbage{")
+    args = ("export", str(session), "--format", "json", "--out")
+    default = _handstream(*args, str(tmp_path / "a.json"))
+    assert default.returncode == 0, default.stderr
+    assert "handstream: WARNING:" in default.stderr and "manifest.json is corrupt" in default.stderr
+    quiet = _handstream(*args, str(tmp_path / "b.json"), "--quiet")
+    assert quiet.returncode == 0 and "WARNING" not in quiet.stderr
+    verbose = _handstream("run", "--model", "cadstn", "--frames", "1", "--headless", "-v")
+    assert verbose.returncode == 0 and "handstream: INFO: engine: cadstn model" in verbose.stderr
+    assert cli.build_parser().parse_args(["-v", "doctor"]).verbose is True
+    assert cli.build_parser().parse_args(["doctor", "-q"]).quiet is True

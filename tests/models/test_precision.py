@@ -17,13 +17,16 @@ def test_bf16_is_kept_where_the_hardware_computes_it(monkeypatch, capsys) -> Non
     assert capsys.readouterr().err == ""
 
 
-def test_bf16_falls_back_to_fp32_with_one_warning_where_it_would_be_emulated(monkeypatch, capsys) -> None:
+def test_bf16_falls_back_to_fp32_with_one_warning_where_it_would_be_emulated(monkeypatch, caplog) -> None:
     monkeypatch.setattr(models.precision, "native_bf16", lambda device: False)
-    assert training_precision("bf16", CPU) == "fp32"
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no native bfloat16" in err and "training in fp32" in err
-    assert training_precision("bf16", CPU, quiet=True) == "fp32"  # DDP ranks other than 0
-    assert capsys.readouterr().err == ""
+    with caplog.at_level("WARNING", logger="handstream"):
+        assert training_precision("bf16", CPU) == "fp32"
+        (record,) = caplog.records
+        assert record.levelname == "WARNING" and "no native bfloat16" in record.message
+        assert "training in fp32" in record.message
+        caplog.clear()
+        assert training_precision("bf16", CPU, quiet=True) == "fp32"  # DDP ranks other than 0
+        assert caplog.records == []
 
 
 def test_an_unknown_precision_is_a_clear_error() -> None:
