@@ -14,7 +14,7 @@ writes checkpoints and logs.
 """
 from __future__ import annotations
 
-import os
+import json
 import time
 from collections import Counter
 from pathlib import Path
@@ -28,6 +28,7 @@ from models.cadstn.config import STAGES, CadstnConfig, load_config
 from models.cadstn.data import CropSet, load_crop_set
 from models.cadstn.fusion import Cadstn, fuse
 from models.cadstn.losses import pose_loss, spatial_loss
+from models.distributed import init_distributed
 from models.precision import autocast, training_precision
 
 
@@ -42,19 +43,6 @@ def train(config_path: Path, stage: str | None = None, resume: bool = False) -> 
     for name in (stage,) if stage else STAGES:
         ckpt = train_stage(config, name, train_set, val_set, resume=resume)
     return ckpt
-
-
-def _distributed() -> tuple[int, int, torch.device]:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not torch.distributed.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        torch.distributed.init_process_group(backend)
-    rank = int(os.environ.get("RANK", "0"))
-    if torch.cuda.is_available():
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        torch.cuda.set_device(local)
-        return rank, world, torch.device("cuda", local)
-    return rank, world, torch.device("cpu")
 
 
 def _stage_module(model: Cadstn, stage: str) -> nn.Module:
@@ -110,7 +98,7 @@ def train_stage(config: CadstnConfig, stage: str, train_set: CropSet, val_set: C
     from tqdm import tqdm
 
     t = config.train
-    rank, world, device = _distributed()
+    rank, world, device = init_distributed()
     if t.threads > 0:
         torch.set_num_threads(t.threads)
     torch.manual_seed(t.seed)
@@ -170,7 +158,7 @@ def train_stage(config: CadstnConfig, stage: str, train_set: CropSet, val_set: C
     log = None
     if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
-        log = open(out_dir / "train_log.csv", "a")
+        log = open(out_dir / "train_log.jsonl", "a")  # one JSON line per log_every steps, as every trainer
     t0 = time.time()
     try:
         for step in bar:
@@ -191,7 +179,8 @@ def train_stage(config: CadstnConfig, stage: str, train_set: CropSet, val_set: C
                 history.append((step + 1, value))
                 bar.set_postfix(loss=f"{value:.4f}")
                 if log is not None:
-                    log.write(f"{stage},{step + 1},{value:.6f},{time.time() - t0:.1f}\n")
+                    log.write(json.dumps({"stage": stage, "step": step + 1, "loss": round(value, 6),
+                                          "seconds": round(time.time() - t0, 1)}) + "\n")
                     log.flush()
             if (step + 1) % t.checkpoint_every == 0 and step + 1 < steps:
                 save(step + 1)

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from models.distributed import init_distributed
 from models.precision import autocast, training_precision
 from models.seqhand.checkpoint import read_checkpoint, save_checkpoint
 from models.seqhand.config import SeqHandConfig, load_config
@@ -51,7 +52,7 @@ def train(config_path: Path, stage: str | None = None, resume: bool = False) -> 
     if not os.access(out_dir, os.W_OK):
         raise OSError(f"the output folder {out_dir} is not writable")
 
-    rank, world, device = _init_distributed()
+    rank, world, device = init_distributed()
     try:
         return _run(config, stage, resume, ckpt_path, rank, world, device)
     finally:
@@ -210,16 +211,3 @@ def _all_agree(flag: bool, world: int, device: torch.device) -> bool:
 
 def _sequence_length(config: SeqHandConfig, stage: str) -> int:
     return config.pretrain.sequence_length if stage == "pretrain" else 1
-
-
-def _init_distributed() -> tuple[int, int, torch.device]:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local = int(os.environ.get("LOCAL_RANK", "0"))
-    cuda = torch.cuda.is_available()
-    device = torch.device("cuda", local) if cuda else torch.device("cpu")
-    if world > 1:
-        if cuda:
-            torch.cuda.set_device(device)
-        torch.distributed.init_process_group("nccl" if cuda else "gloo")
-    return rank, world, device

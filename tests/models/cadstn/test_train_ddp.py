@@ -1,6 +1,7 @@
 """A 2-process torchrun (gloo, CPU) run of the spatial stage: both ranks step together, rank 0 writes."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -38,5 +39,5 @@ def test_two_process_torchrun_spatial_stage(tmp_path):
     assert (tmp_path / "run" / "rank0.done").is_file() and (tmp_path / "run" / "rank1.done").is_file()
     payload = read_checkpoint(tmp_path / "run" / "spatial.pt")
     assert payload["step"] == 3 and [s for s, _ in payload["history"]] == [1, 2, 3]
-    log = (tmp_path / "run" / "train_log.csv").read_text().splitlines()
-    assert len(log) == 3  # only rank 0 logs
+    log = [json.loads(line) for line in (tmp_path / "run" / "train_log.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in log] == [1, 2, 3] and {line["stage"] for line in log} == {"spatial"}  # rank 0
