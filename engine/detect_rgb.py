@@ -22,7 +22,6 @@ class MediaPipeHandDetector:
     def __init__(self, task_path: Path | str | None = None, max_hands: int = 2,
                  min_confidence: float = 0.5, stills: bool = False) -> None:
         self._hands = MediaPipeHands(task_path, max_hands, min_confidence, stills)
-        self.stills = stills
 
     def detect(self, rgb: np.ndarray, timestamp_s: float) -> list[Detection]:
         """Hands in an HxWx3 uint8 RGB image; timestamps must increase (VIDEO mode)."""
