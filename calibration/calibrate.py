@@ -67,8 +67,7 @@ def calibrate_detections(detections: Sequence[BoardDetection], board: BoardSpec,
     d = np.zeros(5)
     flat = np.asarray(dist, np.float64).ravel()[:5]
     d[: flat.size] = flat
-    intrinsics = CameraIntrinsics(fx=float(k[0, 0]), fy=float(k[1, 1]), cx=float(k[0, 2]), cy=float(k[1, 2]),
-                                  width=int(width), height=int(height), distortion=tuple(float(x) for x in d))
+    intrinsics = CameraIntrinsics.from_matrix(k, width, height, distortion=tuple(d))
     return CalibrationResult(intrinsics, float(rms), per_view, len(detections), board)
 
 

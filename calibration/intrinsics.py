@@ -68,6 +68,19 @@ class CameraIntrinsics:
         }
 
     @classmethod
+    def from_matrix(cls, k: np.ndarray, width: int, height: int,
+                    distortion: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0)) -> CameraIntrinsics:
+        """From a 3x3 camera matrix K = [[fx, 0, cx], [0, fy, cy], [0, 0, 1]] (OpenCV's, a dataset's).
+
+        A K with skew or another last row is a ValueError: these intrinsics cannot describe it.
+        """
+        k = np.asarray(k, np.float64)
+        if k.shape != (3, 3) or k[0, 1] != 0.0 or k[1, 0] != 0.0 or not np.array_equal(k[2], [0.0, 0.0, 1.0]):
+            raise ValueError(f"camera matrix must be [[fx, 0, cx], [0, fy, cy], [0, 0, 1]], got {k.tolist()}")
+        return cls(fx=float(k[0, 0]), fy=float(k[1, 1]), cx=float(k[0, 2]), cy=float(k[1, 2]),
+                   width=int(width), height=int(height), distortion=tuple(float(x) for x in distortion))
+
+    @classmethod
     def from_dict(cls, d: dict) -> CameraIntrinsics:
         return cls(
             fx=float(d["fx"]), fy=float(d["fy"]), cx=float(d["cx"]), cy=float(d["cy"]),

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.rotations import procrustes
+
 NYU_INTRINSICS = (588.03, 587.07, 320.0, 240.0)  # fx, fy, cx, cy of the NYU test camera (640x480)
 ICVL_INTRINSICS = (240.99, 240.96, 160.0, 120.0)  # fx, fy, cx, cy of the ICVL camera (320x240)
 
@@ -39,18 +41,12 @@ def epe(pred: np.ndarray, gt: np.ndarray) -> float:
 
 def procrustes_align(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """`pred` moved onto `gt` by the similarity (scale, rotation, translation) that fits it best, frame by
-    frame (Umeyama's least squares). What is left is the error of the articulation alone: the global
-    rotation and the hand's size, which a single RGB view shows least well, are factored out."""
+    frame (Umeyama's least squares, `models.rotations.procrustes`). What is left is the error of the
+    articulation alone: the global rotation and the hand's size, which a single RGB view shows least well,
+    are factored out."""
     pred, gt = _pair(pred, gt)
-    mu_p, mu_g = pred.mean(axis=-2, keepdims=True), gt.mean(axis=-2, keepdims=True)
-    p, g = pred - mu_p, gt - mu_g
-    u, sigma, vt = np.linalg.svd(np.swapaxes(g, -1, -2) @ p)  # cross-covariance, (..., D, D)
-    d = np.ones_like(sigma)
-    d[..., -1] = np.sign(np.linalg.det(u @ vt))  # a rotation, never a reflection
-    rot = u @ (d[..., :, None] * vt)
-    var = (p**2).sum(axis=(-1, -2))
-    scale = (sigma * d).sum(axis=-1) / np.where(var > 0, var, 1.0)
-    return scale[..., None, None] * p @ np.swapaxes(rot, -1, -2) + mu_g
+    scale, rot, shift = procrustes(pred, gt)
+    return scale[..., None, None] * pred @ np.swapaxes(rot, -1, -2) + shift[..., None, :]
 
 
 def pa_epe(pred: np.ndarray, gt: np.ndarray) -> float:

@@ -14,7 +14,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from models.seqhand.image_sample import CropBox, ImageSample, jitter, project
+from calibration.intrinsics import CameraIntrinsics
+from calibration.projection import project_mm
+from models.seqhand.image_sample import CropBox, ImageSample, jitter
 
 
 @dataclass
@@ -63,13 +65,14 @@ class FreiHand:
         mask_path = self.root / "mask" / f"{label:08d}.jpg"
         mask = _read_image(mask_path, gray=True) if mask_path.is_file() else None
         h, w = rgb.shape[:2]
+        camera = CameraIntrinsics.from_matrix(self.k[label], w, h)  # no skew in FreiHAND's K
         box = CropBox(w / 2 - 0.5, h / 2 - 0.5, float(max(h, w)))
         if self.options.reposition:
             box = jitter(box, self._rng, self.options.shift, self.options.scale)
         size = self.options.size
         return ImageSample(
             image=box.warp(rgb, size),
-            joints_2d=box.to_crop(project(self.xyz[label], self.k[label])),
+            joints_2d=box.to_crop(project_mm(self.xyz[label], camera)),  # metres: a pinhole has no unit
             joints_3d=self.xyz[label].copy(),
             vertices_3d=None if self.verts is None else self.verts[label].copy(),
             mask=None if mask is None else (box.warp(mask, size, nearest=True) > 127).astype(np.uint8),

@@ -16,13 +16,15 @@ import cv2
 import numpy as np
 import scipy.io
 
-from models.seqhand.image_sample import ImageSample, box_around, jitter, project
+from calibration.intrinsics import CameraIntrinsics
+from calibration.projection import project_mm
+from models.seqhand.image_sample import ImageSample, box_around, jitter
 
 # STB order: palm, then little, ring, middle, index, thumb (each base -> tip) -> MediaPipe order.
 STB_TO_MEDIAPIPE = np.array([0, 17, 18, 19, 20, 13, 14, 15, 16, 9, 10, 11, 12, 5, 6, 7, 8, 1, 2, 3, 4])
-CAMERAS = {
-    "BB": np.array([[822.79041, 0, 318.47345], [0, 822.79041, 250.31296], [0, 0, 1]]),
-    "SK": np.array([[607.92271, 0, 314.78337], [0, 607.88192, 236.42484], [0, 0, 1]]),
+CAMERAS = {  # both deliver 640 x 480 images
+    "BB": CameraIntrinsics(fx=822.79041, fy=822.79041, cx=318.47345, cy=250.31296, width=640, height=480),
+    "SK": CameraIntrinsics(fx=607.92271, fy=607.88192, cx=314.78337, cy=236.42484, width=640, height=480),
 }
 IMAGE_PREFIX = {"BB": "BB_left", "SK": "SK_color"}
 SK_DEPTH_TO_COLOR_ROTVEC = np.array([0.00531, -0.01196, 0.00301])
@@ -75,7 +77,7 @@ class Stb:
         if bgr is None:
             raise OSError(f"cannot read STB image {path}")
         xyz = self.joints[seq][frame]
-        uv = project(xyz, CAMERAS[o.camera])
+        uv = project_mm(xyz, CAMERAS[o.camera])  # metres: a pinhole has no unit
         box = box_around(uv, o.crop_factor)
         if o.augment:
             box = jitter(box, self._rng, o.jitter_shift, o.jitter_scale)

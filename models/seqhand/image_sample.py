@@ -60,8 +60,3 @@ def jitter(box: CropBox, rng: np.random.Generator, shift: float, scale: float) -
     dx, dy = rng.uniform(-shift, shift, 2) * box.side
     return CropBox(box.cx + dx, box.cy + dy, box.side * float(rng.uniform(1 - scale, 1 + scale)))
 
-
-def project(xyz: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Camera-frame points (...,3) -> pixel coordinates (...,2) with intrinsics K (3,3)."""
-    uvw = xyz @ np.asarray(k, np.float64).T
-    return uvw[..., :2] / uvw[..., 2:3]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from models.rotations import rodrigues
 from models.seqhand.config import ModelOptions
 from models.seqhand.convlstm import ConvLSTMCell
 from models.seqhand.heatmaps import NUM_KEYPOINTS
@@ -144,18 +145,6 @@ class SeqHandNet(nn.Module):
         """What the finetune stage freezes (TrainC): the ConvLSTM (or LSTM)."""
         layer = self.convlstm if self.convlstm is not None else self.lstm
         return [] if layer is None else list(layer.parameters())
-
-
-def rodrigues(r: torch.Tensor) -> torch.Tensor:
-    """Axis-angle (...,3) -> rotation matrix (...,3,3); smooth at zero (no division by a zero angle)."""
-    angle = torch.sqrt((r * r).sum(-1, keepdim=True) + 1e-12)
-    axis = r / angle
-    x, y, z = axis.unbind(-1)
-    zero = torch.zeros_like(x)
-    k = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], dim=-1).unflatten(-1, (3, 3))
-    sin, cos = torch.sin(angle)[..., None], torch.cos(angle)[..., None]
-    eye = torch.eye(3, dtype=r.dtype, device=r.device).expand(k.shape)
-    return eye + sin * k + (1 - cos) * (k @ k)
 
 
 @dataclass

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.rotations import procrustes, rodrigues
+
 
 @dataclass(frozen=True)
 class JointMap:
@@ -126,7 +128,7 @@ class JointChain:
         b = theta.shape[0]
         rest = self.rest + torch.einsum("jck,bk->bjc", self.rest_dirs, betas)
         tips = self.tips + torch.einsum("tck,bk->btc", self.tip_dirs, betas)
-        rots = _rodrigues(torch.cat([orient, theta], 1).reshape(b, 16, 3))
+        rots = rodrigues(torch.cat([orient, theta], 1).reshape(b, 16, 3))
         if self.tip_posedirs is not None:
             feature = (rots[:, 1:] - torch.eye(3)).reshape(b, -1)
             tips = tips + torch.einsum("bk,tck->btc", feature, self.tip_posedirs)
@@ -145,30 +147,6 @@ class JointChain:
         tip_pos = torch.einsum("tj,bjik,btjk->bti", self.tip_weights, wr, local) \
             + torch.einsum("tj,bji->bti", self.tip_weights, wt)
         return torch.cat([wt, tip_pos], 1)[:, self.order]
-
-
-def _rodrigues(r):
-    import torch
-
-    angle = torch.sqrt((r * r).sum(-1, keepdim=True) + 1e-16)
-    x, y, z = (r / angle).unbind(-1)
-    zero = torch.zeros_like(x)
-    k = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).reshape(*r.shape[:-1], 3, 3)
-    s, c = torch.sin(angle)[..., None], torch.cos(angle)[..., None]
-    return torch.eye(3) + s * k + (1 - c) * (k @ k)
-
-
-def _kabsch(src: np.ndarray, dst: np.ndarray, w: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Batched rotation R and translation t minimising |R src + t - dst| (src, dst: (B, K, 3))."""
-    ms, md = src.mean(1, keepdims=True), dst.mean(1, keepdims=True)
-    h = np.einsum("bki,bkj->bij", src - ms, dst - md)
-    u, _, vt = np.linalg.svd(h)
-    d = np.sign(np.linalg.det(np.einsum("bij,bjk->bik", vt.transpose(0, 2, 1), u.transpose(0, 2, 1))))
-    fix = np.ones((src.shape[0], 3))
-    fix[:, 2] = d
-    r = np.einsum("bji,bj,bkj->bik", vt, fix, u)  # V diag U^T
-    t = md[:, 0] - np.einsum("bij,bj->bi", r, ms[:, 0])
-    return r, t
 
 
 def fit_joints(joints_m: np.ndarray, joint_map: JointMap, model=None, options: IKOptions = IKOptions()) -> IKResult:
@@ -197,7 +175,7 @@ def fit_joints(joints_m: np.ndarray, joint_map: JointMap, model=None, options: I
     for start in range(0, len(joints_m), options.batch_size):
         tgt = targets_all[start:start + options.batch_size]
         b = len(tgt)
-        r, t = _kabsch(np.repeat(rest_c[None], b, 0), tgt)
+        _, r, t = procrustes(np.repeat(rest_c[None], b, 0), tgt, scale=False)
         # the layer rotates about the wrist, Kabsch about the origin: R x + t = R (x - w) + w + (t - w + R w)
         t = t - wrist + r @ wrist
         orient = torch.tensor(Rotation.from_matrix(r).as_rotvec(), dtype=torch.float32, requires_grad=True)

@@ -101,3 +101,15 @@ def test_for_image_scales_same_aspect_and_refuses_crops():
     assert CAMERA.for_image(1280, 960) == CAMERA.scaled(1280, 960)
     with pytest.raises(ValueError, match="640x480 images cannot describe 1280x720 frames"):
         CAMERA.for_image(1280, 720)
+
+
+def test_a_camera_matrix_projects_as_its_homogeneous_form():
+    k = np.array([[492.3, 0.0, 112.0], [0.0, 491.1, 110.5], [0.0, 0.0, 1.0]])
+    camera = CameraIntrinsics.from_matrix(k, 224, 224)
+    assert (camera.width, camera.height, camera.has_distortion) == (224, 224, False)
+    np.testing.assert_array_equal(camera.matrix, k)
+    pts = _points(50)
+    uvw = pts @ k.T
+    assert np.abs(project_mm(pts, camera) - uvw[:, :2] / uvw[:, 2:]).max() < 1e-9
+    with pytest.raises(ValueError, match="camera matrix must be"):
+        CameraIntrinsics.from_matrix([[492.3, 0.5, 112.0], [0.0, 491.1, 110.5], [0.0, 0.0, 1.0]], 224, 224)

@@ -23,7 +23,7 @@ def _write(root: Path, seq: str, colour_xyz_mm: np.ndarray, camera: str) -> None
     prefix = "SK_color" if camera == "SK" else "BB_left"
     for i, joints in enumerate(colour_xyz_mm):
         img = np.zeros((480, 640, 3), np.uint8)
-        uv = (CAMERAS[camera] @ joints[20]) [:2] / joints[20, 2]  # STB joint 20 = thumb tip: a red dot
+        uv = (CAMERAS[camera].matrix @ joints[20])[:2] / joints[20, 2]  # STB joint 20 = thumb tip: a red dot
         cv2.circle(img, (round(uv[0]), round(uv[1])), 4, (0, 0, 255), -1)
         cv2.imwrite(str(root / seq / f"{prefix}_{i}.png"), img)
 
