@@ -16,7 +16,7 @@ from engine.options import EngineOptions
 from engine.results import HandResult
 from engine.runtime import ModelInfo, ModelSession
 from engine.tracks import Detection, Track
-from models.seqhand.heatmaps import NUM_KEYPOINTS, keypoint_heatmaps
+from models.heatmaps import NUM_KEYPOINTS, keypoint_heatmaps
 
 
 class KeypointSeqHandEstimator(SeqHandEstimator):

@@ -5,7 +5,7 @@ Graph contract (engine side): inputs `image` (1,3,S,S) RGB in [0,1], `h`, `c` (s
 `state_shape`); outputs `params` (1,26) = [theta PCA 10, beta 10, s, tx, ty, rx, ry, rz], `h_out`,
 `c_out`. The per-frame baseline (`temporal = "none"`) has only `image` -> `params` and
 `state_shape = []`. A keypoint-conditioned model (metadata `keypoint_heatmaps = "true"`, otherwise "false")
-also takes `heatmaps` (1,21,S,S) right after `image`: `models.seqhand.heatmaps.keypoint_heatmaps` of the
+also takes `heatmaps` (1,21,S,S) right after `image`: `models.heatmaps.keypoint_heatmaps` of the
 landmarks in crop coordinates with the metadata's `heatmap_sigma` (crop pixels). Optional int8 (image-only
 models): QDQ quantisation of the encoder's convolutions only — quantising the recurrent layer makes its
 state drift over a sequence.

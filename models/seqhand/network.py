@@ -8,7 +8,7 @@ With `head_skip` the head reads the pooled encoder feature beside the recurrent 
 start at zero: the temporal model then contains the per-frame one and starts training as it (at CPU
 budgets a plain ConvLSTM head trailed the per-frame model; see docs/history/seqhand_compact_halfwidth.onnx.md).
 With `keypoint_heatmaps` the encoder's first convolution also reads 21 keypoint heatmaps beside the RGB
-(`models.seqhand.heatmaps`): the image-plus-heatmaps input of Boukhayma et al. 2019, so the network can lean
+(`models.heatmaps`): the image-plus-heatmaps input of Boukhayma et al. 2019, so the network can lean
 on a 2-D detector trained on real images; everything after the first convolution is the same.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from torch import nn
 from models.rotations import rodrigues
 from models.seqhand.config import ModelOptions
 from models.seqhand.convlstm import ConvLSTMCell
-from models.seqhand.heatmaps import NUM_KEYPOINTS
+from models.heatmaps import NUM_KEYPOINTS
 from models.seqhand.resnet import ResNetEncoder, load_state_dict_file
 
 NUM_PARAMS = 26

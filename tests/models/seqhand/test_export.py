@@ -14,7 +14,7 @@ from models.onnx_session import open_session
 from models.seqhand.checkpoint import save_checkpoint
 from models.seqhand.config import ModelOptions
 from models.seqhand.export import export_onnx
-from models.seqhand.heatmaps import keypoint_heatmaps
+from models.heatmaps import keypoint_heatmaps
 from models.seqhand.network import SeqHandNet
 
 SIZE = 64

@@ -16,7 +16,7 @@ from models.lifter.data import KeypointNoise, detector_points_2d
 from models.seqhand.checkpoint import save_checkpoint
 from models.seqhand.config import ModelOptions, load_config
 from models.seqhand.data import Batch
-from models.seqhand.heatmaps import keypoint_heatmaps
+from models.heatmaps import keypoint_heatmaps
 from models.seqhand.keypoint_inputs import KeypointInputOptions, with_keypoint_inputs
 from models.seqhand.network import SeqHandNet
 
@@ -70,7 +70,7 @@ def test_heatmaps_take_leading_dimensions_and_reject_bad_input() -> None:
 
 
 def test_heatmaps_module_imports_without_torch() -> None:
-    code = ("import sys; from models.seqhand.heatmaps import keypoint_heatmaps; "
+    code = ("import sys; from models.heatmaps import keypoint_heatmaps; "
             "assert 'torch' not in sys.modules, 'torch imported'; print('ok')")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-1000:]

@@ -1,5 +1,6 @@
 """2-D hand keypoints as Gaussian heatmaps in a crop's pixel grid: the extra input channels of the
-keypoint-conditioned SeqHAND-Net (the image-plus-heatmaps input of Boukhayma et al. 2019).
+keypoint-conditioned networks: SeqHAND-Net (the image-plus-heatmaps input of Boukhayma et al. 2019) and
+CADSTN on RGB-D (MediaPipe's landmarks on the registered colour, drawn in the depth crop).
 
 numpy only: training draws them from simulated detections and the live engine from MediaPipe's landmarks,
 with no torch in the engine. Crop coordinates are the network's own ([-1, 1] spans the crop from the outer
