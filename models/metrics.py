@@ -14,9 +14,6 @@ import numpy as np
 
 from models.rotations import procrustes
 
-NYU_INTRINSICS = (588.03, 587.07, 320.0, 240.0)  # fx, fy, cx, cy of the NYU test camera (640x480)
-ICVL_INTRINSICS = (240.99, 240.96, 160.0, 120.0)  # fx, fy, cx, cy of the ICVL camera (320x240)
-
 
 def _pair(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     pred = np.asarray(pred, dtype=np.float64)
@@ -111,15 +108,6 @@ def acceleration_error(pred: np.ndarray, gt: np.ndarray) -> float:
     acc_pred = pred[2:] - 2 * pred[1:-1] + pred[:-2]
     acc_gt = gt[2:] - 2 * gt[1:-1] + gt[:-2]
     return float(np.linalg.norm(acc_pred - acc_gt, axis=-1).mean())
-
-
-def uvd_to_xyz(uvd: np.ndarray, fx: float, fy: float, cx: float, cy: float) -> np.ndarray:
-    """Pixel + depth (u, v, d in mm) → camera-space mm with y pointing down, as a pinhole camera.
-    (A2J flips y for NYU; a sign flip leaves every distance unchanged.)"""
-    uvd = np.asarray(uvd, dtype=np.float64)
-    x = (uvd[..., 0] - cx) * uvd[..., 2] / fx
-    y = (uvd[..., 1] - cy) * uvd[..., 2] / fy
-    return np.stack([x, y, uvd[..., 2]], axis=-1)
 
 
 @dataclass

@@ -11,12 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from calibration.intrinsics import CameraIntrinsics
+from calibration.projection import pixel_to_camera_mm
 from models.datasets.nyu import DepthSample
-from models.depth_crop import pixel_to_camera_mm
-from models.metrics import ICVL_INTRINSICS
 
 ICVL_JOINTS = 16
-ICVL_CAMERA = CameraIntrinsics(*ICVL_INTRINSICS, width=320, height=240)
+ICVL_CAMERA = CameraIntrinsics(fx=240.99, fy=240.96, cx=160.0, cy=120.0, width=320, height=240)
 
 
 def read_icvl_labels(path: Path) -> tuple[list[str], np.ndarray]:

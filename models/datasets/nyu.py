@@ -13,11 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from calibration.intrinsics import CameraIntrinsics
-from models.depth_crop import pixel_to_camera_mm
-from models.metrics import NYU_INTRINSICS
+from calibration.projection import pixel_to_camera_mm
 
 NYU14 = (0, 3, 6, 9, 12, 15, 18, 21, 24, 25, 27, 30, 31, 32)  # the 14 joints of the usual protocol
-NYU_CAMERA = CameraIntrinsics(*NYU_INTRINSICS, width=640, height=480)
+NYU_CAMERA = CameraIntrinsics(fx=588.03, fy=587.07, cx=320.0, cy=240.0, width=640, height=480)  # the test camera
 
 
 @dataclass

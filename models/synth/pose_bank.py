@@ -131,14 +131,16 @@ def read_label_joints(fmt: str, path: Path | str, every: int = 1) -> tuple[np.nd
         return read_bighand_annotations(path, every=every).joints_mm, BIGHAND21
     if fmt not in ("nyu", "icvl"):
         raise ValueError(f"unknown pose-bank format {fmt!r}; use bighand, nyu or icvl")
+    from calibration.projection import pixel_to_camera_mm
     from models.datasets.a2j import read_keypoints_uvd
-    from models.metrics import ICVL_INTRINSICS, NYU_INTRINSICS, uvd_to_xyz
+    from models.datasets.icvl import ICVL_CAMERA
+    from models.datasets.nyu import NYU_CAMERA
 
     joint_map = NYU14 if fmt == "nyu" else ICVL16
     uvd = read_keypoints_uvd(path)
     if uvd.shape[1] != joint_map.num_joints:
         raise ValueError(f"{path}: {fmt} labels have {joint_map.num_joints} joints, the file has {uvd.shape[1]}")
-    return uvd_to_xyz(uvd[::every], *(NYU_INTRINSICS if fmt == "nyu" else ICVL_INTRINSICS)), joint_map
+    return pixel_to_camera_mm(uvd[::every], NYU_CAMERA if fmt == "nyu" else ICVL_CAMERA), joint_map
 
 
 def bank_from_labels(fmt: str, path: Path | str, limit: int | None = None, model=None,

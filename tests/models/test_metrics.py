@@ -4,8 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from calibration.projection import pixel_to_camera_mm
 from models import metrics
 from models.datasets import a2j
+from models.datasets.icvl import ICVL_CAMERA
+from models.datasets.nyu import NYU_CAMERA
 from tests.conftest import REPO_ROOT
 
 A2J_DIR = REPO_ROOT.parent / "shared" / "data" / "a2j"
@@ -67,15 +70,16 @@ def test_shape_mismatch_is_a_value_error():
 
 @needs_a2j
 @pytest.mark.parametrize("name, joints, predictions, intrinsics, published", [
-    ("nyu", 14, "nyu_861_epoch32_UVD.txt", metrics.NYU_INTRINSICS, 8.61),
-    ("icvl", 16, "icvl_646_epoch12_UVD.txt", metrics.ICVL_INTRINSICS, 6.46),
+    ("nyu", 14, "nyu_861_epoch32_UVD.txt", NYU_CAMERA, 8.61),
+    ("icvl", 16, "icvl_646_epoch12_UVD.txt", ICVL_CAMERA, 6.46),
 ])
 def test_a2j_published_mean_error_is_reproduced(name, joints, predictions, intrinsics, published):
     gt_uvd = a2j.read_keypoints_uvd(A2J_DIR / f"{name}_keypointsUVD_test.mat")
     pred_uvd = a2j.read_predictions_uvd(A2J_DIR / predictions, joints)
     assert gt_uvd.shape == pred_uvd.shape and gt_uvd.shape[1] == joints
-    gt = metrics.uvd_to_xyz(gt_uvd, *intrinsics)
-    pred = metrics.uvd_to_xyz(pred_uvd, *intrinsics)
+    # camera mm, y down (A2J flips y for NYU; a sign flip leaves every distance unchanged)
+    gt = pixel_to_camera_mm(gt_uvd, intrinsics)
+    pred = pixel_to_camera_mm(pred_uvd, intrinsics)
     report = metrics.pose_report(pred, gt)
     assert round(report.mean_error, 2) == published
     assert report.frames == len(gt_uvd)
@@ -84,7 +88,7 @@ def test_a2j_published_mean_error_is_reproduced(name, joints, predictions, intri
     centres = a2j.read_centres_uvd(A2J_DIR / f"{name}_center_test.mat")
     assert centres.shape == (len(gt_uvd), 3)
     # the crop centres sit in the hand: within 100 mm of the ground-truth joints' mean
-    offset = metrics.uvd_to_xyz(centres, *intrinsics) - gt.mean(axis=1)
+    offset = pixel_to_camera_mm(centres, intrinsics) - gt.mean(axis=1)
     assert np.median(np.linalg.norm(offset, axis=1)) < 100.0
 
 
