@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from models.heatmaps import NUM_KEYPOINTS
 from models.rotations import rodrigues
 from models.seqhand.config import ModelOptions
 from models.seqhand.convlstm import ConvLSTMCell
-from models.heatmaps import NUM_KEYPOINTS
 from models.seqhand.resnet import ResNetEncoder, load_state_dict_file
 
 NUM_PARAMS = 26
