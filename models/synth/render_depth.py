@@ -4,8 +4,8 @@ optional background plane and clutter; full 640×480 frames or DeepPrior crops r
 Why render crops directly: `models.depth_crop.crop_depth` samples the cube around a centre on a size×size grid
 with nearest lookups, which is the same as a pinhole camera with intrinsics `crop_intrinsics` — so rendering
 with that camera gives the crop the engine would cut, at a fraction of the cost of a full frame.
-Noise model (D435-like, a stand-in for a real sensor): disparity quantisation (step ∝ z²), Gaussian noise
-growing with z², pixels dropped along depth edges (the stereo matcher fails there) and a few random dropouts.
+Sensor models (`sensor`): see `models.synth.depth_sensor`; scene elements around the hand (`scene`): see
+`models.synth.depth_scene`.
 """
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from calibration.intrinsics import CameraIntrinsics
+from calibration.projection import project_mm
+from models.synth.depth_scene import SceneOptions
+from models.synth.depth_sensor import SENSORS
 from models.synth.raster import Raster, rasterize
 
 WHOLE_ARM_MM = 450.0  # forearm length for full frames: long enough to leave the image, as a real arm does
@@ -30,10 +33,10 @@ class DepthOptions:
     distance_mm: tuple[float, float] = (350.0, 700.0)  # hand distance from the camera
     background: str = "plane"  # none | plane | clutter (plane plus boxes)
     noise: bool = True
-    baseline_mm: float = 50.0  # stereo baseline and subpixel accuracy set the quantisation step
-    subpixel: float = 0.08
-    edge_dropout: float = 0.6  # chance a pixel on a depth edge is missing
-    random_dropout: float = 0.003
+    # depth_sensor profile: simple (the first D435-like stand-in) | active_stereo | structured_light |
+    # mixed (one of the realistic two per sequence)
+    sensor: str = "mixed"
+    scene: SceneOptions = SceneOptions()  # sleeve, body, table: chance of each per sequence (PLAIN_SCENE: none)
     forearm_mm: float = 160.0  # forearm stub length (crops see ~10 cm of it; full frames may want a whole arm)
     static_background: bool = False  # full frames: one background for the whole sequence (a fixed camera)
 
@@ -44,6 +47,8 @@ class DepthOptions:
             raise ValueError(f"depth crop size must be >= 16 and cube_mm > 0, got {self.size}, {self.cube_mm}")
         if self.forearm_mm <= 0:
             raise ValueError(f"forearm_mm must be > 0, got {self.forearm_mm}")
+        if self.sensor not in SENSORS:
+            raise ValueError(f"depth sensor must be one of {', '.join(SENSORS)}, got {self.sensor!r}")
 
 
 def crop_intrinsics(intrinsics: CameraIntrinsics, centre_mm: np.ndarray, cube_mm: float, size: int
@@ -60,12 +65,6 @@ def crop_intrinsics(intrinsics: CameraIntrinsics, centre_mm: np.ndarray, cube_mm
     k = CameraIntrinsics(fx=f, fy=f, cx=(intrinsics.cx - uc) * f / intrinsics.fx + size / 2 - 0.5,
                          cy=(intrinsics.cy - vc) * f / intrinsics.fy + size / 2 - 0.5, width=size, height=size)
     return k, (uc - half_u, vc - half_v, uc + half_u, vc + half_v)
-
-
-def project(points_mm: np.ndarray, k: CameraIntrinsics) -> np.ndarray:
-    """(..., 3) camera mm -> (..., 2) pixel-centre coordinates."""
-    p = np.asarray(points_mm, dtype=np.float64)
-    return np.stack([k.fx * p[..., 0] / p[..., 2] + k.cx, k.fy * p[..., 1] / p[..., 2] + k.cy], axis=-1)
 
 
 def forearm_mesh(segments: int = 12, length_m: float = 0.16) -> tuple[np.ndarray, np.ndarray]:
@@ -92,7 +91,7 @@ def render_depth_frames(points_mm: np.ndarray, faces: np.ndarray, cameras: list[
     `front`: see `raster.front_sign`)."""
     screen = np.empty_like(points_mm, dtype=np.float64)
     for t, k in enumerate(cameras):
-        screen[t, :, :2] = project(points_mm[t], k)
+        screen[t, :, :2] = project_mm(points_mm[t], k)
     screen[..., 2] = points_mm[..., 2]
     return rasterize(screen, faces, cameras[0].height, cameras[0].width, perspective=True, front=front)
 
@@ -118,28 +117,3 @@ def background_depth(k: CameraIntrinsics, hand_far_mm: float, rng: np.random.Gen
             box = out[y0:y0 + h, x0:x0 + w]
             np.copyto(box, np.where((box == 0) | (box > z), np.float32(z), box))
     return out
-
-
-def sensor_noise(depth: np.ndarray, k: CameraIntrinsics, rng: np.random.Generator, options: DepthOptions,
-                 pixel_scale: float = 1.0) -> np.ndarray:
-    """Quantisation, Gaussian noise and dropouts on a float depth image (mm, 0 = missing) -> uint16 mm.
-
-    `pixel_scale` converts this image's focal length to the sensor's (crops are rendered at other scales), so
-    the disparity step follows the real sensor.
-    """
-    z = depth.astype(np.float32)
-    valid = z > 0
-    f_sensor = k.fx * pixel_scale
-    step = z * z * np.float32(options.subpixel / (f_sensor * options.baseline_mm))
-    sigma = np.float32(0.4) + z * z * np.float32(1.5e-6)
-    noisy = z + rng.standard_normal(z.shape, dtype=np.float32) * sigma
-    noisy = np.where(step > 0, np.round(noisy / np.maximum(step, 1e-6)) * step, noisy)
-    # edges: a big depth jump to any 4-neighbour (or to a missing pixel)
-    pad = np.pad(z, 1, mode="edge")
-    jump = np.zeros_like(valid)
-    for dy, dx in ((0, 1), (2, 1), (1, 0), (1, 2)):
-        jump |= np.abs(pad[dy:dy + z.shape[0], dx:dx + z.shape[1]] - z) > 25.0
-    drop = (jump & (rng.random(z.shape, dtype=np.float32) < options.edge_dropout)) \
-        | (rng.random(z.shape, dtype=np.float32) < options.random_dropout)
-    out = np.where(valid & ~drop, noisy, 0)
-    return np.clip(np.round(out), 0, 65535).astype(np.uint16)

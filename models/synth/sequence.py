@@ -3,7 +3,8 @@
 This is the single generator behind `handstream gen-data`, the training `SynthDataset`, `bench gen` and the
 engine's demo source. Determinism: sequence `index` of a generator seeded `seed` draws everything from
 `np.random.default_rng([seed, index])`, so the same (seed, index) gives the same bytes whatever worker or
-order produces it.
+order produces it. Augmentation noise draws from `[seed, index, 1]` and the depth sensor profile and scene
+(sleeve, body, table) from `[seed, index, 4]`: switching either leaves the motion and colour frames unchanged.
 
 Per sequence (SeqHAND §3.2): a pose-flow through the bank, β ~ U[−2, 2]¹⁰ and one skin template fixed for the
 sequence, camera start and end sampled independently and approached by the same α/n rule as the pose.
@@ -17,7 +18,10 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from calibration.intrinsics import CameraIntrinsics
+from calibration.projection import project_mm
 from models.synth.backgrounds import Backgrounds
+from models.synth.depth_scene import draw_scene, scene_depth, sleeve_mesh
+from models.synth.depth_sensor import choose_profile, sensor_depth
 from models.synth.pose_bank import PoseBank, procedural_bank
 from models.synth.pose_flow import FlowOptions, PoseFlowPlanner, approach, rotation_approach
 from models.synth.raster import front_sign
@@ -27,9 +31,7 @@ from models.synth.render_depth import (
     background_depth,
     crop_intrinsics,
     forearm_mesh,
-    project,
     render_depth_frames,
-    sensor_noise,
 )
 from models.synth.render_rgb import (
     Augmenter,
@@ -192,7 +194,8 @@ class SequenceGenerator:
         noise_rng = np.random.default_rng([self.seed, int(index), 1])
         if o.kind == "rgb":
             return self._rgb(index, rng, noise_rng, idx, theta, theta_pca, betas, hand, rotvecs)
-        return self._depth(index, rng, noise_rng, idx, theta, theta_pca, betas, hand, rotvecs)
+        scene_rng = np.random.default_rng([self.seed, int(index), 4])  # new draws only here: see the docstring
+        return self._depth(index, rng, noise_rng, scene_rng, idx, theta, theta_pca, betas, hand, rotvecs)
 
     def _orientation(self, rng: np.random.Generator) -> Rotation:
         tilt = self.options.max_tilt_deg
@@ -231,7 +234,7 @@ class SequenceGenerator:
             camera=np.concatenate([s[:, None], t], axis=1).astype(np.float32))
         return SynthSequence(index, "rgb", images, None, truth)
 
-    def _depth(self, index, rng, noise_rng, idx, theta, theta_pca, betas, hand, rotvecs) -> SynthSequence:
+    def _depth(self, index, rng, noise_rng, scene_rng, idx, theta, theta_pca, betas, hand, rotvecs) -> SynthSequence:
         o = self.options
         d = o.depth
         k = o.intrinsics
@@ -242,7 +245,8 @@ class SequenceGenerator:
             return np.array([(u - k.cx) * z / k.fx, (v - k.cy) * z / k.fy, z])
 
         centres = approach(place(), place(), o.frames, o.flow.alpha, o.flow.steps)
-        return self._depth_frames(index, rng, noise_rng, idx, theta, theta_pca, betas, hand, rotvecs, centres)
+        return self._depth_frames(index, rng, noise_rng, scene_rng, idx, theta, theta_pca, betas, hand, rotvecs,
+                                  centres)
 
     def render_motion(self, theta: np.ndarray, betas: np.ndarray, rotvecs: np.ndarray, centres_mm: np.ndarray,
                       index: int = 0) -> SynthSequence:
@@ -254,13 +258,14 @@ class SequenceGenerator:
         theta, betas = np.asarray(theta, np.float64), np.asarray(betas, np.float64)
         rng = np.random.default_rng([self.seed, int(index), 2])
         noise_rng = np.random.default_rng([self.seed, int(index), 3])
+        scene_rng = np.random.default_rng([self.seed, int(index), 5])
         hand = self.skinning(theta, betas)
         idx = np.full(len(theta), -1, np.int64)  # no bank poses: the motion was given
-        return self._depth_frames(index, rng, noise_rng, idx, theta, self.model.pca_from_pose(theta, 10), betas,
-                                  hand, np.asarray(rotvecs, np.float64), np.asarray(centres_mm, np.float64))
+        return self._depth_frames(index, rng, noise_rng, scene_rng, idx, theta, self.model.pca_from_pose(theta, 10),
+                                  betas, hand, np.asarray(rotvecs, np.float64), np.asarray(centres_mm, np.float64))
 
-    def _depth_frames(self, index, rng, noise_rng, idx, theta, theta_pca, betas, hand, rotvecs, centres
-                      ) -> SynthSequence:
+    def _depth_frames(self, index, rng, noise_rng, scene_rng, idx, theta, theta_pca, betas, hand, rotvecs,
+                      centres) -> SynthSequence:
         o = self.options
         d = o.depth
         k = o.intrinsics
@@ -285,6 +290,13 @@ class SequenceGenerator:
         masks[hand_px] = 1
         masks = masks.reshape(frames, *shape)
         image = raster.depth_image()
+        scene = draw_scene(d.scene, centres[0], scene_rng)
+        sensor = choose_profile(d.sensor, scene_rng)
+        if scene.sleeve is not None:
+            sleeve = self._sleeve_depth(scene.sleeve, hand.joints[:, :1] - origin, mats, centres, cameras)
+            over = (sleeve > 0) & ((image == 0) | (sleeve < image))
+            image = np.where(over, sleeve, image)
+            masks[over] = 0
         seen = image > 0
         depth = np.empty((frames, *shape), np.uint16)
         joints_2d = np.empty((frames, 21, 2))
@@ -293,12 +305,15 @@ class SequenceGenerator:
         for f, cam in enumerate(cameras):
             back = static if static is not None else background_depth(cam, float(points[f, :, 2].max()), rng,
                                                                      d.background)
+            around = scene_depth(scene, cam)
+            if around is not None:
+                back = np.where((around > 0) & ((back == 0) | (around < back)), around, back)
             frame = np.where(seen[f], image[f], back)
             if o.augment and d.noise:
-                depth[f] = sensor_noise(frame, cam, noise_rng, d, pixel_scale=k.fx / cam.fx)
+                depth[f] = sensor_depth(frame, cam.fx, noise_rng, sensor, pixel_scale=k.fx / cam.fx)
             else:
                 depth[f] = np.clip(np.round(frame), 0, 65535).astype(np.uint16)
-            joints_2d[f] = project(joints_mm[f], cam)
+            joints_2d[f] = project_mm(joints_mm[f], cam)
         verts_mm = points[:, :nv]
         rgb = self._colour_frames(rng, raster, points, shape) if o.colour else None
         truth = SequenceTruth(
@@ -308,6 +323,15 @@ class SequenceGenerator:
             rotation=rotvecs.astype(np.float32), bank_index=idx, intrinsics=k,
             crop_centre_mm=centres.astype(np.float32), crop_box=boxes.astype(np.float32), cube_mm=d.cube_mm)
         return SynthSequence(index, "depth", rgb, depth, truth)
+
+    def _sleeve_depth(self, sleeve: tuple[float, float], wrist: np.ndarray, mats: np.ndarray, centres: np.ndarray,
+                      cameras: list[CameraIntrinsics]) -> np.ndarray:
+        """(T, H, W) depth of a sleeve over the forearm (`wrist`: (T, 1, 3) m, relative to the joints' centroid)."""
+        start_mm, extra_mm = sleeve
+        verts, _ = sleeve_mesh(start_mm / 1000.0, extra_mm / 1000.0, self.options.depth.forearm_mm / 1000.0)
+        faces = self._all_faces[len(self.faces):] - self.model.num_vertices  # the forearm's, wound alike
+        points = (verts[None] + wrist) @ mats.transpose(0, 2, 1) * 1000.0 + centres[:, None]
+        return render_depth_frames(points, faces, cameras, self.front).depth_image()
 
     def _colour_frames(self, rng: np.random.Generator, raster, points: np.ndarray, shape: tuple[int, int]
                        ) -> np.ndarray:

@@ -153,3 +153,33 @@ def test_rgbd_frames_are_aligned_for_the_demo(small_bank, hand_model) -> None:
     skin = seq.rgb[..., 0].astype(int) >= seq.rgb[..., 2].astype(int)
     assert skin[hand].mean() > 0.95
     assert np.mean(seq.depth[hand] > 0) > 0.9  # depth is there where the hand is drawn (noise drops edges)
+
+
+def test_sensor_and_scene_leave_motion_and_colour_unchanged(small_bank, hand_model) -> None:
+    """The colour frames MediaPipe saw (models/lifter/detector_data) must render again: new draws use new streams."""
+    from models.synth.depth_scene import PLAIN_SCENE, SceneOptions
+
+    old = DepthOptions(size=64, sensor="simple", scene=PLAIN_SCENE)
+    new = DepthOptions(size=64, sensor="structured_light", scene=SceneOptions(sleeve=1.0, body=1.0, table=1.0))
+    a = depth_generator(small_bank, hand_model, depth=old, colour=True).sequence(3)
+    b = depth_generator(small_bank, hand_model, depth=new, colour=True).sequence(3)
+    for key in ("joints_3d", "joints_2d", "theta", "betas", "rotation", "crop_centre_mm"):
+        assert getattr(a.truth, key).tobytes() == getattr(b.truth, key).tobytes(), key
+    assert a.rgb.tobytes() == b.rgb.tobytes()
+    assert a.depth.tobytes() != b.depth.tobytes()
+
+
+def test_sleeve_lies_over_the_forearm(small_bank, hand_model) -> None:
+    from models.synth.depth_scene import PLAIN_SCENE, SceneOptions
+
+    plain = DepthOptions(size=96, background="none", scene=PLAIN_SCENE)
+    sleeve = DepthOptions(size=96, background="none", scene=SceneOptions(sleeve=1.0, body=0.0, table=0.0))
+    a = depth_generator(small_bank, hand_model, depth=plain, augment=False).sequence(5)
+    b = depth_generator(small_bank, hand_model, depth=sleeve, augment=False).sequence(5)
+    da, db = a.depth.astype(np.float64), b.depth.astype(np.float64)
+    changed = da != db
+    assert changed.sum() > 50
+    # where the sleeve shows it is nearer than the arm, or covers what was empty; the hand mask excludes it
+    assert np.all((db[changed] < da[changed]) | (da[changed] == 0))
+    assert not (b.truth.mask.astype(bool) & changed & (a.truth.mask == 0)).any()
+    assert np.all(b.truth.mask <= a.truth.mask)
