@@ -49,6 +49,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--recentre", type=int, metavar="N",
                         help="with --live: re-cut each crop N times around the joints found in it "
                         "(default: the engine's, 1)")
+    parser.add_argument("--crops", action="store_true",
+                        help="with --live: crop renders of every orientation (the training data's kind) instead of "
+                        "full frames with arm and wall (hands turned at most 45 degrees)")
+    parser.add_argument("--keypoints", action="store_true",
+                        help="an RGB-D cadstn model gets simulated MediaPipe landmarks on every frame (else none)")
+    parser.add_argument("--sensor", default="", metavar="NAME",
+                        help="cadstn on synth: depth sensor model of the renders (default: the renderer's; "
+                        "simple = the model of earlier releases)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the numbers as JSON")
     parser.add_argument("--sheet", type=Path, metavar="DIR",
                         help="real-hands / real-depth: where the contact sheets go (default: beside --json, "
@@ -97,15 +105,17 @@ def run(args: argparse.Namespace) -> int:
 
         options = EvalOptions(data=args.data, root=str(args.root or ""), seed=args.seed, sequences=args.sequences,
                               frames=args.frames, limit=args.limit,
-                              max_tilt_deg=max_tilt)
+                              max_tilt_deg=max_tilt, sensor=args.sensor, keypoints=args.keypoints)
         if args.live:
             if args.data != "synth":
                 raise ValueError("--live runs on full synthetic frames (--data synth)")
             from engine.stream import EngineOptions
 
             recentre = EngineOptions().depth_recentre if args.recentre is None else args.recentre
-            result = evaluate_live(model, options, centring=args.live, recentre=recentre)
+            result = evaluate_live(model, options, centring=args.live, recentre=recentre, full_frame=not args.crops)
         else:
+            if args.crops:
+                raise ValueError("--crops goes with --live")
             result = evaluate(model, options)
         print(f"cadstn {model.name} on {args.data}:\n{result.summary()}")
         numbers = result.to_dict()

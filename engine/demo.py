@@ -23,6 +23,7 @@ WIDTH, HEIGHT, FPS = 640, 480, 30.0
 SECONDS = 4.0
 DEMO_INTRINSICS = CameraIntrinsics(fx=615.0, fy=615.0, cx=319.5, cy=239.5, width=WIDTH, height=HEIGHT)
 KEY_POSES = 5  # poses of the prior the hand moves through, one every second
+DEMO_SENSOR = "active_stereo"  # a RealSense D4xx's depth (models.synth.depth_sensor), in front of a plain wall
 
 
 def _hand_pose(t: float) -> tuple[np.ndarray, float, float, float]:
@@ -52,6 +53,7 @@ def demo_sequence():
 
     from models.pose_prior import sample_poses
     from models.synth.backgrounds import Backgrounds
+    from models.synth.depth_scene import PLAIN_SCENE
     from models.synth.pose_bank import procedural_bank
     from models.synth.render_depth import WHOLE_ARM_MM, DepthOptions
     from models.synth.sequence import FACING_CAMERA, SequenceGenerator, SequenceOptions
@@ -70,7 +72,7 @@ def demo_sequence():
         centres[i] = (centre[0], centre[1], z)
     options = SequenceOptions(kind="depth", intrinsics=DEMO_INTRINSICS, colour=True,
                               depth=DepthOptions(full_frame=True, background="plane", forearm_mm=WHOLE_ARM_MM,
-                                                 static_background=True))
+                                                 static_background=True, sensor=DEMO_SENSOR, scene=PLAIN_SCENE))
     generator = SequenceGenerator(options, seed=6, bank=procedural_bank(64, seed=0),
                                   backgrounds=Backgrounds(images=[_wall()]))
     return generator.render_motion(theta, np.zeros((frames, 10)), rotvecs, centres)

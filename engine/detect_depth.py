@@ -6,6 +6,12 @@ at depth jumps (`models.depth_crop.nearest_blob`), is a hand. That blob, plus th
 it without a depth jump (the forearm: neighbours differing by less than ``continuity_mm`` per pixel),
 is then removed and the search repeats for the second hand. It costs about a millisecond per frame
 on every fourth pixel of every fourth row (``step``).
+
+What a real sensor adds (shadows beside every edge, holes, a sleeve wider than the forearm, a body behind):
+a blob is a hand only if most of its outline lies in front of what is behind it (``standout``: a patch of
+wall cut out by the slab has none), a blob touching a hand found before is a piece of that hand's arm, and
+a hand at the end of an arm or sleeve that was found first (it enters from the image border, the hand does
+not) takes that arm's place.
 """
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.tracks import Detection
-from models.depth_crop import nearest_blob, refine_hand_centre
+from models.depth_crop import nearest_blob, refine_hand_centre, standout
 
 HAND_SPAN_MM = 180.0  # a hand's extent, to reject blobs too small to be a hand at their depth
 
@@ -31,6 +37,7 @@ class DepthDetectorOptions:
     cube_mm: float = 250.0
     min_area_fraction: float = 0.05
     max_area_fraction: float = 3.0
+    min_standout: float = 0.4  # share of a blob's outline that must lie behind it (``models.depth_crop.standout``)
     step: int = 4
 
 
@@ -49,13 +56,16 @@ class DepthHandDetector:
             raise ValueError(f"depth image must be HxW, got shape {depth_mm.shape}")
         d = depth_mm[:: o.step, :: o.step].astype(np.float32)
         remaining = (d > o.near_mm) & (d < o.far_mm)
-        found: list[Detection] = []
-        for _ in range(self.max_hands * 3):  # a few extra tries skip specks and walls
-            if len(found) >= self.max_hands:
-                break
-            if np.count_nonzero(remaining) < 4:
+        valid = d > 0
+        # each hand found: its detection, what was taken for it (the hand and the surface continuing it) and
+        # whether its blob enters from the image border (an arm, perhaps a sleeve with the hand at its end)
+        objects: list[tuple[Detection, np.ndarray, bool]] = []
+        for _ in range(self.max_hands * 3):  # a few extra tries skip specks, walls and pieces of arms
+            arms = any(border for _, _, border in objects)
+            if np.count_nonzero(remaining) < 4 or (len(objects) >= self.max_hands and not arms):
                 break
             blob = nearest_blob(d, remaining, o.band_mm, o.continuity_mm * o.step)
+            before = remaining.copy()
             self._remove_object(remaining, d, blob, o.continuity_mm * o.step)
             ys, xs = np.nonzero(blob)
             zs = d[ys, xs]
@@ -63,10 +73,30 @@ class DepthHandDetector:
             hand_px = (fx / o.step * HAND_SPAN_MM / z) * (fy / o.step * HAND_SPAN_MM / z)
             if not o.min_area_fraction * hand_px <= len(zs) <= o.max_area_fraction * hand_px:
                 continue  # a speck or a wall, not a hand
+            if standout(d, valid, blob, o.continuity_mm * o.step) < o.min_standout:
+                continue  # a patch of a continuous surface (wall, body), not an object in front of it
+            region = before & ~remaining
+            border = bool(ys.min() == 0 or xs.min() == 0 or ys.max() == d.shape[0] - 1 or xs.max() == d.shape[1] - 1)
             u, v, zc = self._centre_of_mass(xs.astype(np.float32), ys.astype(np.float32), zs, fx, fy, d.shape)
-            found.append(Detection(centre=np.array([u, v]), size=fx * o.cube_mm / zc,
-                                   handedness="unknown", score=1.0, centre_uvz=np.array([u, v, zc])))
-        return found
+            found = Detection(centre=np.array([u, v]), size=fx * o.cube_mm / zc, handedness="unknown", score=1.0,
+                              centre_uvz=np.array([u, v, zc]))
+            touched = [i for i, (_, taken, _) in enumerate(objects) if self._touches(blob, taken)]
+            if touched:  # a piece of a hand found before: its arm cut off by a shadow or a hole, or its sleeve
+                i = touched[0]
+                if objects[i][2] and not border:  # ...or the hand at the end of an arm or sleeve taken before it
+                    objects[i] = (found, objects[i][1] | region, False)
+                continue
+            if len(objects) < self.max_hands:
+                objects.append((found, region, border))
+        return [found for found, _, _ in objects]
+
+    @staticmethod
+    def _touches(blob: np.ndarray, taken: np.ndarray) -> bool:
+        """Whether a blob lies within three (subsampled) pixels of what was taken for a hand before: the
+        pixels beside a depth jump, left out of both, leave a gap of two."""
+        import cv2
+
+        return bool((cv2.dilate(taken.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool) & blob).any())
 
     def _centre_of_mass(self, xs: np.ndarray, ys: np.ndarray, zs: np.ndarray, fx: float, fy: float,
                         shape: tuple[int, int]) -> tuple[float, float, float]:

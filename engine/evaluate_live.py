@@ -21,13 +21,22 @@ from models.metrics import acceleration_error, pose_report
 CENTRINGS = ("com", "track")
 
 
+TURN_OVER_DEG = 90.0  # an upright crop's turn changing by more than this between frames shows the hand flipped
+
+
 def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str = "track",
-                  recentre: int = 0) -> EvalResult:
-    """An ONNX model on full synthetic frames, cropped as the live engine must: around the depth centre
+                  recentre: int = 0, full_frame: bool = True) -> EvalResult:
+    """An ONNX model on synthetic sequences, cropped as the live engine must: around the depth centre
     of mass (`com`), or around the previous frame's predicted joints (`track`, centre of mass on the
     first frame), then re-cut `recentre` times around the joints found (the engine's `depth_recentre`).
-    Shows what detector centring costs against crops centred on the true hand."""
+    Shows what detector centring costs against crops centred on the true hand. `full_frame`: 640×480
+    frames with arm and wall (hands turned ≤ 45°); else crop renders of every orientation (as training).
+    With `options.keypoints` an RGB-D model gets simulated MediaPipe landmarks (`models.lifter.data`) on
+    every frame.
+    Upright crops are turned as the engine turns them; the result counts how often that turn flips."""
+    from calibration.projection import project_mm
     from models import depth_crop
+    from models.lifter.data import detector_points_2d
 
     options = options or EvalOptions()
     if centring not in CENTRINGS:
@@ -36,24 +45,39 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
     estimator = CadstnEstimator(session, EngineOptions(model="cadstn", model_path=Path(model),
                                                        depth_recentre=recentre, threads=options.threads))
     info = session.info
-    preds, gts, bounds = [], [], []
+    keypoints = options.keypoints
+    if keypoints and "heatmaps" not in info.input_names:
+        raise ValueError(f"{Path(model).name} takes no keypoints (not an RGB-D CADSTN model)")
+    rng = np.random.default_rng([options.seed, 7])
+    preds, gts, bounds, turns = [], [], [], []
     for seq in synth_sequences(options.seed, options.sequences, options.frames, info.cube_mm, info.crop_size,
-                               full_frame=True):
+                               full_frame=full_frame, max_tilt_deg=options.max_tilt_deg, sensor=options.sensor):
+        cameras = seq.intrinsics if isinstance(seq.intrinsics, list) else [seq.intrinsics] * len(seq.depth)
+        seen = None
+        if keypoints:  # the detector's view of the true joints, each frame in its own image's pixels
+            true_px = np.stack([project_mm(j, k) for j, k in zip(seq.joints_mm, cameras)])
+            seen = detector_points_2d(rng, true_px[None])[0]
         state = session.zero_state()
-        previous = None
+        previous, angle = None, None
         start = len(preds)
-        for frame, truth in zip(seq.depth, seq.joints_mm):
+        for f, (frame, truth, camera) in enumerate(zip(seq.depth, seq.joints_mm, cameras)):
             try:
-                centre = depth_crop.hand_centre_mm(frame, seq.intrinsics, cube_mm=info.cube_mm)
+                centre = depth_crop.hand_centre_mm(frame, camera, cube_mm=info.cube_mm)
             except ValueError:
                 continue
             if centring == "track" and previous is not None:
                 centre = previous.mean(axis=0)
-            step = estimator.step(frame, centre, seq.intrinsics, state)
-            state, previous = step.state, step.joints_mm
+            previous_px = project_mm(previous, camera) if previous is not None else None
+            step = estimator.step(frame, centre, camera, state, landmarks=None if seen is None else seen[f],
+                                  previous_px=previous_px)
+            if angle is not None:
+                turn = abs((step.crop.angle - angle + np.pi) % (2 * np.pi) - np.pi)
+                turns.append(np.degrees(turn) > TURN_OVER_DEG)
+            state, previous, angle = step.state, step.joints_mm, step.crop.angle
             preds.append(previous)
             gts.append(truth)
         bounds.append((start, len(preds)))
     pred, gt = np.stack(preds), np.stack(gts)
     accel = [acceleration_error(pred[s:e], gt[s:e]) for s, e in bounds if e - s >= 3]
-    return EvalResult(reports={"fused": pose_report(pred, gt)}, acceleration_mm={"fused": float(np.mean(accel))})
+    return EvalResult(reports={"fused": pose_report(pred, gt)}, acceleration_mm={"fused": float(np.mean(accel))},
+                      axis_turnovers=float(np.mean(turns)) if info.upright and turns else None)

@@ -34,9 +34,9 @@ def fill_table(cls: type, table: Any, path: Path | str, name: str) -> Any:
         expected = hints[key]
         origin = getattr(expected, "__origin__", expected)
         if origin is list:
-            item = expected.__args__[0]  # list[int] or list[float]; ints are floats too
-            numbers = (int, float) if item is float else (int,)
-            ok = isinstance(value, list) and all(isinstance(v, numbers) and not isinstance(v, bool) for v in value)
+            item = expected.__args__[0]  # list[int], list[float] (ints are floats too) or list[str]
+            kinds = (int, float) if item is float else (item,)
+            ok = isinstance(value, list) and all(isinstance(v, kinds) and not isinstance(v, bool) for v in value)
             value = [item(v) for v in value] if ok else value
         elif expected is float and isinstance(value, int) and not isinstance(value, bool):
             value, ok = float(value), True

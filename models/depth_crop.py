@@ -134,6 +134,24 @@ def nearest_blob(depth: np.ndarray, valid: np.ndarray, band_mm: float, jump_mm: 
     return labels == labels.flat[nearest]
 
 
+def standout(depth: np.ndarray, valid: np.ndarray, blob: np.ndarray, jump_mm: float = 40.0) -> float:
+    """The share of a blob's outline (the pixels just outside it) that lies behind it by more than `jump_mm` or
+    reads nothing: near 1 for a hand or any object in front of what is behind it, near 0 for a patch of wall or
+    body cut out of a continuous surface by the depth slab, which a noisy sensor's holes can turn into blobs of
+    a hand's size."""
+    import cv2
+
+    inside = np.where(blob, depth, np.float32(1e7)).astype(np.float32)
+    # two pixels out: `nearest_blob` leaves the pixels beside a depth jump out of the blob, so the first ring
+    # outside a hand is still the hand's own edge
+    nearest = cv2.erode(inside, np.ones((5, 5), np.uint8))  # the blob's nearest reading within two pixels
+    outline = (nearest < 1e7) & ~blob
+    if not outline.any():
+        return 0.0
+    behind = ~valid[outline] | (depth[outline] - nearest[outline] > jump_mm)
+    return float(behind.mean())
+
+
 def hand_centre_mm(depth: np.ndarray, intrinsics: CameraIntrinsics, cube_mm: float = DEFAULT_CUBE_MM,
                    near_mm: float = 150.0, far_mm: float = 1500.0, step: int = 4,
                    iterations: int = 3) -> np.ndarray:
@@ -152,9 +170,12 @@ def hand_centre_mm(depth: np.ndarray, intrinsics: CameraIntrinsics, cube_mm: flo
 
 
 def crop_depth(depth: np.ndarray, centre_mm: np.ndarray, intrinsics: CameraIntrinsics,
-               cube_mm: float = DEFAULT_CUBE_MM, size: int = DEFAULT_SIZE, upright: bool = False) -> DepthCrop:
+               cube_mm: float = DEFAULT_CUBE_MM, size: int = DEFAULT_SIZE, upright: bool = False,
+               angle: float | None = None) -> DepthCrop:
     """Cut the metric cube around `centre_mm` out of `depth` and normalise it (see module doc); with
-    `upright`, turned so the hand's long axis points up."""
+    `upright`, turned so the hand points up: by `angle` when one is known (`joint_axis_angle` of the
+    hand's joints: the previous frame's, or a colour detector's landmarks), else by the crop's own
+    principal axis (`hand_axis_angle`)."""
     check_depth(depth)
     centre = np.asarray(centre_mm, dtype=np.float64).reshape(3)
     if not np.isfinite(centre).all() or centre[2] <= 0:
@@ -165,12 +186,12 @@ def crop_depth(depth: np.ndarray, centre_mm: np.ndarray, intrinsics: CameraIntri
     half_u = cube_mm / 2.0 * intrinsics.fx / zc
     half_v = cube_mm / 2.0 * intrinsics.fy / zc
     box = (float(uc - half_u), float(vc - half_v), float(uc + half_u), float(vc + half_v))
-    normed = _sample(depth, uc, vc, zc, half_u, half_v, cube_mm, size)
-    angle = 0.0
-    if upright:  # the axis is found on the crop as cut, then the cube is sampled again on the turned grid
-        angle = hand_axis_angle(normed)
-        normed = _sample(depth, uc, vc, zc, half_u, half_v, cube_mm, size, angle)
-    return DepthCrop(depth=normed, centre_mm=centre, cube_mm=float(cube_mm), box=box, angle=angle)
+    normed = None if upright and angle is not None else _sample(depth, uc, vc, zc, half_u, half_v, cube_mm, size)
+    turn = 0.0
+    if upright:  # without a known angle, the axis is found on the crop as cut; then the turned grid is sampled
+        turn = hand_axis_angle(normed) if angle is None else float(angle)
+        normed = _sample(depth, uc, vc, zc, half_u, half_v, cube_mm, size, turn)
+    return DepthCrop(depth=normed, centre_mm=centre, cube_mm=float(cube_mm), box=box, angle=turn)
 
 
 def _sample(depth: np.ndarray, uc: float, vc: float, zc: float, half_u: float, half_v: float, cube_mm: float,
@@ -218,6 +239,30 @@ def hand_axis_angle(normed: np.ndarray) -> float:
     return float(axis + np.pi / 2)  # the image's up (0, −1) turned by this is the axis
 
 
+WRIST, MIDDLE_MCP = 0, 9  # MediaPipe keypoint order
+
+
+def joint_axis_angle(points_2d: np.ndarray) -> float:
+    """The upright crop's turn (as `hand_axis_angle`) that brings the hand's wrist → middle-knuckle direction
+    up, from its 21 keypoints in image pixels (MediaPipe order). Unlike the crop's principal axis it has no
+    180° ambiguity, so a crop turned by the previous frame's joints holds its axis from frame to frame."""
+    p = np.asarray(points_2d, np.float64)
+    d = p[MIDDLE_MCP] - p[WRIST]
+    return float(np.arctan2(d[1], d[0]) + np.pi / 2)
+
+
+def pixels_to_crop(points_2d: np.ndarray, crop: DepthCrop) -> np.ndarray:
+    """Image pixels (…, 2) → the crop's own coordinates ([−1, 1] edge to edge, turned with an upright crop),
+    where keypoint heatmaps are drawn (`models.heatmaps`)."""
+    x0, y0, x1, y1 = crop.box
+    g = np.asarray(points_2d, np.float64)
+    g = np.stack([(g[..., 0] - (x0 + x1) / 2) / ((x1 - x0) / 2), (g[..., 1] - (y0 + y1) / 2) / ((y1 - y0) / 2)], -1)
+    if crop.angle:
+        cos, sin = np.cos(crop.angle), np.sin(crop.angle)
+        g = np.stack([cos * g[..., 0] + sin * g[..., 1], -sin * g[..., 0] + cos * g[..., 1]], -1)
+    return g.astype(np.float32)
+
+
 @functools.lru_cache(maxsize=8)
 def _disc(size: int) -> tuple[np.ndarray, np.ndarray]:
     """Pixel centres of a size×size crop in [−1, 1] and the crop's inscribed disc."""
@@ -227,16 +272,21 @@ def _disc(size: int) -> tuple[np.ndarray, np.ndarray]:
 
 def recentred_crop(depth: np.ndarray, centre_mm: np.ndarray, intrinsics: CameraIntrinsics,
                    predict: Callable[[DepthCrop], np.ndarray], passes: int = 1,
-                   cube_mm: float = DEFAULT_CUBE_MM, size: int = DEFAULT_SIZE, upright: bool = False) -> DepthCrop:
-    """The crop around `centre_mm`, re-cut `passes` times around the centroid of the joints `predict`
-    (crop → normalised (K, 3) joints) finds in it (DeepPrior++'s refinement): the detector's centre of
-    mass misses the joints' centroid by ~25 mm, the network's estimate by less."""
-    crop = crop_depth(depth, centre_mm, intrinsics, cube_mm=cube_mm, size=size, upright=upright)
+                   cube_mm: float = DEFAULT_CUBE_MM, size: int = DEFAULT_SIZE, upright: bool = False,
+                   angle: float | None = None, follow_axis: bool = False) -> DepthCrop:
+    """The crop around `centre_mm` (turned by `angle` if given, see `crop_depth`), re-cut `passes` times
+    around the centroid of the joints `predict` (crop → normalised (K, 3) joints) finds in it (DeepPrior++'s
+    refinement): the detector's centre of mass misses the joints' centroid by ~25 mm, the network's estimate
+    by less. With `follow_axis` (21-joint models) each re-cut is also turned by the joints found."""
+    crop = crop_depth(depth, centre_mm, intrinsics, cube_mm=cube_mm, size=size, upright=upright, angle=angle)
     for _ in range(passes):
-        centre = joints_to_camera_mm(predict(crop), crop).mean(axis=0)
+        joints = joints_to_camera_mm(predict(crop), crop)
+        centre = joints.mean(axis=0)
         if not np.isfinite(centre).all() or centre[2] <= 0:
             break  # a broken prediction: keep the detector's crop
-        crop = crop_depth(depth, centre, intrinsics, cube_mm=cube_mm, size=size, upright=upright)
+        if upright and follow_axis:
+            angle = joint_axis_angle(project_mm(joints, intrinsics))
+        crop = crop_depth(depth, centre, intrinsics, cube_mm=cube_mm, size=size, upright=upright, angle=angle)
     return crop
 
 

@@ -5,6 +5,12 @@ Why a detection every frame: the crop is a metric cube around the hand's centre,
 detector finds cheaply and exactly on every frame; the crop is then re-cut ``depth_recentre`` times
 around the joints the network finds in it (each re-cut is one more look, without advancing the
 state). ``step`` is that path for one hand, also run by ``engine.evaluate_live``.
+
+Why the crop's turn comes from joints: an upright crop turned by its own principal axis flips by 180° whenever
+the hand's outline is nearly symmetric, and the network then sees a hand upside down. The wrist → middle-knuckle
+direction has no such ambiguity, so the crop is turned by the colour detector's landmarks (RGB-D) or the
+previous frame's joints, and only a new hand's first look uses the principal axis. An RGB-D model also reads
+the landmarks as heatmaps (`models.cadstn.keypoints`); without colour it gets none, as in training.
 """
 from __future__ import annotations
 
@@ -47,6 +53,8 @@ class CadstnEstimator(Estimator):
         info.crop_size = int(meta.get("crop_size") or inputs["depth"].shape[-1])
         info.joint_layout = meta.get("joint_layout", "hand21")
         info.upright = meta.get("upright", "false") == "true"
+        if "heatmaps" in inputs:
+            float(meta["heatmap_sigma"])  # an RGB-D file without its heatmaps' width cannot be run: KeyError/ValueError
 
     @classmethod
     def example_inputs(cls, info: ModelInfo) -> dict[str, np.ndarray]:
@@ -54,6 +62,8 @@ class CadstnEstimator(Estimator):
         feeds = {"depth": np.ones((1, 1, s, s), np.float32)}
         if "volume" in info.input_names:
             feeds["volume"] = np.zeros((1, 8, s, s), np.float32)
+        if "heatmaps" in info.input_names:
+            feeds["heatmaps"] = np.zeros((1, 21, s, s), np.float32)
         return feeds
 
     def place(self, detections: list[Detection], detector: str, frame: Frame) -> list[Detection]:
@@ -76,32 +86,47 @@ class CadstnEstimator(Estimator):
         det.centre_uvz = np.array([det.centre[0], det.centre[1], float(np.median(readings))])
         return True
 
-    def feeds(self, crop) -> dict[str, np.ndarray]:
-        """A depth crop as the model's inputs (the sliced volume too, for models that take it)."""
+    def feeds(self, crop, landmarks: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """A depth crop as the model's inputs (the sliced volume too, for models that take it; an RGB-D model's
+        heatmaps of the colour detector's ``landmarks`` (21, 2) px, zeros without them)."""
         from models import depth_crop
 
+        info = self.model.info
         feeds = {"depth": crop.depth[None, None].astype(np.float32)}
-        if "volume" in self.model.info.input_names:
+        if "volume" in info.input_names:
             feeds["volume"] = depth_crop.sliced_volume(crop.depth)[None].astype(np.float32)
+        if "heatmaps" in info.input_names:
+            from models.cadstn.keypoints import crop_heatmaps
+
+            feeds["heatmaps"] = crop_heatmaps(landmarks, crop, float(info.metadata["heatmap_sigma"]))
         return feeds
 
-    def step(self, depth: np.ndarray, centre_mm: np.ndarray, intrinsics: CameraIntrinsics, state: dict) -> DepthStep:
+    def step(self, depth: np.ndarray, centre_mm: np.ndarray, intrinsics: CameraIntrinsics, state: dict,
+             landmarks: np.ndarray | None = None, previous_px: np.ndarray | None = None) -> DepthStep:
         """One hand in one depth frame: the crop around ``centre_mm`` (camera mm), re-cut
-        ``depth_recentre`` times around the joints found in it, then one model step from ``state``."""
+        ``depth_recentre`` times around the joints found in it, then one model step from ``state``. An
+        upright crop is turned by the colour detector's ``landmarks`` (21, 2) px when there are some, else by
+        the previous frame's joints ``previous_px`` (21, 2) px, else by its own axis and then by the joints
+        each look finds."""
         from models import depth_crop
 
         info = self.model.info
         spent = [0.0]
+        axis_from = landmarks if landmarks is not None else previous_px
+        if axis_from is not None and len(axis_from) != 21:
+            axis_from = None  # a 14- or 16-joint model: no wrist → middle-knuckle axis
+        angle = depth_crop.joint_axis_angle(axis_from) if axis_from is not None else None
 
         def predict(crop: depth_crop.DepthCrop) -> np.ndarray:  # a look only: the state stays
             t = time.perf_counter()
-            joints = self.model.step(self.feeds(crop), state)[0]["joints"][0]
+            joints = self.model.step(self.feeds(crop, landmarks), state)[0]["joints"][0]
             spent[0] += time.perf_counter() - t
             return joints
 
         crop = depth_crop.recentred_crop(depth, centre_mm, intrinsics, predict, self.options.depth_recentre,
-                                         cube_mm=info.cube_mm, size=info.crop_size, upright=info.upright)
-        feeds = self.feeds(crop)
+                                         cube_mm=info.cube_mm, size=info.crop_size, upright=info.upright,
+                                         angle=angle, follow_axis=landmarks is None and info.joint_layout == "hand21")
+        feeds = self.feeds(crop, landmarks)
         t = time.perf_counter()
         outputs, new_state = self.model.step(feeds, state)
         spent[0] += time.perf_counter() - t
@@ -111,7 +136,9 @@ class CadstnEstimator(Estimator):
         c0 = time.perf_counter()
         intrinsics = context.intrinsics
         centre_mm = pixel_to_camera_mm(detection.centre_uvz, intrinsics)
-        result = self.step(context.frame.depth, centre_mm, intrinsics, track.state or self.model.zero_state())
+        previous = track.landmarks if track.age > 0 else None
+        result = self.step(context.frame.depth, centre_mm, intrinsics, track.state or self.model.zero_state(),
+                           landmarks=detection.landmarks, previous_px=previous)
         c1 = time.perf_counter()
         track.state = result.state
         joints_2d = project_mm(result.joints_mm, intrinsics)

@@ -18,6 +18,8 @@ JOINT_LAYOUTS = {"hand21": 21, "nyu14": 14, "icvl16": 16}
 GATES = ("tower", "shared")
 SOURCES = ("synth", "nyu", "icvl")
 STAGES = ("spatial", "temporal", "fusion")
+KEYPOINT_CHANNELS = 21  # models.heatmaps.NUM_KEYPOINTS (not imported: configs load without numpy work)
+AXES = ("crop", "joints")
 
 
 @dataclass
@@ -39,12 +41,21 @@ class ModelOptions:
     gate_channels: list[int] = field(default_factory=lambda: [16, 32, 64])
     gate_fc: int = 256
     upright: bool = False  # crops turned so the hand's long axis points up (models.depth_crop), joints with them
+    # RGB-D: 21 heatmaps of a colour detector's keypoints (MediaPipe's landmarks) as extra input channels of the
+    # depth towers; all zero when a source has no colour (depth only), which training shows it too
+    keypoints: bool = False
+    heatmap_sigma: float = 1.5  # crop pixels
     dropout_spatial: float = 0.3
     dropout_temporal: float = 0.5
 
     @property
     def joints(self) -> int:
         return JOINT_LAYOUTS[self.joint_layout]
+
+    @property
+    def in_channels(self) -> int:
+        """Channels of the network input: the depth crop, then the keypoint heatmaps of an RGB-D model."""
+        return 1 + (KEYPOINT_CHANNELS if self.keypoints else 0)
 
 
 @dataclass
@@ -62,6 +73,16 @@ class DataOptions:
     sequence_length: int = 16  # T of the temporal network in training (paper: 16)
     jitter_mm: float = 10.0  # training crops: random shift of the cube centre (detector error)
     max_tilt_deg: float = ANY_TILT_DEG  # synth (training and held out): hands turned at most this far (180: any)
+    # upright crops' turn in training: "crop" = the crop's principal axis (models.depth_crop.hand_axis_angle);
+    # "joints" = the true wrist → middle-knuckle direction plus N(0, axis_noise_deg), as the engine turns crops
+    # by the previous frame's joints or the colour detector's landmarks, with a `crop_axis_share` of the crops
+    # (the engine's first look at a new hand) by the crop's principal axis
+    axis: str = "crop"
+    axis_noise_deg: float = 12.0
+    crop_axis_share: float = 0.2
+    pose_banks: list[str] = field(default_factory=list)  # synth: real pose banks (.npz) joined to the procedural one
+    sensor: str = ""  # synth: depth sensor model (models.synth.render_depth.DepthOptions.sensor); "" = its default
+    keypoint_dropout: float = 0.3  # keypoint models: share of training windows without keypoints (depth only)
 
 
 @dataclass
@@ -141,6 +162,14 @@ def _validate(c: CadstnConfig) -> None:
                          f"got {t.lr_decay_at}")
     if not 0.0 <= d.max_tilt_deg <= ANY_TILT_DEG:
         raise ValueError(f"{p} [data]: max_tilt_deg must be within 0..180, got {d.max_tilt_deg}")
+    if d.axis not in AXES:
+        raise ValueError(f"{p} [data]: axis must be one of {', '.join(AXES)}, got {d.axis!r}")
+    if not 0.0 <= d.crop_axis_share <= 1.0 or not 0.0 <= d.keypoint_dropout <= 1.0:
+        raise ValueError(f"{p} [data]: crop_axis_share and keypoint_dropout are shares within 0..1")
+    if m.keypoints and m.joint_layout != "hand21":
+        raise ValueError(f"{p} [model]: keypoints need the 21-joint layout (MediaPipe's landmarks)")
+    if m.heatmap_sigma <= 0:
+        raise ValueError(f"{p} [model]: heatmap_sigma must be positive, got {m.heatmap_sigma}")
     if t.precision not in PRECISIONS:
         raise ValueError(f"{p} [train]: precision must be one of {', '.join(PRECISIONS)}, got {t.precision!r}")
     if t.batch_size < 1 or t.lr <= 0:

@@ -43,24 +43,34 @@ class CropSet:
     cube_mm: float
     bounds: np.ndarray  # (S, 2) int64
     angle: np.ndarray | None = None  # (N,) radians each upright crop is turned (depth_crop.DepthCrop.angle)
+    keypoints: np.ndarray | None = None  # (N, 21, 2) true 2-D joints in crop coordinates (21-joint layouts)
 
     def __len__(self) -> int:
         return len(self.depth)
 
-    def sample_frames(self, rng: np.random.Generator, batch: int) -> tuple[np.ndarray, np.ndarray]:
-        idx = rng.integers(0, len(self), batch)
-        return self.depth[idx], self.joints[idx]
+    def sample(self, rng: np.random.Generator, batch: int, length: int = 0, keypoints=None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """A training batch: `batch` random frames (B, C, M, M) and their joints (B, K, 3), or with `length`
+        `batch` windows of that many consecutive frames of one sequence (B, T, C, M, M), (B, T, K, 3). The
+        channels are the crop's, then the heatmaps `keypoints` (a `models.cadstn.keypoints.KeypointInputs`)
+        draws from this set's true keypoints."""
+        idx = self.window_indices(rng, batch, length) if length else rng.integers(0, len(self), batch)[:, None]
+        depth, joints = self.depth[idx], self.joints[idx]
+        if keypoints is not None:
+            if self.keypoints is None:
+                raise ValueError("these crops have no 21 keypoints to draw heatmaps from")
+            depth = keypoints(rng, depth, self.keypoints[idx])
+        return (depth, joints) if length else (depth[:, 0], joints[:, 0])
 
-    def sample_windows(self, rng: np.random.Generator, batch: int, length: int) -> tuple[np.ndarray, np.ndarray]:
-        """(B, T, 1, M, M) crops and (B, T, K, 3) joints from random windows inside single sequences."""
+    def window_indices(self, rng: np.random.Generator, batch: int, length: int) -> np.ndarray:
+        """(B, T) frame indices of random windows of `length` frames inside single sequences."""
         lengths = self.bounds[:, 1] - self.bounds[:, 0]
         usable = np.nonzero(lengths >= length)[0]
         if usable.size == 0:
             raise ValueError(f"no sequence has {length} frames (longest: {lengths.max()})")
         seq = rng.choice(usable, batch)
         starts = self.bounds[seq, 0] + rng.integers(0, lengths[seq] - length + 1)
-        idx = starts[:, None] + np.arange(length)[None, :]
-        return self.depth[idx], self.joints[idx]
+        return starts[:, None] + np.arange(length)[None, :]
 
     def sequences(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Each whole sequence: crops (T, 1, M, M), normalised joints (T, K, 3), centres (T, 3)."""
@@ -75,12 +85,25 @@ class CropSet:
         return joints * (self.cube_mm / 2.0) + centre[:, None, :]
 
 
+@dataclass(frozen=True)
+class AxisOptions:
+    """How upright crops are turned (`DataOptions.axis`): by the crop's principal axis, or by the true joints'
+    axis plus N(0, noise_deg) with a `crop_share` of crops by the principal axis (the engine's first look)."""
+
+    axis: str = "crop"
+    noise_deg: float = 0.0
+    crop_share: float = 0.0
+
+
 def build_crop_set(sequences: Iterable[DepthSequence], cube_mm: float, size: int,
-                   jitter_mm: float = 0.0, seed: int = 0, upright: bool = False) -> CropSet:
+                   jitter_mm: float = 0.0, seed: int = 0, upright: bool = False,
+                   axis: AxisOptions = AxisOptions()) -> CropSet:
     """Crop every frame around its depth centre of mass (shifted by N(0, jitter_mm) per axis); `upright`
-    turns each crop (and its joints) so the hand's long axis points up."""
+    turns each crop (and its joints) so the hand points up, as `axis` says."""
+    from calibration.projection import project_mm
+
     rng = np.random.default_rng(seed)
-    depths, joints, centres, angles, bounds = [], [], [], [], []
+    depths, joints, centres, angles, bounds, keypoints = [], [], [], [], [], []
     n = 0
     for seq in sequences:
         start = n
@@ -95,14 +118,21 @@ def build_crop_set(sequences: Iterable[DepthSequence], cube_mm: float, size: int
                     continue  # a frame without the hand in range: unusable for training or testing
             if jitter_mm > 0:
                 centre = centre + rng.normal(0.0, jitter_mm, 3)
+            pixels = project_mm(target, camera)
+            angle = None
+            if upright and axis.axis == "joints" and rng.random() >= axis.crop_share:
+                angle = depth_crop.joint_axis_angle(pixels) + np.radians(rng.normal(0.0, axis.noise_deg))
             try:
-                crop = depth_crop.crop_depth(depth, centre, camera, cube_mm=cube_mm, size=size, upright=upright)
+                crop = depth_crop.crop_depth(depth, centre, camera, cube_mm=cube_mm, size=size, upright=upright,
+                                             angle=angle)
             except ValueError:
                 continue  # an empty frame
             depths.append(crop.depth[None])
             joints.append(depth_crop.joints_to_crop(target, crop))
             centres.append(crop.centre_mm)
             angles.append(crop.angle)
+            if len(target) == 21:
+                keypoints.append(depth_crop.pixels_to_crop(pixels, crop))
             n += 1
         if n > start:
             bounds.append((start, n))
@@ -110,30 +140,42 @@ def build_crop_set(sequences: Iterable[DepthSequence], cube_mm: float, size: int
         raise ValueError("no usable depth frames (no hand within range in any frame)")
     return CropSet(depth=np.stack(depths).astype(np.float32), joints=np.stack(joints).astype(np.float32),
                    centre_mm=np.stack(centres), cube_mm=float(cube_mm), bounds=np.asarray(bounds, np.int64),
-                   angle=np.asarray(angles, np.float64) if upright else None)
+                   angle=np.asarray(angles, np.float64) if upright else None,
+                   keypoints=np.stack(keypoints).astype(np.float32) if len(keypoints) == n else None)
 
 
 FULL_FRAME_TILT_DEG = 45.0  # full frames: hands turned at most this far from the camera (a whole arm stays in front)
 
 
 def synth_sequences(seed: int, count: int, frames: int, cube_mm: float, size: int,
-                    full_frame: bool = False, max_tilt_deg: float = ANY_TILT_DEG) -> Iterator[DepthSequence]:
+                    full_frame: bool = False, max_tilt_deg: float = ANY_TILT_DEG, pose_banks: list[str] = (),
+                    sensor: str = "") -> Iterator[DepthSequence]:
     """Synthetic depth sequences of models/synth, rendered directly as crops around the joints' centroid
     (6x faster than full frames; `build_crop_set` re-crops them around a jittered centre), or as full
     640×480 frames with no centre given (`full_frame`: the live situation, arm and wall included, hands
-    turned at most FULL_FRAME_TILT_DEG); crops have hands turned at most `max_tilt_deg` (180: any)."""
+    turned at most FULL_FRAME_TILT_DEG); crops have hands turned at most `max_tilt_deg` (180: any). Flows run
+    through the procedural pose bank joined with any real `pose_banks` (.npz); `sensor` picks the depth
+    sensor model (`DepthOptions.sensor`, "" for its default)."""
     from models.synth.pose_flow import FlowOptions
     from models.synth.render_depth import WHOLE_ARM_MM, DepthOptions, crop_intrinsics
     from models.synth.sequence import SequenceGenerator, SequenceOptions
 
     flow = FlowOptions(frames=frames)
+    sensor_option = {"sensor": sensor} if sensor else {}
     if full_frame:  # what a camera sees: an arm leaving the image, a wall that stays put, a hand that faces it
         options = SequenceOptions(kind="depth", flow=flow, max_tilt_deg=FULL_FRAME_TILT_DEG, depth=DepthOptions(
-            size=size, cube_mm=cube_mm, full_frame=True, forearm_mm=WHOLE_ARM_MM, static_background=True))
+            size=size, cube_mm=cube_mm, full_frame=True, forearm_mm=WHOLE_ARM_MM, static_background=True,
+            **sensor_option))
     else:
         options = SequenceOptions(kind="depth", flow=flow, max_tilt_deg=max_tilt_deg,
-                                  depth=DepthOptions(size=size, cube_mm=cube_mm))
-    generator = SequenceGenerator(options, seed=seed)
+                                  depth=DepthOptions(size=size, cube_mm=cube_mm, **sensor_option))
+    bank = None
+    if pose_banks:
+        from models.synth.pose_bank import join_banks, load_pose_bank, procedural_bank
+        from models.synth.sequence import DEFAULT_BANK_SIZE
+
+        bank = join_banks([procedural_bank(DEFAULT_BANK_SIZE)] + [load_pose_bank(p) for p in pose_banks])
+    generator = SequenceGenerator(options, seed=seed, bank=bank)
     for i in range(count):
         seq = generator.sequence(i)
         truth = seq.truth
@@ -177,21 +219,28 @@ def load_crop_set(config: CadstnConfig, split: str) -> CropSet:
                count=d.sequences if train else d.val_sequences, frames=d.frames, cube=m.cube_mm,
                size=m.crop_size, jitter=d.jitter_mm if train else 0.0, tilt=d.max_tilt_deg, upright=m.upright,
                version=1)
+    if d.axis != "crop" or d.pose_banks or d.sensor:  # keys added since: older caches keep their names
+        key.update(axis=d.axis, axis_noise=d.axis_noise_deg, crop_axis_share=d.crop_axis_share,
+                   pose_banks=d.pose_banks, sensor=d.sensor, version=2)
     digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
     cache = Path(config.train.out_dir) / "cache" / f"{split}_{digest}.npz"
     if cache.is_file():
         z = np.load(cache)
         return CropSet(z["depth"], z["joints"], z["centre_mm"], float(z["cube_mm"]), z["bounds"],
-                       z["angle"] if "angle" in z else None)
+                       z["angle"] if "angle" in z else None, z["keypoints"] if "keypoints" in z else None)
     if d.source == "synth":
         seqs = synth_sequences(key["seed"], key["count"], d.frames, m.cube_mm, m.crop_size,
-                               max_tilt_deg=d.max_tilt_deg)
+                               max_tilt_deg=d.max_tilt_deg, pose_banks=d.pose_banks, sensor=d.sensor)
     else:
         seqs = dataset_sequences(d.source, Path(d.root))
-    crops = build_crop_set(seqs, m.cube_mm, m.crop_size, jitter_mm=key["jitter"], seed=key["seed"], upright=m.upright)
+    axis = AxisOptions(d.axis, d.axis_noise_deg, d.crop_axis_share)
+    crops = build_crop_set(seqs, m.cube_mm, m.crop_size, jitter_mm=key["jitter"], seed=key["seed"], upright=m.upright,
+                           axis=axis)
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_name(cache.stem + ".tmp.npz")
     extra = {} if crops.angle is None else {"angle": crops.angle}
+    if crops.keypoints is not None:
+        extra["keypoints"] = crops.keypoints
     np.savez(tmp, depth=crops.depth, joints=crops.joints, centre_mm=crops.centre_mm,
              cube_mm=crops.cube_mm, bounds=crops.bounds, **extra)
     tmp.replace(cache)

@@ -30,6 +30,8 @@ class EvalOptions:
     frames: int = 20
     max_tilt_deg: float = ANY_TILT_DEG  # synth crops: hands turned at most this far from the camera (180: any)
     limit: int = 0  # nyu/icvl: first N frames only (0 = all)
+    sensor: str = ""  # synth: depth sensor model of the renders ("" = the renderer's default)
+    keypoints: bool = False  # RGB-D models: simulated MediaPipe landmarks on every frame (else none: depth only)
     threads: int = 2
 
 
@@ -37,16 +39,21 @@ class EvalOptions:
 class EvalResult:
     reports: dict[str, PoseReport]  # by prediction: spatial / temporal / fused
     acceleration_mm: dict[str, float] = field(default_factory=dict)  # mean per-frame acceleration error
+    axis_turnovers: float | None = None  # upright crops: share of consecutive frames whose turn flips (> 90°)
 
     def summary(self) -> str:
-        return "\n".join(f"{name}: {r.summary()}, acceleration error {self.acceleration_mm[name]:.2f} mm"
-                         for name, r in self.reports.items())
+        lines = [f"{name}: {r.summary()}, acceleration error {self.acceleration_mm[name]:.2f} mm"
+                 for name, r in self.reports.items()]
+        if self.axis_turnovers is not None:
+            lines.append(f"crop axis turned over (> 90° between frames) in {100 * self.axis_turnovers:.2f} % of frames")
+        return "\n".join(lines)
 
     def to_dict(self) -> dict:
         return {name: {"mean_mm": r.mean_error, "pck_auc_20_50": r.pck_auc_20_50,
                        "worst_joint_within_20_40_80mm": [float(r.success[i]) for i in (20, 40, 80)],
                        "per_joint_mm": [float(v) for v in r.per_joint], "frames": r.frames,
-                       "acceleration_mm": self.acceleration_mm[name]} for name, r in self.reports.items()}
+                       "acceleration_mm": self.acceleration_mm[name], "axis_turnovers": self.axis_turnovers}
+                for name, r in self.reports.items()}
 
 
 def load_eval_crops(options: EvalOptions, cube_mm: float, size: int, upright: bool = False) -> CropSet:
@@ -54,7 +61,7 @@ def load_eval_crops(options: EvalOptions, cube_mm: float, size: int, upright: bo
         raise ValueError(f"--data must be one of {', '.join(DATA_LAYOUTS)}, got {options.data!r}")
     if options.data == "synth":
         seqs = synth_sequences(options.seed, options.sequences, options.frames, cube_mm, size,
-                               max_tilt_deg=options.max_tilt_deg)
+                               max_tilt_deg=options.max_tilt_deg, sensor=options.sensor)
     else:
         if not options.root:
             raise ValueError(f"evaluating on {options.data} needs the dataset path (--root)")
@@ -69,9 +76,9 @@ def evaluate(model: Path, options: EvalOptions | None = None, crops: CropSet | N
     if not model.is_file():
         raise FileNotFoundError(f"model {model} does not exist")
     if model.suffix == ".onnx":
-        predict, layout, cube, size, upright = _onnx_predictor(model, options.threads)
+        predict, layout, cube, size, upright, sigma = _onnx_predictor(model, options.threads)
     else:
-        predict, layout, cube, size, upright = _checkpoint_predictor(model)
+        predict, layout, cube, size, upright, sigma = _checkpoint_predictor(model)
     if crops is None:
         if DATA_LAYOUTS.get(options.data) not in (None, layout):
             raise ValueError(f"model {model} predicts the {layout} joints but {options.data} has "
@@ -79,13 +86,22 @@ def evaluate(model: Path, options: EvalOptions | None = None, crops: CropSet | N
         crops = load_eval_crops(options, cube, size, upright)
     if crops.joints.shape[1] != {"hand21": 21, "nyu14": 14, "icvl16": 16}[layout]:
         raise ValueError(f"model {model} predicts the {layout} joints; the data has {crops.joints.shape[1]} joints")
-    return evaluate_crops(predict, crops)
+    keypoints = None
+    if sigma:  # an RGB-D model: simulated landmarks on every frame, or (without `keypoints`) none at all
+        from models.cadstn.keypoints import KeypointInputs
+
+        keypoints = KeypointInputs(size, sigma, dropout=0.0 if options.keypoints else 1.0)
+    return evaluate_crops(predict, crops, keypoints, options.seed)
 
 
-def evaluate_crops(predict, crops: CropSet) -> EvalResult:
-    """Run `predict` (whole sequence of crops → {name: normalised joints}) on every sequence."""
+def evaluate_crops(predict, crops: CropSet, keypoints=None, seed: int = 0) -> EvalResult:
+    """Run `predict` (whole sequence of crops → {name: normalised joints}) on every sequence; an RGB-D
+    model's heatmap channels are drawn by `keypoints` (a `models.cadstn.keypoints.KeypointInputs`)."""
     outputs: dict[str, list[np.ndarray]] = {}
-    for (start, _), (depth, _, _) in zip(crops.bounds, crops.sequences()):
+    rng = np.random.default_rng([seed, 11])
+    for (start, end), (depth, _, _) in zip(crops.bounds, crops.sequences()):
+        if keypoints is not None:
+            depth = keypoints(rng, depth[None], crops.keypoints[None, start:end])[0]
         for name, pred in predict(depth).items():
             outputs.setdefault(name, []).append(crops.to_mm(pred, int(start)))
     gt = crops.to_mm(crops.joints)
@@ -120,7 +136,8 @@ def _checkpoint_predictor(path: Path):
 
     model, config, _ = load_model(path)
     m = config.model
-    return model_predictor(model), m.joint_layout, m.cube_mm, m.crop_size, m.upright
+    return model_predictor(model), m.joint_layout, m.cube_mm, m.crop_size, m.upright, \
+        m.heatmap_sigma if m.keypoints else 0.0
 
 
 def _onnx_predictor(path: Path, threads: int):
@@ -138,10 +155,14 @@ def _onnx_predictor(path: Path, threads: int):
         c = np.zeros(shape, np.float32)
         joints = []
         for frame in depth:
-            j, h, c = session.run(["joints", "h_out", "c_out"], {"depth": frame[None], "h": h, "c": c})
+            feeds = {"depth": frame[None, :1], "h": h, "c": c}
+            if frame.shape[0] > 1:  # an RGB-D model's heatmaps follow the crop
+                feeds["heatmaps"] = frame[None, 1:]
+            j, h, c = session.run(["joints", "h_out", "c_out"], feeds)
             joints.append(j[0])
         return {"fused": np.stack(joints)}
 
+    sigma = float(meta.get("heatmap_sigma", 0)) if meta.get("keypoints") == "true" else 0.0
     return (predict, meta["joint_layout"], float(meta["cube_mm"]), int(meta["crop_size"]),
-            meta.get("upright", "false") == "true")
+            meta.get("upright", "false") == "true", sigma)
 

@@ -1,6 +1,7 @@
 """CADSTN checkpoint → streaming ONNX model (the engine's contract).
 
-Inputs `depth` (1, 1, M, M) crop in [−1, 1] and LSTM state `h`, `c` (1, H); outputs `joints`
+Inputs `depth` (1, 1, M, M) crop in [−1, 1], for an RGB-D model `heatmaps` (1, 21, M, M) of the colour
+detector's keypoints in the crop (zeros without colour), and LSTM state `h`, `c` (1, H); outputs `joints`
 (1, K, 3) crop-normalised (mm = joints · cube/2 + centre, turned back for an `upright` model:
 models.depth_crop.joints_to_camera_mm), `h_out`, `c_out`. The sliced volume is
 computed inside the graph from `depth`, so the engine feeds only the crop. With `int8`, the weights
@@ -15,8 +16,6 @@ import re
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 OPSET = 17
 # not lstm, not out; `_1` names the second use of a layer (the auxiliary paths of a gate that mixes them)
 QUANTISED_LAYERS = re.compile(r"/(h1_depth|h1_volume|h2_depth|h2_volume|fc)(_\d+)?/Gemm$")
@@ -26,7 +25,7 @@ def export_onnx(ckpt: Path, out: Path, int8: bool = False) -> Path:
     import torch
 
     from models.cadstn.checkpoint import load_model
-    from models.cadstn.fusion import StreamingCadstn
+    from models.cadstn.fusion import StreamingCadstn, StreamingRgbdCadstn
     from models.onnx_session import write_metadata
 
     model, config, payload = load_model(Path(ckpt))
@@ -36,14 +35,19 @@ def export_onnx(ckpt: Path, out: Path, int8: bool = False) -> Path:
     if not out.parent.is_dir():
         raise FileNotFoundError(f"output folder {out.parent} does not exist")
     m = config.model
-    stream = StreamingCadstn(model).eval()
     depth = torch.zeros(1, 1, m.crop_size, m.crop_size)
     h = torch.zeros(1, m.lstm)
+    if m.keypoints:
+        stream = StreamingRgbdCadstn(model).eval()
+        args = (depth, torch.zeros(1, m.in_channels - 1, m.crop_size, m.crop_size), h, h.clone())
+        names = ["depth", "heatmaps", "h", "c"]
+    else:
+        stream, args, names = StreamingCadstn(model).eval(), (depth, h, h.clone()), ["depth", "h", "c"]
     fp32_path = out.with_name(out.stem + ".fp32.tmp.onnx") if int8 else out
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # dynamo=False is the contract's exporter
-        torch.onnx.export(stream, (depth, h, h.clone()), str(fp32_path), dynamo=False, opset_version=OPSET,
-                          input_names=["depth", "h", "c"], output_names=["joints", "h_out", "c_out"])
+        torch.onnx.export(stream, args, str(fp32_path), dynamo=False, opset_version=OPSET,
+                          input_names=names, output_names=["joints", "h_out", "c_out"])
     if int8:
         _quantise(fp32_path, out)
         fp32_path.unlink()
@@ -55,6 +59,8 @@ def export_onnx(ckpt: Path, out: Path, int8: bool = False) -> Path:
         "state_shape": json.dumps([1, m.lstm]),
         "slices": str(m.slices),
         "upright": str(m.upright).lower(),
+        "keypoints": str(m.keypoints).lower(),
+        "heatmap_sigma": f"{m.heatmap_sigma:g}",
         "gate": m.gate,
         "gate_aux": str(m.gate_aux).lower(),
         "int8": str(bool(int8)).lower(),
@@ -76,8 +82,3 @@ def _quantise(src: Path, dst: Path) -> None:
     quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, nodes_to_quantize=chosen,
                      op_types_to_quantize=["Gemm", "MatMul"])
 
-
-def step_onnx(session, depth: np.ndarray, h: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One streaming step through an ONNX Runtime session: → joints (1, K, 3), h, c."""
-    joints, h, c = session.run(["joints", "h_out", "c_out"], {"depth": depth, "h": h, "c": c})
-    return joints, h, c

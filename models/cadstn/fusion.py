@@ -39,7 +39,7 @@ class FusionGate(nn.Module):
                 temporal_feature: torch.Tensor) -> torch.Tensor:
         """→ weights (B, P, K, 3) of the P predictors (temporal first; see `predictions`), summing to 1."""
         if self.options.gate == "tower":
-            x = torch.relu(self.fc(self.tower(depth)))
+            x = torch.relu(self.fc(self.tower(depth[:, :1])))
         else:
             x = torch.cat([spatial_feature, temporal_feature], dim=1)
         k = self.options.joints
@@ -113,3 +113,10 @@ class StreamingCadstn(nn.Module):
     def forward(self, depth: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
         out, (h2, c2) = self.model.step(depth, (h, c))
         return out.fused[:, 0], h2, c2
+
+
+class StreamingRgbdCadstn(StreamingCadstn):
+    """The exported graph of an RGB-D model: depth (1, 1, M, M), heatmaps (1, 21, M, M), h, c → the same."""
+
+    def forward(self, depth: torch.Tensor, heatmaps: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
+        return super().forward(torch.cat([depth, heatmaps], dim=1), h, c)

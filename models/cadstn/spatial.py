@@ -31,7 +31,8 @@ class SpatialNet(nn.Module):
         self.options = options
         k, fc = options.joints, options.fc
         n = tower_features(options.crop_size, options.channels)
-        self.depth_tower = DepthTower(1, options.channels, options.convs_per_stage, options.batch_norm)
+        self.depth_tower = DepthTower(options.in_channels, options.channels, options.convs_per_stage,
+                                      options.batch_norm)
         self.volume_tower = VolumeTower(options.slices, options.channels, options.convs_per_stage, options.batch_norm)
         self.h1_depth, self.h1_volume = nn.Linear(n, fc), nn.Linear(n, fc)
         self.h2_depth, self.h2_volume = nn.Linear(fc, fc), nn.Linear(fc, fc)
@@ -44,9 +45,10 @@ class SpatialNet(nn.Module):
         return self.drop(torch.relu(layer(x)))
 
     def forward(self, depth: torch.Tensor, volume: torch.Tensor | None = None, aux: bool = False) -> SpatialOutput:
-        """depth (B, 1, M, M); `volume` is computed from depth when not given."""
+        """depth (B, C, M, M): the crop, then an RGB-D model's keypoint heatmaps; `volume` is computed from
+        the crop when not given."""
         if volume is None:
-            volume = sliced_volume(depth, self.options.slices)
+            volume = sliced_volume(depth[:, :1], self.options.slices)
         fd = self.depth_tower(depth)
         fv = self.volume_tower(volume)
         phi = (fd + fv) * 0.5

@@ -18,7 +18,7 @@ class TemporalNet(nn.Module):
     def __init__(self, options: ModelOptions) -> None:
         super().__init__()
         self.options = options
-        self.tower = DepthTower(1, options.channels, options.convs_per_stage, options.batch_norm)
+        self.tower = DepthTower(options.in_channels, options.channels, options.convs_per_stage, options.batch_norm)
         self.fc = nn.Linear(tower_features(options.crop_size, options.channels), options.fc)
         self.lstm = nn.LSTMCell(options.fc, options.lstm)
         self.drop = nn.Dropout(options.dropout_temporal)
@@ -41,11 +41,12 @@ class TemporalNet(nn.Module):
         return self.out(feature).view(-1, self.options.joints, 3), feature, (h, c)
 
     def step(self, depth: torch.Tensor, state: State) -> tuple[torch.Tensor, torch.Tensor, State]:
-        """depth (B, 1, M, M) → joints (B, K, 3), the [h, φ] feature, new state."""
+        """depth (B, C, M, M) (the crop, then any keypoint heatmaps) → joints (B, K, 3), the [h, φ] feature,
+        new state."""
         return self._head(self._phi(depth), state)
 
     def forward(self, depth: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, torch.Tensor, State]:
-        """depth (B, T, 1, M, M) → joints (B, T, K, 3), features (B, T, F), final state. The tower runs
+        """depth (B, T, C, M, M) → joints (B, T, K, 3), features (B, T, F), final state. The tower runs
         on all B·T frames at once (BatchNorm then sees the whole batch, not B frames per step)."""
         b, t = depth.shape[:2]
         if state is None:

@@ -27,6 +27,7 @@ from models.cadstn.checkpoint import read_checkpoint, save_checkpoint
 from models.cadstn.config import STAGES, CadstnConfig, load_config
 from models.cadstn.data import CropSet, load_crop_set
 from models.cadstn.fusion import Cadstn, fuse
+from models.cadstn.keypoints import KeypointInputs
 from models.cadstn.losses import pose_loss, spatial_loss
 from models.distributed import init_distributed
 from models.precision import autocast, training_precision
@@ -142,6 +143,7 @@ def train_stage(config: CadstnConfig, stage: str, train_set: CropSet, val_set: C
 
     rng = np.random.default_rng([t.seed, rank, start])
     seq_len = config.data.sequence_length
+    keypoints = keypoint_inputs(config)
 
     def save(step: int, final: bool = False) -> None:
         if rank != 0:
@@ -150,7 +152,7 @@ def train_stage(config: CadstnConfig, stage: str, train_set: CropSet, val_set: C
                    "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                    "history": history, "steps": {**done_steps, stage: step}}
         if final and val_set is not None:
-            payload["val_mm"] = validate(model, val_set)
+            payload["val_mm"] = validate(model, val_set, config)
         save_checkpoint(ckpt_path, payload)
 
     bar = tqdm(range(start, steps), initial=start, total=steps, desc=f"cadstn {stage}", disable=rank != 0,
@@ -163,9 +165,9 @@ def train_stage(config: CadstnConfig, stage: str, train_set: CropSet, val_set: C
     try:
         for step in bar:
             if stage == "spatial":
-                depth, joints = train_set.sample_frames(rng, t.batch_size)
+                depth, joints = train_set.sample(rng, t.batch_size, keypoints=keypoints)
             else:
-                depth, joints = train_set.sample_windows(rng, max(1, t.batch_size // seq_len), seq_len)
+                depth, joints = train_set.sample(rng, max(1, t.batch_size // seq_len), seq_len, keypoints)
             depth = torch.from_numpy(depth).to(device)
             joints = torch.from_numpy(joints).to(device)
             with autocast(device, precision):
@@ -194,9 +196,19 @@ def train_stage(config: CadstnConfig, stage: str, train_set: CropSet, val_set: C
     return ckpt_path
 
 
-def validate(model: Cadstn, crops: CropSet) -> dict[str, float]:
-    """Mean 3-D joint error in mm of the spatial, temporal and fused predictions on held-out sequences."""
+def keypoint_inputs(config: CadstnConfig) -> KeypointInputs | None:
+    """The heatmap channels of an RGB-D model's training batches (None for a depth-only model)."""
+    m = config.model
+    return KeypointInputs(m.crop_size, m.heatmap_sigma, config.data.keypoint_dropout) if m.keypoints else None
+
+
+def validate(model: Cadstn, crops: CropSet, config: CadstnConfig) -> dict[str, float]:
+    """Mean 3-D joint error in mm of the spatial, temporal and fused predictions on held-out sequences
+    (an RGB-D model with simulated detector keypoints on every frame)."""
     from models.cadstn.evaluate import evaluate_crops, model_predictor
 
-    result = evaluate_crops(model_predictor(model), crops)
+    inputs = keypoint_inputs(config)
+    if inputs is not None:
+        inputs = KeypointInputs(inputs.size, inputs.sigma, dropout=0.0)
+    result = evaluate_crops(model_predictor(model), crops, inputs, config.data.val_seed)
     return {name: report.mean_error for name, report in result.reports.items()}

@@ -103,6 +103,17 @@ def bank_from_theta(theta: np.ndarray, model, source: str, fit_error_mm: np.ndar
     return PoseBank(theta.astype(np.float32), joints.astype(np.float32), source, fit_error_mm)
 
 
+def join_banks(banks: list[PoseBank]) -> PoseBank:
+    """One bank holding the poses of several (e.g. the procedural prior and real labels through IK), so
+    pose-flows pass between them; fit errors are kept when every part has them."""
+    if not banks:
+        raise ValueError("join_banks needs at least one pose bank")
+    errors = [b.fit_error_mm for b in banks]
+    return PoseBank(np.concatenate([b.theta for b in banks]), np.concatenate([b.joints for b in banks]),
+                    "+".join(b.source for b in banks),
+                    None if any(e is None for e in errors) else np.concatenate(errors))
+
+
 def procedural_bank(n: int = DEFAULT_PROCEDURAL_SIZE, seed: int = 0, model=None) -> PoseBank:
     """`n` poses drawn from the anatomical prior (`models.pose_prior`)."""
     from models.hand.model import load_hand_model

@@ -168,3 +168,49 @@ def test_nothing_in_range_is_a_value_error():
     far = np.full((240, 320), 4000, np.uint16)
     with pytest.raises(ValueError, match="no readings between"):
         depth_crop.hand_centre_mm(far, CAM)
+
+
+def test_joint_axis_turns_the_wrist_to_middle_knuckle_direction_up():
+    # keypoints in the image: the middle knuckle up and to the right of the wrist, at 45°
+    points = np.zeros((21, 2))
+    points[0], points[9] = (150.0, 140.0), (180.0, 110.0)
+    angle = depth_crop.joint_axis_angle(points)
+    assert np.degrees(angle) == pytest.approx(45.0)
+    depth, _, _ = _stick(-45.0)
+    centre = depth_crop.pixel_to_camera_mm(np.array([160.0, 120.0, 600.0]), CAM)
+    crop = depth_crop.crop_depth(depth, centre, CAM, size=64, upright=True, angle=angle)
+    assert crop.angle == angle  # the given turn, not the crop's own axis
+    wrist, knuckle = depth_crop.pixels_to_crop(points[[0, 9]], crop)
+    assert knuckle[0] == pytest.approx(wrist[0], abs=1e-6) and knuckle[1] < wrist[1] - 0.1  # straight up
+
+
+@pytest.mark.parametrize("angle_deg", [0.0, 30.0, -120.0])
+def test_pixels_to_crop_lands_where_the_crop_shows_that_pixel(angle_deg):
+    depth = np.full((240, 320), 1400, np.uint16)
+    depth[95:100, 170:175] = 600  # a small patch near the crop centre
+    centre = depth_crop.pixel_to_camera_mm(np.array([160.0, 110.0, 620.0]), CAM)
+    crop = depth_crop.crop_depth(depth, centre, CAM, size=64, upright=True, angle=np.radians(angle_deg))
+    q = depth_crop.pixels_to_crop(np.array([172.0, 97.0]), crop)
+    col, row = np.rint((q + 1.0) * 32 - 0.5).astype(int)
+    assert crop.depth[row, col] < 1.0  # the patch is there in the turned crop
+    rows, cols = np.nonzero(crop.depth < 1.0)
+    assert abs(rows.mean() - row) < 1.0 and abs(cols.mean() - col) < 1.0
+
+
+def test_recentring_with_follow_axis_turns_each_cut_by_the_joints_found():
+    depth, _, _ = _stick(20.0)
+    centre = depth_crop.pixel_to_camera_mm(np.array([160.0, 120.0, 600.0]), CAM)
+    # the network "finds" a hand whose middle knuckle lies straight to the left of its wrist in the image
+    joints_mm = np.tile(centre, (21, 1))
+    joints_mm[9, 0] -= 40.0
+    seen = []
+
+    def predict(crop):
+        seen.append(crop.angle)
+        return depth_crop.joints_to_crop(joints_mm, crop)
+
+    crop = depth_crop.recentred_crop(depth, centre, CAM, predict, passes=1, size=64, upright=True,
+                                     follow_axis=True)
+    assert np.degrees(crop.angle) % 360 == pytest.approx(270.0, abs=1e-6)  # left turned up
+    kept = depth_crop.recentred_crop(depth, centre, CAM, predict, passes=1, size=64, upright=True, angle=0.5)
+    assert kept.angle == 0.5 and seen[-1] == 0.5  # without follow_axis a given turn holds

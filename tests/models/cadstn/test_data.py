@@ -12,7 +12,7 @@ def test_windows_never_cross_sequence_bounds():
     crops = build_crop_set(toy_sequences(3, 5, seed=2), 250.0, 32)
     assert crops.bounds.tolist() == [[0, 5], [5, 10], [10, 15]]
     rng = np.random.default_rng(0)
-    depth, joints = crops.sample_windows(rng, 50, 4)
+    depth, joints = crops.sample(rng, 50, 4)
     assert depth.shape == (50, 4, 1, 32, 32) and joints.shape == (50, 4, 21, 3)
     # each window is 4 consecutive frames of one sequence: find its start and check membership
     for window in joints:
@@ -20,7 +20,9 @@ def test_windows_never_cross_sequence_bounds():
         assert any(s <= start and start + 4 <= e for s, e in crops.bounds)
         np.testing.assert_array_equal(crops.joints[start:start + 4], window)
     with pytest.raises(ValueError, match="no sequence has 6 frames"):
-        crops.sample_windows(rng, 1, 6)
+        crops.sample(rng, 1, 6)
+    frames, frame_joints = crops.sample(rng, 7)
+    assert frames.shape == (7, 1, 32, 32) and frame_joints.shape == (7, 21, 3)
 
 
 def test_synthetic_crops_are_the_rendered_crops_normalised():
@@ -86,3 +88,28 @@ def test_max_tilt_reaches_the_rendered_sequences():
         np.testing.assert_allclose(seq.joints_mm, same.sequence(i).truth.joints_3d, atol=1e-4)
     anywhere = next(synth_sequences(seed=3, count=1, frames=3, cube_mm=250.0, size=32))
     assert not np.allclose(anywhere.joints_mm, ours[0].joints_mm)
+
+
+def test_crops_turned_by_the_true_joints_put_the_middle_knuckle_above_the_wrist():
+    from models.cadstn.data import AxisOptions
+    from models.cadstn.keypoints import KeypointInputs
+
+    seqs = list(synth_sequences(seed=3, count=2, frames=4, cube_mm=250.0, size=64))
+    crops = build_crop_set(seqs, 250.0, 64, upright=True, axis=AxisOptions("joints"))
+    uv = crops.keypoints  # the true keypoints in each crop's own coordinates
+    assert uv.shape == (8, 21, 2)
+    up = uv[:, 9] - uv[:, 0]
+    np.testing.assert_allclose(up[:, 0], 0.0, atol=1e-5)
+    assert (up[:, 1] < 0).all()
+    # the joints still go back to the camera exactly, whatever the turn
+    np.testing.assert_allclose(crops.to_mm(crops.joints), np.concatenate([s.joints_mm for s in seqs]), atol=1e-3)
+    # a batch with keypoints: the crop first, then 21 heatmaps; none at all when every window drops them
+    rng = np.random.default_rng(0)
+    depth, _ = crops.sample(rng, 3, 2, KeypointInputs(64, dropout=0.0))
+    assert depth.shape == (3, 2, 22, 64, 64) and depth[:, :, 1:].max() > 0.5
+    assert (depth[:, :, :1] <= 1.0).all() and (depth[:, :, :1] >= -1.0).all()
+    depth, _ = crops.sample(rng, 3, 2, KeypointInputs(64, dropout=1.0))
+    assert not depth[:, :, 1:].any()
+    # the crop's own principal axis for every crop: the knuckle is no longer straight above the wrist
+    turned = build_crop_set(seqs, 250.0, 64, upright=True, axis=AxisOptions("joints", crop_share=1.0))
+    assert np.abs((turned.keypoints[:, 9] - turned.keypoints[:, 0])[:, 0]).max() > 0.01

@@ -93,3 +93,38 @@ def test_export_rejects_bad_paths(checkpoint, tmp_path):
     junk.write_bytes(b"garbage")
     with pytest.raises(ValueError, match="not a readable CADSTN checkpoint"):
         export_onnx(junk, tmp_path / "m.onnx")
+
+
+@pytest.fixture(scope="module")
+def rgbd_checkpoint(tmp_path_factory):
+    """An RGB-D model: upright crops plus 21 keypoint heatmaps beside the depth."""
+    torch.manual_seed(1)
+    config = tiny_config(keypoints=True, upright=True, gate="shared")
+    model = Cadstn(config.model)
+    path = tmp_path_factory.mktemp("cadstn_rgbd") / "fusion.pt"
+    save_checkpoint(path, {"config": config.to_dict(), "model": model.state_dict(), "steps": {"fusion": 0}})
+    return path, model.eval(), config
+
+
+def test_rgbd_export_takes_heatmaps_beside_the_depth(rgbd_checkpoint, tmp_path):
+    from models.cadstn.keypoints import KeypointInputs
+
+    path, model, config = rgbd_checkpoint
+    session = open_session(export_onnx(path, tmp_path / "rgbd.onnx"), threads=1)
+    assert [i.name for i in session.get_inputs()] == ["depth", "heatmaps", "h", "c"]
+    meta = session.get_modelmeta().custom_metadata_map
+    assert meta["keypoints"] == "true" and float(meta["heatmap_sigma"]) == config.model.heatmap_sigma
+    rng = np.random.default_rng(3)
+    crops = hand_like_crops((1, 6, 1, 32, 32), seed=7)
+    seq = KeypointInputs(32, dropout=0.0)(rng, crops, rng.uniform(-0.6, 0.6, (1, 6, 21, 2)))[0]
+    with torch.no_grad():
+        expected, _ = model(torch.from_numpy(seq)[None])
+    h = c = np.zeros((1, config.model.lstm), np.float32)
+    got, blind = [], []
+    for frame in seq:
+        joints, h, c = session.run(None, {"depth": frame[None, :1], "heatmaps": frame[None, 1:], "h": h, "c": c})
+        got.append(joints[0])
+        blind.append(session.run(None, {"depth": frame[None, :1], "heatmaps": np.zeros_like(frame[None, 1:]),
+                                        "h": np.zeros_like(h), "c": np.zeros_like(c)})[0][0])
+    np.testing.assert_allclose(np.stack(got), expected.fused[0].numpy(), atol=1e-4, rtol=0)
+    assert not np.allclose(got[0], blind[0], atol=1e-5)  # the heatmaps reach the output

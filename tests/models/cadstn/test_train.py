@@ -104,7 +104,7 @@ def test_a_short_run_reduces_the_error(tmp_path, crops, monkeypatch, precision):
     assert sum(losses[-10:]) / 10 < 0.6 * sum(losses[:10]) / 10
     from models.cadstn.fusion import Cadstn
 
-    untrained = validate(Cadstn(config.model), crops)["spatial"]
+    untrained = validate(Cadstn(config.model), crops, config)["spatial"]
     assert payload["val_mm"]["spatial"] < untrained
 
 
