@@ -52,8 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--crops", action="store_true",
                         help="with --live: crop renders of every orientation (the training data's kind) instead of "
                         "full frames with arm and wall (hands turned at most 45 degrees)")
-    parser.add_argument("--keypoints", action="store_true",
-                        help="an RGB-D cadstn model gets simulated MediaPipe landmarks on every frame (else none)")
+    parser.add_argument("--keypoints", choices=("none", "simulated", "mediapipe"), default="none",
+                        help="what an RGB-D cadstn model reads beside the depth: none (a depth-only source, the "
+                        "default), simulated MediaPipe landmarks, or (with --live) MediaPipe itself on RGB-D renders")
     parser.add_argument("--sensor", default="", metavar="NAME",
                         help="cadstn on synth: depth sensor model of the renders (default: the renderer's; "
                         "simple = the model of earlier releases)")

@@ -16,6 +16,7 @@ from engine.options import EngineOptions
 from engine.runtime import ModelSession
 from models.cadstn.data import synth_sequences
 from models.cadstn.evaluate import EvalOptions, EvalResult
+from models.lifter.data import detector_points_2d
 from models.metrics import acceleration_error, pose_report
 
 CENTRINGS = ("com", "track")
@@ -31,12 +32,12 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
     first frame), then re-cut `recentre` times around the joints found (the engine's `depth_recentre`).
     Shows what detector centring costs against crops centred on the true hand. `full_frame`: 640×480
     frames with arm and wall (hands turned ≤ 45°); else crop renders of every orientation (as training).
-    With `options.keypoints` an RGB-D model gets simulated MediaPipe landmarks (`models.lifter.data`) on
-    every frame.
+    `options.keypoints` gives an RGB-D model landmarks on every frame: `simulated` (the lifter's detector-error
+    model on the true joints, `models.lifter.data`) or `mediapipe` (MediaPipe itself on the colour of RGB-D
+    full-frame renders, `models.lifter.detector_data`; frames where it finds no hand get none).
     Upright crops are turned as the engine turns them; the result counts how often that turn flips."""
     from calibration.projection import project_mm
     from models import depth_crop
-    from models.lifter.data import detector_points_2d
 
     options = options or EvalOptions()
     if centring not in CENTRINGS:
@@ -45,22 +46,16 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
     estimator = CadstnEstimator(session, EngineOptions(model="cadstn", model_path=Path(model),
                                                        depth_recentre=recentre, threads=options.threads))
     info = session.info
-    keypoints = options.keypoints
-    if keypoints and "heatmaps" not in info.input_names:
+    if options.keypoints != "none" and "heatmaps" not in info.input_names:
         raise ValueError(f"{Path(model).name} takes no keypoints (not an RGB-D CADSTN model)")
-    rng = np.random.default_rng([options.seed, 7])
+    if options.keypoints == "mediapipe" and not full_frame:
+        raise ValueError("MediaPipe's keypoints need full colour frames, not crop renders")
     preds, gts, bounds, turns = [], [], [], []
-    for seq in synth_sequences(options.seed, options.sequences, options.frames, info.cube_mm, info.crop_size,
-                               full_frame=full_frame, max_tilt_deg=options.max_tilt_deg, sensor=options.sensor):
-        cameras = seq.intrinsics if isinstance(seq.intrinsics, list) else [seq.intrinsics] * len(seq.depth)
-        seen = None
-        if keypoints:  # the detector's view of the true joints, each frame in its own image's pixels
-            true_px = np.stack([project_mm(j, k) for j, k in zip(seq.joints_mm, cameras)])
-            seen = detector_points_2d(rng, true_px[None])[0]
+    for depth, joints_mm, cameras, seen in _sequences(options, info, full_frame):
         state = session.zero_state()
         previous, angle = None, None
         start = len(preds)
-        for f, (frame, truth, camera) in enumerate(zip(seq.depth, seq.joints_mm, cameras)):
+        for f, (frame, truth, camera) in enumerate(zip(depth, joints_mm, cameras)):
             try:
                 centre = depth_crop.hand_centre_mm(frame, camera, cube_mm=info.cube_mm)
             except ValueError:
@@ -68,8 +63,7 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
             if centring == "track" and previous is not None:
                 centre = previous.mean(axis=0)
             previous_px = project_mm(previous, camera) if previous is not None else None
-            step = estimator.step(frame, centre, camera, state, landmarks=None if seen is None else seen[f],
-                                  previous_px=previous_px)
+            step = estimator.step(frame, centre, camera, state, landmarks=seen[f], previous_px=previous_px)
             if angle is not None:
                 turn = abs((step.crop.angle - angle + np.pi) % (2 * np.pi) - np.pi)
                 turns.append(np.degrees(turn) > TURN_OVER_DEG)
@@ -81,3 +75,28 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
     accel = [acceleration_error(pred[s:e], gt[s:e]) for s, e in bounds if e - s >= 3]
     return EvalResult(reports={"fused": pose_report(pred, gt)}, acceleration_mm={"fused": float(np.mean(accel))},
                       axis_turnovers=float(np.mean(turns)) if info.upright and turns else None)
+
+
+def _sequences(options: EvalOptions, info, full_frame: bool):
+    """The held-out sequences: depth frames, true joints (camera mm), one camera per frame and, per frame, the
+    landmarks (21, 2) px an RGB-D model reads (None where there are none)."""
+    from calibration.projection import project_mm
+
+    if options.keypoints == "mediapipe":
+        from models.lifter.detector_data import detect_sequence, render_sequences
+
+        for seq in render_sequences(options.seed, options.sequences, options.frames):
+            found = detect_sequence(seq)
+            landmarks = [found["landmarks"][f] if found["found"][f] else None for f in range(len(seq.depth))]
+            camera = seq.truth.intrinsics
+            yield seq.depth, seq.truth.joints_3d.astype(np.float64), [camera] * len(seq.depth), landmarks
+        return
+    rng = np.random.default_rng([options.seed, 7])
+    for seq in synth_sequences(options.seed, options.sequences, options.frames, info.cube_mm, info.crop_size,
+                               full_frame=full_frame, max_tilt_deg=options.max_tilt_deg, sensor=options.sensor):
+        cameras = seq.intrinsics if isinstance(seq.intrinsics, list) else [seq.intrinsics] * len(seq.depth)
+        landmarks = [None] * len(seq.depth)
+        if options.keypoints == "simulated":  # the detector's view of the true joints, in each frame's pixels
+            true_px = np.stack([project_mm(j, k) for j, k in zip(seq.joints_mm, cameras)])
+            landmarks = list(detector_points_2d(rng, true_px[None])[0])
+        yield seq.depth, seq.joints_mm, cameras, landmarks

@@ -19,6 +19,7 @@ from models.onnx_session import open_session
 from models.synth.sequence import ANY_TILT_DEG
 
 DATA_LAYOUTS = {"synth": "hand21", "nyu": "nyu14", "icvl": "icvl16"}
+KEYPOINTS = ("none", "simulated", "mediapipe")
 
 
 @dataclass
@@ -31,7 +32,9 @@ class EvalOptions:
     max_tilt_deg: float = ANY_TILT_DEG  # synth crops: hands turned at most this far from the camera (180: any)
     limit: int = 0  # nyu/icvl: first N frames only (0 = all)
     sensor: str = ""  # synth: depth sensor model of the renders ("" = the renderer's default)
-    keypoints: bool = False  # RGB-D models: simulated MediaPipe landmarks on every frame (else none: depth only)
+    # RGB-D models: none (depth only), simulated MediaPipe landmarks on every frame, or (live, full frames)
+    # MediaPipe's own on the colour
+    keypoints: str = "none"
     threads: int = 2
 
 
@@ -90,7 +93,9 @@ def evaluate(model: Path, options: EvalOptions | None = None, crops: CropSet | N
     if sigma:  # an RGB-D model: simulated landmarks on every frame, or (without `keypoints`) none at all
         from models.cadstn.keypoints import KeypointInputs
 
-        keypoints = KeypointInputs(size, sigma, dropout=0.0 if options.keypoints else 1.0)
+        if options.keypoints == "mediapipe":
+            raise ValueError("MediaPipe's keypoints are evaluated live on full frames (--live)")
+        keypoints = KeypointInputs(size, sigma, dropout=0.0 if options.keypoints == "simulated" else 1.0)
     return evaluate_crops(predict, crops, keypoints, options.seed)
 
 

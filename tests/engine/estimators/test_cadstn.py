@@ -1,0 +1,71 @@
+"""CADSTN live: the crop is turned by the colour detector's landmarks or the previous joints, and an RGB-D
+model reads those landmarks as heatmaps (real ONNX Runtime sessions of an exported RGB-D model)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from calibration.intrinsics import CameraIntrinsics
+from calibration.projection import pixel_to_camera_mm
+from engine.estimators.cadstn import CadstnEstimator
+from engine.evaluate_live import evaluate_live
+from engine.options import EngineOptions
+from engine.runtime import ModelSession
+from models import depth_crop
+from models.cadstn.evaluate import EvalOptions
+
+CAM = CameraIntrinsics(fx=475.0, fy=475.0, cx=160.0, cy=120.0, width=320, height=240)
+
+
+@pytest.fixture(scope="module")
+def rgbd_model(tmp_path_factory):
+    from models.cadstn.checkpoint import save_checkpoint
+    from models.cadstn.export import export_onnx
+    from models.cadstn.fusion import Cadstn
+    from tests.models.cadstn.conftest import tiny_config
+
+    torch.manual_seed(2)
+    torch.set_num_threads(1)
+    config = tiny_config(keypoints=True, upright=True, gate="shared", crop_size=64)
+    folder = tmp_path_factory.mktemp("rgbd")
+    save_checkpoint(folder / "fusion.pt", {"config": config.to_dict(), "model": Cadstn(config.model).state_dict(),
+                                           "steps": {"fusion": 0}})
+    return export_onnx(folder / "fusion.pt", folder / "rgbd.onnx")
+
+
+def _estimator(path, recentre=0):
+    session = ModelSession(path, CadstnEstimator, threads=1)
+    return session, CadstnEstimator(session, EngineOptions(model="cadstn", model_path=path, depth_recentre=recentre,
+                                                           threads=1))
+
+
+def _frame():
+    depth = np.full((240, 320), 900, np.uint16)
+    depth[90:150, 140:180] = 600
+    return depth, pixel_to_camera_mm(np.array([160.0, 120.0, 620.0]), CAM)
+
+
+def test_landmarks_turn_the_crop_and_reach_the_network(rgbd_model):
+    session, estimator = _estimator(rgbd_model)
+    depth, centre = _frame()
+    landmarks = np.tile([[160.0, 140.0]], (21, 1))
+    landmarks[9] = (190.0, 140.0)  # the middle knuckle to the right of the wrist
+    seen = estimator.step(depth, centre, CAM, session.zero_state(), landmarks=landmarks)
+    assert seen.crop.angle == pytest.approx(depth_crop.joint_axis_angle(landmarks)) == pytest.approx(np.pi / 2)
+    blind = estimator.step(depth, centre, CAM, session.zero_state(), previous_px=landmarks)
+    assert blind.crop.angle == pytest.approx(seen.crop.angle)  # the previous joints turn a depth-only crop alike
+    assert not np.allclose(seen.joints_mm, blind.joints_mm, atol=1e-4)  # ...but without heatmaps
+    # nothing known: the crop's own principal axis (the blob is taller than wide: up or down)
+    first = estimator.step(depth, centre, CAM, session.zero_state())
+    assert np.degrees(first.crop.angle) % 180 == pytest.approx(0.0, abs=5.0)
+
+
+def test_live_evaluation_counts_axis_turnovers_and_checks_its_keypoints(rgbd_model, tiny_cadstn):
+    options = EvalOptions(seed=3, sequences=2, frames=4, threads=1, keypoints="simulated")
+    result = evaluate_live(rgbd_model, options, full_frame=False)
+    assert result.reports["fused"].frames == 8 and 0.0 <= result.axis_turnovers <= 1.0
+    with pytest.raises(ValueError, match="takes no keypoints"):
+        evaluate_live(tiny_cadstn, options)
+    with pytest.raises(ValueError, match="need full colour frames"):
+        evaluate_live(rgbd_model, EvalOptions(keypoints="mediapipe"), full_frame=False)
