@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "default), simulated MediaPipe landmarks, or (with --live) MediaPipe itself on RGB-D renders")
     parser.add_argument("--sensor", default="", metavar="NAME",
                         help="cadstn on synth: depth sensor model of the renders (default: the renderer's; "
-                        "simple = the model of earlier releases)")
+                        "simple = the renders of earlier releases: their noise model, no sleeve, body or table)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the numbers as JSON")
     parser.add_argument("--sheet", type=Path, metavar="DIR",
                         help="real-hands / real-depth: where the contact sheets go (default: beside --json, "

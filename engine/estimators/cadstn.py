@@ -105,16 +105,16 @@ class CadstnEstimator(Estimator):
              landmarks: np.ndarray | None = None, previous_px: np.ndarray | None = None) -> DepthStep:
         """One hand in one depth frame: the crop around ``centre_mm`` (camera mm), re-cut
         ``depth_recentre`` times around the joints found in it, then one model step from ``state``. An
-        upright crop is turned by the colour detector's ``landmarks`` (21, 2) px when there are some, else by
-        the previous frame's joints ``previous_px`` (21, 2) px, else by its own axis and then by the joints
-        each look finds."""
+        upright crop of a model trained on crops turned by the joints' axis (metadata ``axis = joints``) is
+        turned by the colour detector's ``landmarks`` (21, 2) px when there are some, else by the previous
+        frame's joints ``previous_px`` (21, 2) px, else by its own axis and then by the joints each look finds;
+        older models' crops by their own axis, as they were trained."""
         from models import depth_crop
 
         info = self.model.info
         spent = [0.0]
-        axis_from = landmarks if landmarks is not None else previous_px
-        if axis_from is not None and len(axis_from) != 21:
-            axis_from = None  # a 14- or 16-joint model: no wrist → middle-knuckle axis
+        by_joints = info.metadata.get("axis") == "joints"  # models trained on crops turned by the joints' axis
+        axis_from = (landmarks if landmarks is not None else previous_px) if by_joints else None
         angle = depth_crop.joint_axis_angle(axis_from) if axis_from is not None else None
 
         def predict(crop: depth_crop.DepthCrop) -> np.ndarray:  # a look only: the state stays
@@ -125,7 +125,7 @@ class CadstnEstimator(Estimator):
 
         crop = depth_crop.recentred_crop(depth, centre_mm, intrinsics, predict, self.options.depth_recentre,
                                          cube_mm=info.cube_mm, size=info.crop_size, upright=info.upright,
-                                         angle=angle, follow_axis=landmarks is None and info.joint_layout == "hand21")
+                                         angle=angle, follow_axis=by_joints and landmarks is None)
         feeds = self.feeds(crop, landmarks)
         t = time.perf_counter()
         outputs, new_state = self.model.step(feeds, state)

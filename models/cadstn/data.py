@@ -155,13 +155,18 @@ def synth_sequences(seed: int, count: int, frames: int, cube_mm: float, size: in
     640×480 frames with no centre given (`full_frame`: the live situation, arm and wall included, hands
     turned at most FULL_FRAME_TILT_DEG); crops have hands turned at most `max_tilt_deg` (180: any). Flows run
     through the procedural pose bank joined with any real `pose_banks` (.npz); `sensor` picks the depth
-    sensor model (`DepthOptions.sensor`, "" for its default)."""
+    sensor model (`DepthOptions.sensor`, "" for its default; "simple" also leaves out sleeves, bodies and
+    tables: the renders of earlier releases, bit for bit)."""
     from models.synth.pose_flow import FlowOptions
     from models.synth.render_depth import WHOLE_ARM_MM, DepthOptions, crop_intrinsics
     from models.synth.sequence import SequenceGenerator, SequenceOptions
 
     flow = FlowOptions(frames=frames)
     sensor_option = {"sensor": sensor} if sensor else {}
+    if sensor == "simple":
+        from models.synth.depth_scene import PLAIN_SCENE
+
+        sensor_option["scene"] = PLAIN_SCENE
     if full_frame:  # what a camera sees: an arm leaving the image, a wall that stays put, a hand that faces it
         options = SequenceOptions(kind="depth", flow=flow, max_tilt_deg=FULL_FRAME_TILT_DEG, depth=DepthOptions(
             size=size, cube_mm=cube_mm, full_frame=True, forearm_mm=WHOLE_ARM_MM, static_background=True,

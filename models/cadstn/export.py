@@ -59,6 +59,7 @@ def export_onnx(ckpt: Path, out: Path, int8: bool = False) -> Path:
         "state_shape": json.dumps([1, m.lstm]),
         "slices": str(m.slices),
         "upright": str(m.upright).lower(),
+        "axis": config.data.axis,  # what turned the upright training crops (models.cadstn.config.DataOptions)
         "keypoints": str(m.keypoints).lower(),
         "heatmap_sigma": f"{m.heatmap_sigma:g}",
         "gate": m.gate,

@@ -28,6 +28,7 @@ def rgbd_model(tmp_path_factory):
     torch.manual_seed(2)
     torch.set_num_threads(1)
     config = tiny_config(keypoints=True, upright=True, gate="shared", crop_size=64)
+    config.data.axis = "joints"  # trained on crops turned by the joints' axis: the engine turns them alike
     folder = tmp_path_factory.mktemp("rgbd")
     save_checkpoint(folder / "fusion.pt", {"config": config.to_dict(), "model": Cadstn(config.model).state_dict(),
                                            "steps": {"fusion": 0}})
@@ -59,6 +60,23 @@ def test_landmarks_turn_the_crop_and_reach_the_network(rgbd_model):
     # nothing known: the crop's own principal axis (the blob is taller than wide: up or down)
     first = estimator.step(depth, centre, CAM, session.zero_state())
     assert np.degrees(first.crop.angle) % 180 == pytest.approx(0.0, abs=5.0)
+
+
+def test_a_model_trained_on_crops_turned_by_their_own_axis_keeps_them(tiny_cadstn, tmp_path):
+    import onnx
+
+    from models.onnx_session import write_metadata
+
+    graph = onnx.load(str(tiny_cadstn))
+    path = tmp_path / "upright.onnx"
+    onnx.save(graph, str(path))
+    write_metadata(path, {**{p.key: p.value for p in graph.metadata_props}, "upright": "true"})  # no "axis"
+    session, estimator = _estimator(path)
+    depth, centre = _frame()
+    landmarks = np.tile([[160.0, 140.0]], (21, 1))
+    landmarks[9] = (190.0, 140.0)
+    step = estimator.step(depth, centre, CAM, session.zero_state(), previous_px=landmarks)
+    assert np.degrees(step.crop.angle) % 180 == pytest.approx(0.0, abs=5.0)  # not the joints' 90°
 
 
 def test_live_evaluation_counts_axis_turnovers_and_checks_its_keypoints(rgbd_model, tiny_cadstn):
