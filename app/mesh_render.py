@@ -213,7 +213,11 @@ class MeshScene:
 def serve(conn, faces: np.ndarray, rest_vertices: np.ndarray, rest_joints: np.ndarray, width: int,
           height: int, max_hands: int = MAX_HANDS) -> None:
     """The render process: build the scene, answer each request with a picture, end on quit or when the
-    app's end of the pipe closes."""
+    app's end of the pipe closes. Ctrl+C in a terminal reaches the whole process group: the app shuts this
+    process down in order, so it ignores the signal rather than die mid-frame with a traceback."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         scene = MeshScene(faces, rest_vertices, rest_joints, width, height, max_hands)
     except Exception as exc:  # noqa: BLE001 - reported in the view instead of a dead process
