@@ -5,7 +5,8 @@
 Steps: implicit hand surface -> surface nets -> Taubin smoothing + quadric decimation (Open3D) -> even vertex
 spacing on the surface -> skinning weights, fingertips, shape samples -> shapedirs (PCA), joint regressor (NNLS)
 -> 45-D pose PCA from the pose prior.
-posedirs are fitted pose correctives that keep bent joints round (see `models.hand.rig.pose_correctives`).
+posedirs are pose correctives fitted over whole-hand poses to the implicit hand posed bone by bone, starting from
+single-joint ones that keep bent joints round (`models.hand.correctives`, `models.hand.rig.pose_correctives`).
 """
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ import argparse
 import hashlib
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from scipy.ndimage import gaussian_filter, map_coordinates
 
 from models.hand import rig as hand_rig
+from models.hand.correctives import CorrectiveOptions, fit_correctives, fit_pose_set
 from models.hand.file import write_hand_file
 from models.hand.skeleton import PARENTS
 from models.hand.surface import hand_sdf, relax_on_surface, surface_nets
@@ -27,7 +29,7 @@ from models.pose_prior import sample_poses
 from models.shipped import shipped_file
 
 MODEL_NAME = "handstream open hand (right)"
-MODEL_VERSION = "1.0"
+MODEL_VERSION = "1.1"
 DEFAULT_OUT = shipped_file("handstream_hand_right.pkl")
 
 
@@ -42,6 +44,7 @@ class BuildOptions:
     shape_samples: int = 300
     pose_samples: int = 50_000
     seed: int = 20261122
+    correctives: CorrectiveOptions = field(default_factory=CorrectiveOptions)
 
 
 def _sampled_sdf(lo: np.ndarray, hi: np.ndarray, step: float) -> np.ndarray:
@@ -122,6 +125,10 @@ def build_hand_model(options: BuildOptions | None = None) -> dict[str, object]:
     shapedirs, _ = hand_rig.shape_basis(verts, samples_v)
     regressor = hand_rig.joint_regressor(verts, samples_v, samples_j)
     comps, mean, _ = pose_pca(sample_poses(options.pose_samples, rng))
+    tips = hand_rig.fingertip_ids(verts)
+    single_joint = hand_rig.pose_correctives(verts, weights, regressor)
+    posedirs = fit_correctives(verts, faces, weights, regressor, single_joint, tips,
+                               fit_pose_set(options.correctives, options.seed), options.correctives)
     kintree = np.stack([PARENTS, np.arange(16)]).astype(np.int64)
     return {
         "v_template": verts,
@@ -129,11 +136,11 @@ def build_hand_model(options: BuildOptions | None = None) -> dict[str, object]:
         "J_regressor": regressor,
         "kintree_table": kintree,
         "weights": weights,
-        "posedirs": hand_rig.pose_correctives(verts, weights, regressor),
+        "posedirs": posedirs,
         "shapedirs": shapedirs,
         "hands_components": comps,
         "hands_mean": mean,
-        "fingertip_ids": hand_rig.fingertip_ids(verts),
+        "fingertip_ids": tips,
         "model_name": MODEL_NAME,
         "model_version": MODEL_VERSION,
         "license": "Apache-2.0",

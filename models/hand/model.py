@@ -66,6 +66,23 @@ def rodrigues(rotvecs: np.ndarray) -> np.ndarray:
     return np.eye(3) + s * k + (1.0 - c) * (k @ k)
 
 
+def chain_transforms(parents: np.ndarray, rots: np.ndarray, rest_joints: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per joint the world rotation (B, J, 3, 3) and position (B, J, 3), chained from the wrist, and the skinning
+    translation (B, J, 3) that takes a rest point x to world_r @ x + skin_t (the rest position removed)."""
+    b = rots.shape[0]
+    world_r = np.empty_like(rots)
+    world_t = np.empty((b, len(parents), 3))
+    world_r[:, 0] = rots[:, 0]
+    world_t[:, 0] = rest_joints[:, 0]
+    for j in range(1, len(parents)):
+        p = parents[j]
+        world_r[:, j] = world_r[:, p] @ rots[:, j]
+        world_t[:, j] = world_t[:, p] + (world_r[:, p] @ (rest_joints[:, j] - rest_joints[:, p])[..., None])[..., 0]
+    skin_t = world_t - (world_r @ rest_joints[..., None])[..., 0]
+    return world_r, world_t, skin_t
+
+
 class HandModel:
     """A MANO-format hand model: arrays from the file plus a linear-blend-skinning forward pass.
 
@@ -148,16 +165,7 @@ class HandModel:
             feature = (rots[:, 1:] - np.eye(3)).reshape(b, -1)
             basis = self._pose_basis if vertices else self._tip_pose_basis
             v_shaped = v_shaped + (feature @ basis).reshape(b, n, 3)
-        # World transform of each joint, chained from the wrist; then remove the rest position (skinning matrices).
-        world_r = np.empty_like(rots)
-        world_t = np.empty((b, 16, 3))
-        world_r[:, 0] = rots[:, 0]
-        world_t[:, 0] = rest_joints[:, 0]
-        for j in range(1, 16):
-            p = self.parents[j]
-            world_r[:, j] = world_r[:, p] @ rots[:, j]
-            world_t[:, j] = world_t[:, p] + (world_r[:, p] @ (rest_joints[:, j] - rest_joints[:, p])[..., None])[..., 0]
-        skin_t = world_t - (world_r @ rest_joints[..., None])[..., 0]
+        world_r, world_t, skin_t = chain_transforms(self.parents, rots, rest_joints)
         # Blend the 16 affine transforms per vertex with one matrix product: (V, 16) @ (B, 16, 12).
         blended = weights @ np.concatenate([world_r.reshape(b, 16, 9), skin_t], axis=2)  # (B, V, 12)
         rot = blended[..., :9].reshape(b, n, 3, 3)
@@ -169,6 +177,21 @@ class HandModel:
             verts = verts + t
             joints = joints + t
         return HandOutput(vertices=verts if vertices else None, joints=joints)
+
+    def bone_transforms(self, pose: np.ndarray, betas: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Skinning transforms of the 16 bones (rotations (B, 16, 3, 3), translations (B, 16, 3)): a rest point x
+        carried rigidly by bone j lands at R_j x + t_j (no global rotation or translation)."""
+        pose = np.atleast_2d(np.asarray(pose, dtype=np.float64))
+        b = pose.shape[0]
+        theta = pose if pose.shape[1] == 45 else self.pose_from_pca(pose)
+        v_shaped = self.v_template[None]
+        if betas is not None:
+            betas = np.atleast_2d(np.asarray(betas, np.float64))
+            v_shaped = v_shaped + (betas @ self._shape_basis[:betas.shape[1]]).reshape(-1, self.num_vertices, 3)
+        rest_joints = np.broadcast_to(self.J_regressor @ v_shaped, (b, 16, 3))
+        rots = rodrigues(np.concatenate([np.zeros((b, 3)), theta], axis=1).reshape(b, 16, 3))
+        world_r, _, skin_t = chain_transforms(self.parents, rots, rest_joints)
+        return world_r, skin_t
 
     def mirrored(self) -> HandModel:
         """The other hand: mirrored across x = 0 (see the module docstring); mirroring twice gives this model back."""

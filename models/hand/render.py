@@ -1,4 +1,5 @@
-"""Renders of the hand model for the docs: rest, fist, pinch, spread and ±2σ of the first shape components.
+"""Renders of the hand model for the docs: rest, fist, pinch, spread, ±2σ of the first shape components, and 12
+real poses.
 
     python -m models.hand.render --out docs/hand_model
 
@@ -72,6 +73,39 @@ def render_meshes(meshes: list[tuple[np.ndarray, np.ndarray]], out: Path, view: 
     return out
 
 
+def render_grid(meshes: list[tuple[np.ndarray, np.ndarray]], out: Path, view: str, columns: int = 4,
+                scale_of: float | None = None) -> Path:
+    """One cell per mesh (each framed alone, at the on-screen scale of `scale_of`), in rows of `columns`."""
+    import tempfile
+
+    import open3d as o3d
+
+    cells = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, mesh in enumerate(meshes):
+            path = render_meshes([mesh], Path(tmp) / f"cell{i}.png", view, size=(320, 320), scale_of=scale_of)
+            cells.append(np.asarray(o3d.io.read_image(str(path))))
+    cells += [np.full_like(cells[0], 255)] * (-len(cells) % columns)
+    rows = [np.hstack(cells[r:r + columns]) for r in range(0, len(cells), columns)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    o3d.io.write_image(str(out), o3d.geometry.Image(np.ascontiguousarray(np.vstack(rows))))
+    return out
+
+
+def render_real_poses(model: HandModel, out_dir: Path, tag: str) -> list[Path]:
+    """The 12 held-out real poses of `models.hand.correctives.FIT_POSES_FILE` (NYU and ICVL labels through IK),
+    back, palm and side, as `real_<tag>_<view>.png`: the same poses before and after a change of the model."""
+    from models.hand.correctives import FIT_POSES_FILE
+
+    with np.load(FIT_POSES_FILE) as z:
+        poses = z["render"].astype(np.float64)
+    verts = model.forward(poses).vertices
+    meshes = [(v, model.faces) for v in verts]
+    scale = 0.85 * float(np.linalg.norm(np.ptp(model.forward(np.zeros(45)).vertices[0], axis=0)))  # fills a cell
+    return [render_grid(meshes, out_dir / f"real_{tag}_{view}.png", view, scale_of=scale)
+            for view in ("back", "palm", "side")]
+
+
 def render_docs(model: HandModel, out_dir: Path) -> list[Path]:
     """The docs set: poses (two views each) and shape components at ±2σ."""
     written = []
@@ -97,8 +131,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/hand_model"))
     parser.add_argument("--model", type=Path, default=None, help="hand model file (default: the active one)")
+    parser.add_argument("--real-only", metavar="TAG", default=None,
+                        help="only the 12 real poses, written as real_TAG_<view>.png (e.g. before, after)")
     args = parser.parse_args(argv)
-    for path in render_docs(load_hand_model(args.model), args.out):
+    model = load_hand_model(args.model)
+    if args.real_only:
+        paths = render_real_poses(model, args.out, args.real_only)
+    else:
+        paths = render_docs(model, args.out) + render_real_poses(model, args.out, "after")
+    for path in paths:
         print(path)
     return 0
 

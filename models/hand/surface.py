@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.hand.skeleton import FINGER_POINTS, FINGER_RADII, FINGERS, FLATTEN, WRIST
+from models.hand.skeleton import FINGER_JOINTS, FINGER_POINTS, FINGER_RADII, FINGERS, FLATTEN, WRIST
 
 
 def _smin(a: np.ndarray, b: np.ndarray, k: float) -> np.ndarray:
@@ -78,35 +78,94 @@ def _palm(p: np.ndarray) -> np.ndarray:
     return np.minimum(np.maximum(w0, w1), 0.0) + outside - rounding
 
 
-def hand_sdf(p: np.ndarray) -> np.ndarray:
-    """Signed distance (approximately, metres; negative inside) of the rest-pose right hand at points p (..., 3)."""
-    d = _palm(p)
-    # Forearm stub closing the wrist, and the soft pads of the palm (thenar under the thumb, hypothenar opposite).
-    d = _smin(d, _tapered_capsule(p, WRIST + [0.014, 0.0, 0.0], WRIST - [0.010, 0.0, 0.0], 0.026, 0.027, 0.62), 0.01)
+def _part_distances(points: list[np.ndarray]) -> list[np.ndarray]:
+    """Distances to the implicit hand's primitives, primitive i evaluated at points[PRIMITIVE_PART[i]].
+
+    Order: palm slab, forearm stub, thenar pad, hypothenar pad, then per finger (FINGERS order) phalanx 0,
+    phalanx 1, knuckle 1, phalanx 2, knuckle 2.
+    """
+    p = points
+    out = [_palm(p[0]),
+           _tapered_capsule(p[0], WRIST + [0.014, 0.0, 0.0], WRIST - [0.010, 0.0, 0.0], 0.026, 0.027, 0.62)]
     thumb = FINGER_POINTS["thumb"]
-    d = _smin(d, _tapered_capsule(p, WRIST + [-0.006, -0.007, 0.014], thumb[1] + [0.004, 0.002, -0.008],
-                                  0.0135, 0.0105, 0.85), 0.008)
-    d = _smin(d, _tapered_capsule(p, np.array([0.082, -0.004, -0.024]), np.array([0.035, -0.005, -0.031]),
-                                  0.0105, 0.009, 0.85), 0.008)
-    for finger in FINGERS:
+    out.append(_tapered_capsule(p[1], WRIST + [-0.006, -0.007, 0.014], thumb[1] + [0.004, 0.002, -0.008],
+                                0.0135, 0.0105, 0.85))
+    out.append(_tapered_capsule(p[0], np.array([0.082, -0.004, -0.024]), np.array([0.035, -0.005, -0.031]),
+                                0.0105, 0.009, 0.85))
+    for fi, finger in enumerate(FINGERS):
         pts, radii = FINGER_POINTS[finger], FINGER_RADII[finger]
-        # Each phalanx a tapered capsule; the knuckle joints bulge a little beyond the shafts.
-        finger_d = np.full(p.shape[:-1], np.inf)
         for k in range(3):
+            q = p[2 + 3 * fi + k]
             bone = pts[k + 1] - pts[k]
             length = np.linalg.norm(bone)
             # The last phalanx stops short of the tip point by a third of the tip radius (its rounded cap).
             end = pts[k + 1] - bone * (0.0 if k < 2 else 0.35 * radii[3] / length)
-            phalanx = _tapered_capsule(p, pts[k], end, radii[k] * 0.97, radii[k + 1] * 0.97, FLATTEN)
-            finger_d = np.minimum(finger_d, phalanx)
+            out.append(_tapered_capsule(q, pts[k], end, radii[k] * 0.97, radii[k + 1] * 0.97, FLATTEN))
             if k > 0:
+                # The knuckle joints bulge a little beyond the shafts.
                 before = pts[k] - pts[k - 1]
-                knuckle = _tapered_capsule(p, pts[k] - 0.002 * before / np.linalg.norm(before),
-                                           pts[k] + 0.002 * bone / length,
-                                           radii[k] * 1.03, radii[k] * 1.03, FLATTEN)
-                finger_d = _smin(finger_d, knuckle, 0.002)
+                out.append(_tapered_capsule(q, pts[k] - 0.002 * before / np.linalg.norm(before),
+                                            pts[k] + 0.002 * bone / length, radii[k] * 1.03, radii[k] * 1.03,
+                                            FLATTEN))
+    return out
+
+
+# Parts of the implicit hand, each carried rigidly by one bone when the hand is posed: 0 the palm (slab, forearm
+# stub, hypothenar pad; the wrist), 1 the thenar pad (half of the thumb's first joint), 2 + 3 * finger + k phalanx k
+# of that finger with the knuckle bulge at its base (its own bone).
+NUM_PARTS = 17
+PART_BONES = np.array([0, 13] + [j for f in FINGERS for j in FINGER_JOINTS[f]])
+
+
+def combine_primitives(dist: list[np.ndarray]) -> np.ndarray:
+    """The smooth union of the primitives (in `_part_distances` order) that makes the hand."""
+    palm, stub, thenar, hypothenar = dist[:4]
+    d = _smin(palm, stub, 0.01)
+    d = _smin(d, thenar, 0.008)
+    d = _smin(d, hypothenar, 0.008)
+    i = 4
+    for finger in FINGERS:
+        finger_d = np.full(palm.shape, np.inf)
+        for k in range(3):
+            finger_d = np.minimum(finger_d, dist[i])
+            i += 1
+            if k > 0:
+                finger_d = _smin(finger_d, dist[i], 0.002)
+                i += 1
         d = _smin(d, finger_d, 0.0045 if finger != "thumb" else 0.007)
     return d
+
+
+# Which part each primitive belongs to.
+PRIMITIVE_PART = np.array([0, 0, 1, 0] + [2 + 3 * fi + k for fi in range(5) for k in (0, 1, 1, 2, 2)])
+
+
+def hand_sdf(p: np.ndarray) -> np.ndarray:
+    """Signed distance (approximately, metres; negative inside) of the rest-pose right hand at points p (..., 3)."""
+    return combine_primitives(_part_distances([p] * NUM_PARTS))
+
+
+def part_transforms(rots: np.ndarray, trans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per part the rigid transform (R (17, 3, 3), t (17, 3): rest x -> R x + t) from the 16 bones' skinning
+    transforms of one pose; the thenar pad (soft tissue between the palm and the thumb's metacarpal) turns by half
+    its thumb joint's rotation about that joint."""
+    from scipy.spatial.transform import Rotation
+
+    r, t = rots[PART_BONES].copy(), trans[PART_BONES].copy()
+    cmc = FINGER_POINTS["thumb"][0]
+    root_r = rots[0]
+    rel = root_r.T @ rots[13]  # the thumb joint's own rotation
+    half = Rotation.from_rotvec(0.5 * Rotation.from_matrix(rel).as_rotvec()).as_matrix()
+    r[1] = root_r @ half
+    centre = rots[13] @ cmc + trans[13]  # where the joint is now
+    t[1] = centre - r[1] @ cmc
+    return r, t
+
+
+def posed_part_distances(points: np.ndarray, rots: np.ndarray, trans: np.ndarray) -> list[np.ndarray]:
+    """The primitives' distances at world `points` (M, 3) with every part carried by its transform (R, t)."""
+    local = [(points - trans[k]) @ rots[k] for k in range(NUM_PARTS)]  # R^T (x - t), row-vector form
+    return _part_distances(local)
 
 
 def surface_nets(field: np.ndarray, origin: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,234 @@
+"""Pose correctives (`posedirs`) fitted over whole-hand poses to the implicit hand posed bone by bone.
+
+Why: correctives fitted one joint at a time know nothing of a fist, where every joint bends at once and fingers
+press on the palm and on each other; linear blend skinning then crumples knuckles and sinks fingertips into the
+palm. Here each sample pose (real poses from depth datasets through IK, the prior's closed hands, single fingers
+bent) gets a target surface: the same implicit hand the rest mesh comes from, each part carried by its bone
+(`models.hand.surface.posed_part_distances`), with parts that are apart at rest kept apart (a finger yields to the palm,
+two fingers meet halfway). The skinned mesh is projected onto it and its vertices spread over it the way they are
+at rest; `posedirs` is then the ridge least-squares fit of the rest-space offsets to MANO's pose feature over all
+targets, each vertex using only the joints of the fingers around it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from models.hand.model import chain_transforms, rodrigues
+from models.hand.poses import finger_flexion_pose
+from models.hand.skeleton import FINGER_JOINTS, FINGERS, PARENTS
+from models.hand.surface import NUM_PARTS, PRIMITIVE_PART, combine_primitives, part_transforms, posed_part_distances
+
+FIT_POSES_FILE = Path(__file__).with_name("fit_poses.npz")
+
+
+@dataclass(frozen=True)
+class CorrectiveOptions:
+    """Sample poses and target construction; the defaults produce the shipped file."""
+
+    real_poses: int = 160  # from `fit_poses.npz` (NYU and ICVL labels through IK)
+    closed_poses: int = 60  # the prior's closed hands (fist, pinch and grasps)
+    bends: tuple[float, ...] = (30.0, 60.0, 90.0, 110.0)  # single fingers, all three joints bent (degrees)
+    near: float = 0.010  # metres: parts of its own finger and the palm closer than this join a vertex smoothly
+    near_other: float = 0.0005  # metres: the same for other fingers' parts (only where webbed)
+    iterations: int = 8  # projection + spreading rounds per target
+    newton_steps: int = 2  # projection steps per round
+    ridge: float = 0.1  # pull (per sample) towards the single-joint correctives: keeps extreme poses sane
+
+
+def fit_pose_set(options: CorrectiveOptions = CorrectiveOptions(), seed: int = 0) -> np.ndarray:
+    """(N, 45) the poses the correctives are fitted on."""
+    from models.hand.quality import closed_hand_poses
+
+    with np.load(FIT_POSES_FILE) as z:
+        real = z["fit"].astype(np.float64)[:options.real_poses]
+    bends = [finger_flexion_pose(f, deg) for f in FINGERS for deg in options.bends
+             if f != "thumb" or deg <= 60.0]
+    return np.concatenate([real, closed_hand_poses(options.closed_poses, seed), np.stack(bends)])
+
+
+def _neighbour_mean_matrix(faces: np.ndarray, n: int):
+    from scipy.sparse import coo_matrix, diags
+
+    e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    adj = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
+    adj = ((adj + adj.T) > 0).astype(np.float64)
+    return diags(1.0 / np.asarray(adj.sum(axis=1)).ravel()) @ adj
+
+
+def _vertex_normals(v: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    fn = np.cross(v[faces[:, 1]] - v[faces[:, 0]], v[faces[:, 2]] - v[faces[:, 0]])
+    vn = np.zeros_like(v)
+    for k in range(3):
+        np.add.at(vn, faces[:, k], fn)
+    return vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-18)
+
+
+class TargetBuilder:
+    """Target surfaces for one rest mesh: which parts each vertex joins smoothly, and the posing."""
+
+    def __init__(self, verts: np.ndarray, faces: np.ndarray, weights: np.ndarray, regressor: np.ndarray,
+                 posedirs: np.ndarray, options: CorrectiveOptions) -> None:
+        self.verts, self.faces, self.weights, self.posedirs = verts, faces, weights, posedirs
+        self.options = options
+        self.joints = regressor @ verts
+        ident = np.tile(np.eye(3), (NUM_PARTS, 1, 1))
+        dist = posed_part_distances(verts, ident, np.zeros((NUM_PARTS, 3)))
+        part_d = np.full((len(verts), NUM_PARTS), np.inf)
+        for i, d in enumerate(dist):
+            part_d[:, PRIMITIVE_PART[i]] = np.minimum(part_d[:, PRIMITIVE_PART[i]], d)
+        # Another finger joins a vertex smoothly only where the two are webbed together at rest (nearly touching);
+        # elsewhere fingers side by side meet, they do not fuse.
+        own = np.argmin(part_d, axis=1)
+        finger_of_part = np.array([-1, -1] + [fi for fi in range(5) for _ in range(3)])
+        same = (finger_of_part[None, :] == finger_of_part[own][:, None]) | (np.arange(NUM_PARTS) < 2)[None, :]
+        self.near = part_d < np.where(same, options.near, options.near_other)
+        self.near[np.arange(len(verts)), own] = True
+        # Palm vertices (nearest part the palm or thenar) are not pushed by fingers: fingers yield to the palm.
+        self.is_palm = np.argmin(part_d, axis=1) < 2
+        self.mean = _neighbour_mean_matrix(faces, len(verts))
+        self.rest_lap = self.mean @ verts - verts
+
+    def _field(self, x: np.ndarray, rots: np.ndarray, trans: np.ndarray) -> np.ndarray:
+        """Each vertex's own target surface: the smooth union A of the parts it joins at rest, clipped by the
+        others. A finger yields entirely to the palm (max(A, -B_palm)) and meets another finger halfway
+        (max(A, (A - B_finger) / 2), whose zero set stops at the surface between the two); the palm keeps A."""
+        near = self.near
+        dist = posed_part_distances(x, rots, trans)
+        far_value = 1.0  # what a primitive beyond reach contributes (see `surface._tapered_capsule`)
+        d = combine_primitives([np.where(near[:, PRIMITIVE_PART[i]], di, far_value) for i, di in enumerate(dist)])
+        b_palm = np.full(len(x), far_value)
+        b_finger = np.full(len(x), far_value)
+        for i, di in enumerate(dist):
+            part = PRIMITIVE_PART[i]
+            other = np.where(near[:, part], far_value, di)
+            if part < 2:
+                b_palm = np.minimum(b_palm, other)
+            else:
+                b_finger = np.minimum(b_finger, other)
+        clipped = np.maximum(np.maximum(d, 0.5 * (d - b_finger)), -b_palm)
+        return np.where(self.is_palm, d, clipped)
+
+    def _project(self, x: np.ndarray, rots: np.ndarray, trans: np.ndarray, steps: int = 2) -> np.ndarray:
+        h = 1e-4
+        for _ in range(steps):
+            d = self._field(x, rots, trans)
+            grad = np.stack([(self._field(x + h * np.eye(3)[i], rots, trans) - d) / h for i in range(3)], axis=1)
+            x = x - d[:, None] * grad / np.maximum((grad * grad).sum(axis=1, keepdims=True), 1e-12)
+        return x
+
+    def skinning(self, pose: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Bone rotations (16, 3, 3), translations (16, 3) and per vertex the blended matrix and translation."""
+        rots = rodrigues(np.concatenate([np.zeros(3), pose]).reshape(1, 16, 3))
+        world_r, _, skin_t = chain_transforms(PARENTS, rots, self.joints[None])
+        m = np.einsum("vb,bij->vij", self.weights, world_r[0])
+        t = self.weights @ skin_t[0]
+        return world_r[0], skin_t[0], m, t
+
+    def target(self, pose: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(V, 3) target positions for one pose, and the vertices' blended skinning matrices and translations."""
+        world_r, skin_t, m, t = self.skinning(pose)
+        feature = (rodrigues(pose.reshape(15, 3)) - np.eye(3)).reshape(-1)
+        start = self.verts + self.posedirs @ feature
+        x = np.einsum("vij,vj->vi", m, start) + t
+        rots, trans = part_transforms(world_r, skin_t)
+        lap = np.einsum("vij,vj->vi", m, self.rest_lap)
+        for _ in range(self.options.iterations):
+            x = self._project(x, rots, trans, steps=self.options.newton_steps)
+            # Spread the vertices over the surface as they are at rest: match each one's (skinned) offset from
+            # the mean of its neighbours, moving only within the tangent plane.
+            move = (self.mean @ x - x) - lap
+            n = _vertex_normals(x, self.faces)
+            move -= (move * n).sum(axis=1, keepdims=True) * n
+            x = x + 0.5 * move
+        return self._project(x, rots, trans, steps=3), m, t
+
+
+def sample_offsets(builder: TargetBuilder, poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pose the rest-space offsets (N, V, 3) that make skinning hit the targets, and MANO's pose feature (N, 135)
+    (the (R - I) entries of the 15 finger joints)."""
+    offsets = np.empty((len(poses), len(builder.verts), 3))
+    features = np.empty((len(poses), 135))
+    for i, pose in enumerate(poses):
+        x, m, t = builder.target(pose)
+        offsets[i] = np.linalg.solve(m, (x - t)[..., None])[..., 0] - builder.verts
+        features[i] = (rodrigues(pose.reshape(15, 3)) - np.eye(3)).reshape(-1)
+    return offsets, features
+
+
+def solve_correctives(offsets: np.ndarray, features: np.ndarray, uses: np.ndarray, initial: np.ndarray,
+                      tip_ids: np.ndarray, ridge: float) -> np.ndarray:
+    """Ridge least squares of offsets on features, per vertex over the joints of the fingers `uses` (V, 5) marks,
+    pulled towards `initial` by `ridge` (per sample); the fingertip vertices and vertices without fingers keep
+    `initial`."""
+    out = initial.copy()
+    groups: dict[tuple[bool, ...], list[int]] = {}
+    tips = {int(t) for t in tip_ids}
+    for v in range(len(uses)):
+        if v not in tips and uses[v].any():
+            groups.setdefault(tuple(bool(u) for u in uses[v]), []).append(v)
+    for key, members in sorted(groups.items()):
+        cols = np.concatenate([np.arange(9 * (j - 1), 9 * j) for fi, f in enumerate(FINGERS) if key[fi]
+                               for j in FINGER_JOINTS[f]])
+        a = features[:, cols]
+        prior = initial[members][:, :, cols].reshape(-1, len(cols)).T  # (C, M*3)
+        b = offsets[:, members].reshape(len(features), -1)
+        lam = ridge * len(features)
+        # min |a P - b|² + lam |P - prior|²
+        sol = np.linalg.solve(a.T @ a + lam * np.eye(len(cols)), a.T @ b + lam * prior)
+        full = np.zeros((len(members) * 3, 135))
+        full[:, cols] = sol.T
+        out[members] = full.reshape(len(members), 3, 135)
+    return out
+
+
+def fingers_used(builder: TargetBuilder) -> np.ndarray:
+    """(V, 5) which fingers' joints drive each vertex's correctives: those it is skinned to or whose phalanges it
+    joins at rest (the palm and the thenar pad count for none, so the forearm side of the wrist never follows a
+    finger)."""
+    finger_of_part = np.array([-1, -1] + [fi for fi in range(5) for _ in range(3)])
+    uses = np.zeros((len(builder.verts), 5), dtype=bool)
+    for fi, f in enumerate(FINGERS):
+        uses[:, fi] = builder.weights[:, list(FINGER_JOINTS[f])].sum(axis=1) > 0
+        uses[:, fi] |= builder.near[:, finger_of_part == fi].any(axis=1)
+    return uses
+
+
+def fit_correctives(verts: np.ndarray, faces: np.ndarray, weights: np.ndarray, regressor: np.ndarray,
+                    initial: np.ndarray, tip_ids: np.ndarray, poses: np.ndarray,
+                    options: CorrectiveOptions = CorrectiveOptions()) -> np.ndarray:
+    """`posedirs` (V, 3, 135) fitted to the targets of `poses`, starting from (and regularised towards) `initial`.
+
+    The fingertip vertices keep `initial`: they are keypoints, and networks trained on this model expect them where
+    they were.
+    """
+    builder = TargetBuilder(verts, faces, weights, regressor, initial, options)
+    offsets, features = sample_offsets(builder, poses)
+    return solve_correctives(offsets, features, fingers_used(builder), initial, tip_ids, options.ridge)
+
+
+def make_fit_poses(banks: list[Path], out: Path = FIT_POSES_FILE, seed: int = 0, keep: int = 320) -> Path:
+    """Write `fit_poses.npz` from real pose banks (`handstream pose-bank`): `fit`, `keep` of the banks' even
+    entries (interleaved across banks, shuffled), and `render`: 12 of their odd (held-out) entries from open to
+    closed, for the docs' before/after renders and the quality test."""
+    from models.synth.pose_bank import load_pose_bank
+
+    rng = np.random.default_rng(seed)
+    fit, held, held_error = [], [], []
+    for path in banks:
+        bank = load_pose_bank(path)
+        fit.append(bank.theta[0::2][rng.permutation(len(bank.theta[0::2]))])
+        held.append(bank.theta[1::2])
+        held_error.append(bank.fit_error_mm[1::2])
+    width = max(len(f) for f in fit)
+    order = [f[i] for i in range(width) for f in fit if i < len(f)]  # interleaved: any prefix mixes the banks
+    held_all, error = np.concatenate(held), np.concatenate(held_error)
+    # Well-fitted poses (IK residual below the median), from open to closed: 12 evenly spaced in total flexion.
+    good = np.flatnonzero(error <= np.median(error))
+    closure = np.linalg.norm(held_all[good].reshape(-1, 15, 3), axis=2).sum(axis=1)
+    ranked = good[np.argsort(closure)]
+    chosen = ranked[np.linspace(0, len(ranked) - 1, 12).round().astype(int)]
+    np.savez_compressed(out, fit=np.stack(order)[:keep].astype(np.float32), render=held_all[chosen].astype(np.float32))
+    return out

@@ -1,0 +1,73 @@
+"""Whole-hand pose correctives: targets lie on the posed implicit hand, fingers stop at the palm, and the fit
+moves the skinned mesh towards its targets."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.hand.correctives import CorrectiveOptions, TargetBuilder, fit_correctives
+from models.hand.model import OPEN_MODEL_PATH, load_hand_model
+from models.hand.poses import named_pose
+from models.hand.rig import pose_correctives
+from models.hand.surface import NUM_PARTS, PRIMITIVE_PART, part_transforms, posed_part_distances
+
+OPTIONS = CorrectiveOptions(iterations=3)
+
+
+@pytest.fixture(scope="module")
+def builder():
+    m = load_hand_model(OPEN_MODEL_PATH)
+    return m, TargetBuilder(m.v_template, m.faces, m.weights, m.J_regressor, m.posedirs, OPTIONS)
+
+
+def test_flat_target_is_the_rest_mesh_but_for_the_gaps_between_fingers(builder):
+    """At rest the surface between two fingers is blended with the neighbour; a target leaves the neighbour out
+    (fingers meet, they do not fuse), so there alone it sits up to a few millimetres lower."""
+    m, tb = builder
+    target, _, _ = tb.target(np.zeros(45))
+    moved = np.linalg.norm(target - m.v_template, axis=1)
+    assert np.median(moved) < 1e-5
+    assert moved.max() < 0.003
+    assert np.mean(moved > 5e-4) < 0.1
+
+
+def test_fist_target_keeps_fingers_out_of_the_palm(builder):
+    m, tb = builder
+    pose = named_pose("fist")
+    target, _, _ = tb.target(pose)
+    world_r, skin_t, _, _ = tb.skinning(pose)
+    rots, trans = part_transforms(world_r, skin_t)
+    dist = posed_part_distances(target, rots, trans)
+    palm = np.min([d for i, d in enumerate(dist) if PRIMITIVE_PART[i] == 0], axis=0)
+    fingers_away = ~tb.is_palm & ~tb.near[:, 0]  # finger vertices that do not join the palm at rest
+    assert fingers_away.sum() > 200
+    # plain skinning sinks fingertips centimetres into the palm; the target rests on it
+    skinned = m.forward(pose).vertices[0]
+    sunk = np.min([d for i, d in enumerate(posed_part_distances(skinned, rots, trans)) if PRIMITIVE_PART[i] == 0],
+                  axis=0)
+    assert sunk[fingers_away].min() < -0.005
+    assert palm[fingers_away].min() > -0.001
+    assert len(rots) == NUM_PARTS
+
+
+def test_fit_moves_the_mesh_towards_its_targets(builder):
+    m, tb = builder
+    poses = np.stack([named_pose("fist"), named_pose("pinch"), named_pose("point"), named_pose("spread")])
+    single = pose_correctives(m.v_template, m.weights, m.J_regressor)  # one joint at a time
+    fitted = fit_correctives(m.v_template, m.faces, m.weights, m.J_regressor, single, m.fingertip_ids, poses,
+                             OPTIONS)
+    assert fitted.shape == single.shape
+    np.testing.assert_array_equal(fitted[m.fingertip_ids], single[m.fingertip_ids])  # keypoints stay put
+    before, after = [], []
+    for pose in poses:
+        target, mat, t = tb.target(pose)
+        for basis, out in ((single, before), (fitted, after)):
+            rest = m.v_template + basis @ _feature(pose)
+            out.append(np.linalg.norm(np.einsum("vij,vj->vi", mat, rest) + t - target, axis=1).mean())
+    assert np.mean(after) < 0.7 * np.mean(before)
+
+
+def _feature(pose: np.ndarray) -> np.ndarray:
+    from models.hand.model import rodrigues
+
+    return (rodrigues(pose.reshape(15, 3)) - np.eye(3)).reshape(-1)
