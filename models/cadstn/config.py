@@ -83,6 +83,12 @@ class DataOptions:
     pose_banks: list[str] = field(default_factory=list)  # synth: real pose banks (.npz) joined to the procedural one
     sensor: str = ""  # synth: depth sensor model (models.synth.render_depth.DepthOptions.sensor); "" = its default
     keypoint_dropout: float = 0.3  # keypoint models: share of training windows without keypoints (depth only)
+    # keypoint models: the lifter's detector shards (MediaPipe on RGB-D renders, models.lifter.detector_data),
+    # rendered again as training crops with MediaPipe's own landmarks (models.cadstn.detector_crops); the
+    # first `detector_sequences` of them (0: all)
+    detector_shards: str = ""
+    detector_sequences: int = 0
+    detector_hand_model: str = ""  # the hand model file the shards were rendered with ("": the active one)
 
 
 @dataclass

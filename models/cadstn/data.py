@@ -31,6 +31,7 @@ class DepthSequence:
     joints_mm: np.ndarray  # (T, K, 3) camera mm
     intrinsics: CameraIntrinsics | list[CameraIntrinsics]
     centres_mm: np.ndarray | None = None  # (T, 3)
+    detected_px: np.ndarray | None = None  # (T, 21, 2) a colour detector's keypoints in pixels, NaN where it missed
 
 
 @dataclass
@@ -44,6 +45,10 @@ class CropSet:
     bounds: np.ndarray  # (S, 2) int64
     angle: np.ndarray | None = None  # (N,) radians each upright crop is turned (depth_crop.DepthCrop.angle)
     keypoints: np.ndarray | None = None  # (N, 21, 2) true 2-D joints in crop coordinates (21-joint layouts)
+    # (N, 21, 2) a real detector's keypoints in crop coordinates (NaN: it missed that frame), for the frames
+    # where `simulated` is False; the others draw theirs from `keypoints` through the simulated detector
+    detected: np.ndarray | None = None
+    simulated: np.ndarray | None = None  # (N,) bool
 
     def __len__(self) -> int:
         return len(self.depth)
@@ -59,7 +64,8 @@ class CropSet:
         if keypoints is not None:
             if self.keypoints is None:
                 raise ValueError("these crops have no 21 keypoints to draw heatmaps from")
-            depth = keypoints(rng, depth, self.keypoints[idx])
+            real = None if self.detected is None else (self.detected[idx], self.simulated[idx])
+            depth = keypoints(rng, depth, self.keypoints[idx], real)
         return (depth, joints) if length else (depth[:, 0], joints[:, 0])
 
     def window_indices(self, rng: np.random.Generator, batch: int, length: int) -> np.ndarray:
@@ -103,7 +109,7 @@ def build_crop_set(sequences: Iterable[DepthSequence], cube_mm: float, size: int
     from calibration.projection import project_mm
 
     rng = np.random.default_rng(seed)
-    depths, joints, centres, angles, bounds, keypoints = [], [], [], [], [], []
+    depths, joints, centres, angles, bounds, keypoints, detected = [], [], [], [], [], [], []
     n = 0
     for seq in sequences:
         start = n
@@ -119,8 +125,11 @@ def build_crop_set(sequences: Iterable[DepthSequence], cube_mm: float, size: int
             if jitter_mm > 0:
                 centre = centre + rng.normal(0.0, jitter_mm, 3)
             pixels = project_mm(target, camera)
+            seen = None if seq.detected_px is None else seq.detected_px[t]
             angle = None
-            if upright and axis.axis == "joints" and rng.random() >= axis.crop_share:
+            if upright and seen is not None and np.isfinite(seen).all():
+                angle = depth_crop.joint_axis_angle(seen)  # as the engine turns an RGB-D frame's crop
+            elif upright and axis.axis == "joints" and rng.random() >= axis.crop_share:
                 angle = depth_crop.joint_axis_angle(pixels) + np.radians(rng.normal(0.0, axis.noise_deg))
             try:
                 crop = depth_crop.crop_depth(depth, centre, camera, cube_mm=cube_mm, size=size, upright=upright,
@@ -133,6 +142,8 @@ def build_crop_set(sequences: Iterable[DepthSequence], cube_mm: float, size: int
             angles.append(crop.angle)
             if len(target) == 21:
                 keypoints.append(depth_crop.pixels_to_crop(pixels, crop))
+            if seen is not None:
+                detected.append(depth_crop.pixels_to_crop(seen, crop))
             n += 1
         if n > start:
             bounds.append((start, n))
@@ -141,7 +152,28 @@ def build_crop_set(sequences: Iterable[DepthSequence], cube_mm: float, size: int
     return CropSet(depth=np.stack(depths).astype(np.float32), joints=np.stack(joints).astype(np.float32),
                    centre_mm=np.stack(centres), cube_mm=float(cube_mm), bounds=np.asarray(bounds, np.int64),
                    angle=np.asarray(angles, np.float64) if upright else None,
-                   keypoints=np.stack(keypoints).astype(np.float32) if len(keypoints) == n else None)
+                   keypoints=np.stack(keypoints).astype(np.float32) if len(keypoints) == n else None,
+                   detected=np.stack(detected).astype(np.float32) if detected and len(detected) == n else None,
+                   simulated=np.zeros(n, bool) if detected and len(detected) == n else None)
+
+
+def join_crop_sets(sets: list[CropSet]) -> CropSet:
+    """Several crop sets as one (same cube and crop size); frames of sets without a real detector's keypoints
+    draw simulated ones."""
+    cubes = {s.cube_mm for s in sets}
+    if len(cubes) != 1 or len({s.depth.shape[1:] for s in sets}) != 1:
+        raise ValueError("crop sets to join need the same cube and crop size")
+    offsets = np.cumsum([0] + [len(s) for s in sets])
+    cat = lambda name: np.concatenate([getattr(s, name) for s in sets])  # noqa: E731
+    real = any(s.detected is not None for s in sets)
+    return CropSet(depth=cat("depth"), joints=cat("joints"), centre_mm=cat("centre_mm"), cube_mm=cubes.pop(),
+                   bounds=np.concatenate([s.bounds + o for s, o in zip(sets, offsets)]),
+                   angle=cat("angle") if all(s.angle is not None for s in sets) else None,
+                   keypoints=cat("keypoints") if all(s.keypoints is not None for s in sets) else None,
+                   detected=np.concatenate([s.detected if s.detected is not None else np.zeros_like(s.keypoints)
+                                            for s in sets]) if real else None,
+                   simulated=np.concatenate([s.simulated if s.detected is not None else np.ones(len(s), bool)
+                                             for s in sets]) if real else None)
 
 
 FULL_FRAME_TILT_DEG = 45.0  # full frames: hands turned at most this far from the camera (a whole arm stays in front)
@@ -217,7 +249,8 @@ def dataset_sequences(source: str, root: Path, limit: int = 0) -> Iterator[Depth
 
 
 def load_crop_set(config: CadstnConfig, split: str) -> CropSet:
-    """The training (`train`) or held-out (`val`) crops of a config, cached under the run folder."""
+    """The training (`train`) or held-out (`val`) crops of a config, cached under the run folder; training
+    crops with MediaPipe's own keypoints (`detector_shards`) are joined to the synthetic ones."""
     d, m = config.data, config.model
     train = split == "train"
     key = dict(source=d.source, root=d.root, seed=d.seed if train else d.val_seed,
@@ -227,25 +260,45 @@ def load_crop_set(config: CadstnConfig, split: str) -> CropSet:
     if d.axis != "crop" or d.pose_banks or d.sensor:  # keys added since: older caches keep their names
         key.update(axis=d.axis, axis_noise=d.axis_noise_deg, crop_axis_share=d.crop_axis_share,
                    pose_banks=d.pose_banks, sensor=d.sensor, version=2)
+    axis = AxisOptions(d.axis, d.axis_noise_deg, d.crop_axis_share)
+
+    def build() -> CropSet:
+        if d.source == "synth":
+            seqs = synth_sequences(key["seed"], key["count"], d.frames, m.cube_mm, m.crop_size,
+                                   max_tilt_deg=d.max_tilt_deg, pose_banks=d.pose_banks, sensor=d.sensor)
+        else:
+            seqs = dataset_sequences(d.source, Path(d.root))
+        return build_crop_set(seqs, m.cube_mm, m.crop_size, jitter_mm=key["jitter"], seed=key["seed"],
+                              upright=m.upright, axis=axis)
+
+    crops = _cached(Path(config.train.out_dir), split, key, build)
+    if not (train and d.detector_shards):
+        return crops
+    from models.cadstn.detector_crops import mediapipe_crop_set
+
+    shard_key = dict(key, shards=str(Path(d.detector_shards).resolve()), limit=d.detector_sequences,
+                     hand_model=d.detector_hand_model, version=3)
+    real = _cached(Path(config.train.out_dir), "mediapipe", shard_key, lambda: mediapipe_crop_set(
+        d.detector_shards, m.cube_mm, m.crop_size, d.jitter_mm, axis, seed=d.seed, limit=d.detector_sequences,
+        hand_model_path=Path(d.detector_hand_model) if d.detector_hand_model else None))
+    return join_crop_sets([crops, real])
+
+
+CACHED = ("angle", "keypoints", "detected", "simulated")  # the optional arrays a cached crop set may hold
+
+
+def _cached(out_dir: Path, name: str, key: dict, build) -> CropSet:
+    """The crop set `build` makes, kept in `out_dir/cache/` under a digest of `key`."""
     digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
-    cache = Path(config.train.out_dir) / "cache" / f"{split}_{digest}.npz"
+    cache = out_dir / "cache" / f"{name}_{digest}.npz"
     if cache.is_file():
         z = np.load(cache)
         return CropSet(z["depth"], z["joints"], z["centre_mm"], float(z["cube_mm"]), z["bounds"],
-                       z["angle"] if "angle" in z else None, z["keypoints"] if "keypoints" in z else None)
-    if d.source == "synth":
-        seqs = synth_sequences(key["seed"], key["count"], d.frames, m.cube_mm, m.crop_size,
-                               max_tilt_deg=d.max_tilt_deg, pose_banks=d.pose_banks, sensor=d.sensor)
-    else:
-        seqs = dataset_sequences(d.source, Path(d.root))
-    axis = AxisOptions(d.axis, d.axis_noise_deg, d.crop_axis_share)
-    crops = build_crop_set(seqs, m.cube_mm, m.crop_size, jitter_mm=key["jitter"], seed=key["seed"], upright=m.upright,
-                           axis=axis)
+                       **{k: z[k] for k in CACHED if k in z})
+    crops = build()
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_name(cache.stem + ".tmp.npz")
-    extra = {} if crops.angle is None else {"angle": crops.angle}
-    if crops.keypoints is not None:
-        extra["keypoints"] = crops.keypoints
+    extra = {k: getattr(crops, k) for k in CACHED if getattr(crops, k) is not None}
     np.savez(tmp, depth=crops.depth, joints=crops.joints, centre_mm=crops.centre_mm,
              cube_mm=crops.cube_mm, bounds=crops.bounds, **extra)
     tmp.replace(cache)

@@ -25,14 +25,23 @@ class KeypointInputs:
     sigma: float = 1.5
     dropout: float = 0.3
 
-    def __call__(self, rng: np.random.Generator, depth: np.ndarray, uv: np.ndarray) -> np.ndarray:
-        """depth (B, T, 1, M, M) and true keypoints (B, T, 21, 2) in crop coordinates → (B, T, 22, M, M)."""
+    def __call__(self, rng: np.random.Generator, depth: np.ndarray, uv: np.ndarray,
+                 real: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """depth (B, T, 1, M, M) and true keypoints (B, T, 21, 2) in crop coordinates → (B, T, 22, M, M);
+        `real`: a real detector's keypoints (B, T, 21, 2), NaN where it missed, used on the frames whose
+        flag (B, T) says they are not simulated."""
         from models.lifter.data import detector_points_2d
 
         b, t = uv.shape[:2]
         seen = detector_points_2d(rng, uv)
-        maps = keypoint_heatmaps(seen, self.size, self.sigma)  # (B, T, 21, M, M)
         present = (rng.random((b, 1)) >= self.dropout) & (rng.random((b, t)) >= FRAME_MISS)
+        if real is not None:
+            detected, simulated = real
+            seen = np.where(simulated[..., None, None], seen, detected)
+            missed = ~np.isfinite(seen).all(axis=(-2, -1))
+            present &= ~missed | simulated  # the real detector's misses stay misses
+            seen = np.where(missed[..., None, None], 0.0, seen)
+        maps = keypoint_heatmaps(seen, self.size, self.sigma)  # (B, T, 21, M, M)
         maps *= present[:, :, None, None, None].astype(np.float32)
         return np.concatenate([depth, maps.astype(np.float32)], axis=2)
 

@@ -22,8 +22,9 @@ from models.lifter.features import landmark_features
 RENDER_DISTANCE_MM = (300.0, 1000.0)
 
 
-def render_sequences(seed: int, count: int, frames: int = 24, start: int = 0) -> Iterator:
-    """``count`` full-frame RGB-D `SynthSequence`s (truth in camera mm) of generator ``seed``, from ``start``."""
+def render_sequences(seed: int, count: int, frames: int = 24, start: int = 0, model=None) -> Iterator:
+    """``count`` full-frame RGB-D `SynthSequence`s (truth in camera mm) of generator ``seed``, from ``start``
+    (``model``: the hand model to render, default the active one)."""
     from models.synth.pose_flow import FlowOptions
     from models.synth.render_depth import DepthOptions
     from models.synth.sequence import SequenceGenerator, SequenceOptions
@@ -31,7 +32,7 @@ def render_sequences(seed: int, count: int, frames: int = 24, start: int = 0) ->
     options = SequenceOptions(kind="depth", colour=True, flow=FlowOptions(frames=frames),
                               depth=DepthOptions(full_frame=True, background="plane", static_background=True,
                                                  distance_mm=RENDER_DISTANCE_MM))
-    generator = SequenceGenerator(options, seed=seed)
+    generator = SequenceGenerator(options, seed=seed, model=model)
     for index in range(start, start + count):
         yield generator.sequence(index)
 
