@@ -22,6 +22,11 @@ from models.hand.skeleton import FINGER_JOINTS, FINGER_RADII, FINGERS, PARENTS, 
 _BLEND = {"thumb": (0.008, 0.006, 0.0045), "long": (0.011, 0.0045, 0.0038)}
 _SEAM = 0.006  # metres: how wide the seam between neighbouring fingers (and the thumb web) is
 _REACH = 0.009  # metres beyond a finger's surface radius over which its influence fades into the palm
+# The file's skinning (since version 1.1) hands the thumb's base over a wider band and further into the palm: its
+# metacarpal moves the whole thenar eminence, and the narrow 1.0 band stretched the skin there beyond 2x. The shape
+# space is still built with the 1.0 weights above, so betas keep their meaning.
+THUMB_BASE_BLEND = {"thumb": (0.020, 0.006, 0.0045), "long": _BLEND["long"]}
+THUMB_BASE_REACH = {"thumb": 0.015, "long": _REACH}
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
@@ -54,22 +59,25 @@ def finger_membership(verts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return m / m.sum(axis=1, keepdims=True), dist
 
 
-def skinning_weights(verts: np.ndarray) -> np.ndarray:
+def skinning_weights(verts: np.ndarray, blend: dict[str, tuple[float, float, float]] | None = None,
+                     reach: dict[str, float] | None = None) -> np.ndarray:
     """(V, 16) linear-blend-skinning weights in MANO joint order; rows sum to 1."""
     chains = finger_chains()
+    chains_wrist = rest_joints()[0, 0]  # x of the wrist joint
     membership, dist = finger_membership(verts)
     weights = np.zeros((len(verts), 16))
     for i, f in enumerate(FINGERS):
         c = chains[f]
-        bands = _BLEND["thumb" if f == "thumb" else "long"]
+        bands = (_BLEND if blend is None else blend)["thumb" if f == "thumb" else "long"]
         passed = []
         for k in range(3):
             d = (c[k + 1] - c[k]) / np.linalg.norm(c[k + 1] - c[k])
             s = (verts - c[k]) @ d
             passed.append(_smoothstep(0.5 + 0.5 * s / bands[k]))
         passed = np.minimum.accumulate(np.stack(passed, axis=1), axis=1)  # past the DIP implies past the PIP
-        reach = 1.0 - _smoothstep((dist[:, i] - FINGER_RADII[f].max()) / _REACH)
-        share = membership[:, i] * reach
+        fade = _REACH if reach is None else reach["thumb" if f == "thumb" else "long"]
+        share = membership[:, i] * (1.0 - _smoothstep((dist[:, i] - FINGER_RADII[f].max()) / fade))
+        share *= _smoothstep((chains_wrist - verts[:, 0]) / 0.004)  # the forearm side of the wrist never follows
         j1, j2, j3 = FINGER_JOINTS[f]
         weights[:, j1] += share * (passed[:, 0] - passed[:, 1])
         weights[:, j2] += share * (passed[:, 1] - passed[:, 2])
