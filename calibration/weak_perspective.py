@@ -157,10 +157,9 @@ def _perspective_centre(joints: np.ndarray, scale: float, t: np.ndarray, crop_ce
     a[:n, 0], a[:n, 2] = 1.0, -rays[:, 0]
     a[n:, 1], a[n:, 2] = 1.0, -rays[:, 1]
     b = np.concatenate([rays[:, 0] * x_mm[:, 2] - x_mm[:, 0], rays[:, 1] * x_mm[:, 2] - x_mm[:, 1]])
-    sv = np.linalg.svd(a, compute_uv=False)
+    translation, _, _, sv = np.linalg.lstsq(a, b, rcond=None)  # its singular values tell a degenerate system
     if n < 3 or sv[-1] < 1e-6 * sv[0]:
         return None  # all joints on one ray: no size information
-    translation = np.linalg.lstsq(a, b, rcond=None)[0]
     placed = x_mm + translation
     centre = placed.mean(axis=0)
     if np.any(placed[:, 2] <= 0) or abs(centre[2] - size_depth) > 0.5 * size_depth:

@@ -113,6 +113,7 @@ class ModelSession:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ValueError(f"{kind} model {path} cannot be loaded: {first}") from None
         self.providers = list(self.session.get_providers())
+        self._outputs = [o.name for o in self.session.get_outputs()]  # asked for on every frame: read once
         self.info = self._read_info(path)
         self.on_gpu = self.providers[0] in GPU_PROVIDERS
         self.recurrent = bool(self.info.state_shape)
@@ -167,11 +168,8 @@ class ModelSession:
         """One frame: the estimator's ``inputs`` plus ``state`` → (outputs, new state)."""
         if self.on_gpu:
             return self._step_bound(inputs, state)
-        feeds = dict(inputs)
-        feeds.update(state)
-        names = [o.name for o in self.session.get_outputs()]
-        values = self.session.run(names, feeds)
-        out = dict(zip(names, values))
+        values = self.session.run(self._outputs, {**inputs, **state})
+        out = dict(zip(self._outputs, values))
         new_state = {k: out.pop(v) for k, v in STATE_INPUTS.items() if v in out}
         return out, new_state
 
@@ -187,10 +185,9 @@ class ModelSession:
                 binding.bind_ortvalue_input(name, value)
             else:
                 binding.bind_cpu_input(name, value)
-        names = [o.name for o in self.session.get_outputs()]
-        for name in names:
+        for name in self._outputs:
             binding.bind_output(name, "cuda" if name in STATE_INPUTS.values() else "cpu")
         self.session.run_with_iobinding(binding)
-        values = dict(zip(names, binding.get_outputs()))
+        values = dict(zip(self._outputs, binding.get_outputs()))
         new_state = {k: values.pop(v) for k, v in STATE_INPUTS.items() if v in values}
         return {k: v.numpy() for k, v in values.items()}, new_state

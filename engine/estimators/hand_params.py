@@ -7,6 +7,8 @@ way, including the mirror of left hands and how the track follows its own predic
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from calibration.weak_perspective import weak_perspective_to_camera
@@ -19,6 +21,7 @@ from engine.tracks import Track
 
 BETA_SIZE = 10
 CAMERA_SIZE = 6  # s, tx, ty, rx, ry, rz
+_MIRROR_X = np.array([-1.0, 1.0, 1.0])
 
 
 class HandModelEstimator(Estimator):
@@ -74,8 +77,8 @@ def hand_from_params(params: np.ndarray, pose_size: int, track: Track, box: Crop
     uv = s * joints[:, :2] + t                # crop coordinates in [-1, 1]
     joints_2d = crop_to_image(uv, box)
     if box.mirrored:  # the model saw a mirrored right hand: mirror the 3-D result back
-        joints = joints * np.array([-1.0, 1.0, 1.0])
-        verts = None if verts is None else verts * np.array([-1.0, 1.0, 1.0])
+        joints = joints * _MIRROR_X
+        verts = None if verts is None else verts * _MIRROR_X
     frame, intrinsics = context.frame, context.intrinsics
     depth = frame.depth if frame.depth is not None and frame.depth.shape == (
         intrinsics.height, intrinsics.width) else None
@@ -84,11 +87,11 @@ def hand_from_params(params: np.ndarray, pose_size: int, track: Track, box: Crop
     joints_mm = placed.joints_mm
     verts_mm = None if verts is None else (verts * 1000.0 + placed.translation_mm).astype(np.float32)
     # tracking confidence: the detector's score, decayed when the predicted hand leaves its crop
-    inside = np.mean(np.all(np.abs(uv) < 1.0, axis=1))
+    inside = float((np.abs(uv) < 1.0).all(axis=1).mean())
     new_box = square_box(joints_2d, scale=scale)
-    moved = np.linalg.norm(np.array([new_box.cx - box.cx, new_box.cy - box.cy])) / box.size
-    grew = abs(np.log(max(new_box.size, 1e-6) / box.size))
-    plausible = float(inside) * float(np.exp(-2.0 * grew)) * float(moved < jump_fraction)
+    moved = math.hypot(new_box.cx - box.cx, new_box.cy - box.cy) / box.size
+    grew = abs(math.log(max(new_box.size, 1e-6) / box.size))
+    plausible = inside * math.exp(-2.0 * grew) * float(moved < jump_fraction)
     track.confidence *= max(plausible, 0.5) if detected else plausible
     track.landmarks = joints_2d
     track.centre = np.array([new_box.cx, new_box.cy])
