@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="hand detector (auto: depth segmentation on the demo and for cadstn, else MediaPipe)")
     parser.add_argument("--no-vertices", action="store_true",
                         help="joints only, no mesh (what `handstream run` does unless --vertices; the app draws it)")
+    parser.add_argument("--no-detect-ahead", action="store_true",
+                        help="MediaPipe and the model one after the other on one thread (by default MediaPipe "
+                             "detects the next frame meanwhile, as in every run)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     gen = parser.add_argument_group("bench gen")
     gen.add_argument("--kind", choices=("rgb", "depth"), help="only this kind of data (default: both)")
@@ -57,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--frames must be at least 2, got {args.frames}")
     providers = args.providers or [p for p in pick_providers() if p in PREFERRED_PROVIDERS]
     results = [bench_engine(m, p, source=args.source, frames=args.frames, model_path=args.model_path,
-                            detector=args.detector, threads=args.threads, vertices=not args.no_vertices)
+                            detector=args.detector, threads=args.threads, vertices=not args.no_vertices,
+                            detect_ahead=not args.no_detect_ahead)
                for m in models for p in (["MediaPipe's own (TFLite, CPU)"] if m == "mediapipe" else providers)]
     if args.json:
         print(json.dumps([dataclasses.asdict(r) for r in results], indent=2))

@@ -4,9 +4,10 @@ Why a function and not a test: speed depends on the machine and its load, so it 
 reported (``handstream bench``), never asserted. The source is played losslessly as fast as the
 engine takes frames (``realtime=False``), so fps is what the engine sustains end to end, thread
 hand-offs included, with the detector inline (a background detector cannot keep up with an unpaced
-source, so its effect shows only live: ``handstream run``). Engine overhead is the engine's total
-minus detection and inference. ``measure_recording_cost``: what recording a session costs the live
-path and the disk (``handstream bench record``).
+source, so its effect shows only live: ``handstream run``) or, where MediaPipe runs on every frame, a
+frame ahead on its own thread as in every run (``engine.ahead``; ``detect_ahead=False``: one thread).
+Engine overhead is the engine's total minus detection and inference. ``measure_recording_cost``: what
+recording a session costs the live path and the disk (``handstream bench record``).
 """
 from __future__ import annotations
 
@@ -103,7 +104,7 @@ class MediaPipeAlone:
 
 def bench_engine(model: str, provider: str, *, source: str = "demo", frames: int = 300, warmup: int = 30,
                  model_path: Path | None = None, detector: str = "auto", threads: int = 1,
-                 vertices: bool = True) -> BenchResult:
+                 vertices: bool = True, detect_ahead: bool = True) -> BenchResult:
     """Run ``frames`` frames (after ``warmup``) of ``source`` through the pipeline and measure them.
 
     A missing model file or source does not raise: the result's ``error`` says so in one line.
@@ -115,7 +116,8 @@ def bench_engine(model: str, provider: str, *, source: str = "demo", frames: int
     result = BenchResult(model=model, provider=provider, source=source, host=host_cpu())
     try:
         engine = MediaPipeAlone() if model == MEDIAPIPE else StreamingEngine(live_engine_options(
-            source, model, model_path, detector, providers=(provider,), threads=threads, vertices=vertices))
+            source, model, model_path, detector, providers=(provider,), threads=threads, vertices=vertices,
+            detect_ahead=detect_ahead))
     except (OSError, ValueError) as exc:
         result.error = str(exc)
         return result

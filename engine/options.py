@@ -25,6 +25,9 @@ class EngineOptions:
     previous cut (each costs one more inference; `handstream eval --model cadstn --live com` shows the gain).
     ``stills``: frames are unrelated photos: MediaPipe runs in IMAGE mode and every frame starts with no
     tracks and fresh recurrent state (one image = one fresh sequence).
+    ``detect_ahead``: where frames are pulled through the engine (``Pipeline``, ``HandTracker.stream``) and MediaPipe
+    runs on every frame (the lifter), MediaPipe detects the next frame on its own thread while the model finishes
+    this one (``engine.ahead``): the same results, at MediaPipe's pace on two cores; off: one thread.
     """
 
     model: str = "lifter"
@@ -46,3 +49,4 @@ class EngineOptions:
     background_detection: bool = False
     depth_recentre: int = 1
     stills: bool = False
+    detect_ahead: bool = True

@@ -9,11 +9,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.ahead import DetectAhead
 from engine.frames import Frame
 from engine.results import FrameResult
 
@@ -49,7 +50,8 @@ class Pipeline:
 
     ``max_frames`` stops after that many processed frames. The pipeline ends by itself when a finite
     source is finished or a source fails for good (``error`` then says why); results already handed
-    to consumers are theirs to keep. ``stop()`` returns within about a second.
+    to consumers are theirs to keep. ``stop()`` returns within about a second. An engine that ``detects_ahead``
+    (MediaPipe on every frame) detects the next frame on a second thread meanwhile (``engine.ahead``).
     """
 
     def __init__(self, source, engine, on_result: Callable[[Frame, FrameResult], None] | None = None,
@@ -106,19 +108,30 @@ class Pipeline:
                              error=self.error or getattr(self.source, "error", None))
 
     def _run(self) -> None:
+        ahead = DetectAhead(self.engine, self._frames()) if getattr(self.engine, "detects_ahead", False) else None
         try:
             while not self._stop.is_set():
                 if self.max_frames is not None and self.frames >= self.max_frames:
                     break
-                waited = time.monotonic()
-                frame = self.source.read(timeout=0.2)
-                if frame is None:
-                    if self.source.finished:
-                        self.error = self.error or getattr(self.source, "error", None)
-                        break
-                    continue
-                capture_ms = (time.monotonic() - waited) * 1000.0
-                result = self.engine.process(frame)
+                if ahead is not None:  # the next frame is detected on its own thread meanwhile (engine.ahead)
+                    detected = ahead.get(timeout=0.2)
+                    if detected is None:
+                        if ahead.ended:
+                            self.error = self.error or getattr(self.source, "error", None)
+                            break
+                        continue
+                    frame, capture_ms = detected.frame, detected.capture_ms
+                    result = self.engine.finish(detected)
+                else:
+                    waited = time.monotonic()
+                    frame = self.source.read(timeout=0.2)
+                    if frame is None:
+                        if self.source.finished:
+                            self.error = self.error or getattr(self.source, "error", None)
+                            break
+                        continue
+                    capture_ms = (time.monotonic() - waited) * 1000.0
+                    result = self.engine.process(frame)
                 result.timings.capture_ms = capture_ms
                 result.dropped_frames = self.source.dropped
                 done = time.monotonic()
@@ -131,7 +144,17 @@ class Pipeline:
         except Exception as exc:  # noqa: BLE001 - surfaced through stats().error, not a dead thread
             self.error = f"engine failed: {exc}"
         finally:
+            if ahead is not None:
+                ahead.close()
             self._done.set()
+
+    def _frames(self) -> Iterator[Frame | None]:
+        """The source's frames for a detect-ahead thread; None while none has come (so it can be closed)."""
+        while not self._stop.is_set():
+            frame = self.source.read(timeout=0.2)
+            if frame is None and self.source.finished:
+                return
+            yield frame
 
     def _record(self, result: FrameResult, frame: Frame, done: float) -> None:
         t = result.timings

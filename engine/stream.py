@@ -38,6 +38,20 @@ def default_model_path(model: str) -> Path:
 
 
 @dataclass
+class DetectedFrame:
+    """A frame after the engine's first stage (``StreamingEngine.detect``): its camera, the hands the detector
+    found (``None``: ``finish`` detects, for kinds that follow their own predictions), the detector's time
+    and the whole stage's, in ms; ``capture_ms``: how long a detect-ahead thread waited for the frame."""
+
+    frame: Frame
+    intrinsics: CameraIntrinsics
+    detections: list[Detection] | None
+    detect_ms: float = 0.0
+    stage_ms: float = 0.0
+    capture_ms: float = 0.0
+
+
+@dataclass
 class ShapeReport:
     """What locking the shape did: mean per-frame L2 change of beta before the lock (over the last
     ``shape_window`` frames) and since the lock (zero when the lock holds)."""
@@ -71,6 +85,7 @@ class StreamingEngine:
             raise ValueError(f"{o.model} cannot crop from the {self.detector_kind} detector "
                              f"(it works with {' or '.join(kind.detectors)})")
         self._lock = threading.RLock()
+        self._detect_lock = threading.Lock()  # the detector: used by detect (perhaps on its own thread) and close
         self._closed = False
         self._rgb_detector = None
         self._background = None
@@ -121,24 +136,53 @@ class StreamingEngine:
     def shape_locked(self) -> bool:
         return self._lock_default is not None
 
+    @property
+    def detects_ahead(self) -> bool:
+        """Whether ``detect`` of the next frame may run on another thread while ``finish`` runs this one
+        (``engine.ahead``): MediaPipe on every frame, whose graph runs in C++ outside the GIL (the depth
+        detector is numpy and would only contend for it), for a kind whose detection reads no track (not one
+        that follows its own predictions), unless ``detect_ahead`` is off."""
+        return (self.options.detect_ahead and self._rgb_detector is not None and self._background is None
+                and not self.estimator.follows_predictions)
+
     def process(self, frame: Frame) -> FrameResult:
         """Every hand in ``frame`` (at most ``max_hands``), with stage timings in milliseconds."""
+        return self.finish(self.detect(frame))
+
+    def detect(self, frame: Frame) -> DetectedFrame:
+        """The first stage of ``process``: the frame's camera and, unless the kind follows its own predictions
+        (then ``finish`` decides whether to detect), its hands as the detector finds them. Call it in frame
+        order from one thread; it reads no track, so it may run while ``finish`` runs the previous frame."""
         start = time.perf_counter()
+        intrinsics = self._intrinsics(frame)
+        self.estimator.check(frame)
+        detections, t0 = None, time.perf_counter()
+        if not self.estimator.follows_predictions:
+            detections = self._detect(frame, intrinsics)
+        done = time.perf_counter()
+        return DetectedFrame(frame, intrinsics, detections, (done - t0) * 1000.0, (done - start) * 1000.0)
+
+    def finish(self, detected: DetectedFrame) -> FrameResult:
+        """The second stage of ``process``: tracks, the model on each hand, the result. Call it in frame order
+        from one thread (the recurrent state runs on from the previous frame's)."""
+        start = time.perf_counter()
+        frame, intrinsics = detected.frame, detected.intrinsics
         with self._lock:
             if self._closed:
                 raise RuntimeError("the engine was closed")
-            timings = StageTimings()
+            timings = StageTimings(detect_ms=detected.detect_ms)
             if self.options.stills:
                 self.reset()
-            intrinsics = self._intrinsics(frame)
-            self.estimator.check(frame)
-            t0 = time.perf_counter()
-            work = self._hands_to_run(frame, intrinsics)
-            timings.detect_ms = (time.perf_counter() - t0) * 1000.0
+            if detected.detections is None:
+                t0 = time.perf_counter()
+                work = self._hands_to_run(frame, intrinsics)
+                timings.detect_ms = (time.perf_counter() - t0) * 1000.0
+            else:
+                work = self._matched(detected.detections)
             context = FrameContext(frame, intrinsics, timings, self._shape)
             hands = [hand for track, det in work
                      if (hand := self.estimator.estimate(track, det, context)) is not None]
-            timings.total_ms = (time.perf_counter() - start) * 1000.0
+            timings.total_ms = detected.stage_ms + (time.perf_counter() - start) * 1000.0
             return FrameResult(frame_index=frame.index, timestamp=frame.timestamp, hands=hands,
                                timings=timings, shape_locked=self.shape_locked)
 
@@ -191,8 +235,9 @@ class StreamingEngine:
                 "providers": self.providers}
 
     def close(self) -> None:
-        """Release the detector (MediaPipe wants an explicit close) and the ONNX Runtime session."""
-        with self._lock:
+        """Release the detector (MediaPipe wants an explicit close; after a detection still running on another
+        thread) and the ONNX Runtime session."""
+        with self._lock, self._detect_lock:
             if self._closed:
                 return
             self._closed = True
@@ -221,25 +266,32 @@ class StreamingEngine:
         return webcam_intrinsics(image.shape[1], image.shape[0])
 
     def _detect(self, frame: Frame, intrinsics: CameraIntrinsics) -> list[Detection]:
-        if self._rgb_detector is not None:
-            if frame.rgb is None:
-                raise ValueError(f"frame {frame.index} has no colour image for the MediaPipe detector")
-            found = self._rgb_detector.detect(frame.rgb, frame.timestamp)
-        else:
-            if frame.depth is None:
-                raise ValueError(f"frame {frame.index} has no depth image for the depth detector "
-                                 "(use --model seqhand with a colour source)")
-            found = self._depth_detector.detect(frame.depth, intrinsics.fx, intrinsics.fy)
+        with self._detect_lock:  # not under the engine's lock: it may run beside finish (detect ahead)
+            if self._closed:
+                raise RuntimeError("the engine was closed")
+            if self._rgb_detector is not None:
+                if frame.rgb is None:
+                    raise ValueError(f"frame {frame.index} has no colour image for the MediaPipe detector")
+                found = self._rgb_detector.detect(frame.rgb, frame.timestamp)
+            else:
+                if frame.depth is None:
+                    raise ValueError(f"frame {frame.index} has no depth image for the depth detector "
+                                     "(use --model seqhand with a colour source)")
+                found = self._depth_detector.detect(frame.depth, intrinsics.fx, intrinsics.fy)
         return self.estimator.place(found, self.detector_kind, frame)
+
+    def _matched(self, detections: list[Detection]) -> list[tuple[Track, Detection]]:
+        """The tracks of this frame's detections (kinds that detect on every frame); the others missed it."""
+        matched, missing = self.tracks.match(detections)
+        for track in missing:
+            self.estimator.missed(track)
+        return matched
 
     def _hands_to_run(self, frame: Frame, intrinsics: CameraIntrinsics) -> list[tuple[Track, Detection | None]]:
         """The tracks to run the model on this frame, each with its detection, or ``None`` when it
         follows its own prediction (kinds that can, between detections)."""
         if not self.estimator.follows_predictions:
-            matched, missing = self.tracks.match(self._detect(frame, intrinsics))
-            for track in missing:
-                self.estimator.missed(track)
-            return matched
+            return self._matched(self._detect(frame, intrinsics))
         o = self.options
         tracks = self.tracks.tracks
         detect = (self.detector_kind == "depth" or not tracks

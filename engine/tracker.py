@@ -7,16 +7,19 @@ capture thread, pipeline and ``Frame`` objects of the live app. Results are the 
 handedness, track id).
 
     with HandTracker(HandTrackerOptions(intrinsics=my_camera)) as tracker:
-        result = tracker.process(rgb=frame, timestamp=t)
+        result = tracker.process(rgb=frame, timestamp=t)      # one frame
+        for result in tracker.stream(video_frames): ...       # a sequence: the same results, faster on 2 cores
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from calibration.intrinsics import CameraIntrinsics
+from engine.ahead import DetectAhead
 from engine.frames import Frame
 from engine.options import EngineOptions
 from engine.results import FrameResult
@@ -62,6 +65,29 @@ class HandTracker:
         """Hands in one frame: ``rgb`` HxWx3 uint8 (RGB order), ``depth`` HxW uint16 millimetres aligned to it,
         either or both as the model needs; ``timestamp`` in seconds, increasing in video mode (default: the
         frame's number at 30 fps)."""
+        return self._engine.process(self._frame(rgb, depth, timestamp))
+
+    def stream(self, frames: Iterable[np.ndarray | dict]) -> Iterator[FrameResult]:
+        """The results of ``frames`` in order, each what ``process`` would give, but on two cores faster: MediaPipe
+        detects the next frame on its own thread while the model finishes this one (``engine.ahead``; for models
+        that run MediaPipe on every frame, else one by one). Each item is an RGB image or a dict of ``process``'s
+        arguments. ``frames`` is read on that thread, one frame ahead of the results; don't call ``process``
+        until the stream is done or closed."""
+        frames = (self._frame(**item) if isinstance(item, dict) else self._frame(rgb=item) for item in frames)
+        if not self._engine.detects_ahead:
+            for frame in frames:
+                yield self._engine.process(frame)
+            return
+        ahead = DetectAhead(self._engine, frames)
+        try:
+            while (detected := ahead.get()) is not None:
+                yield self._engine.finish(detected)
+        finally:
+            ahead.close()
+
+    def _frame(self, rgb: np.ndarray | None = None, depth: np.ndarray | None = None,
+               timestamp: float | None = None) -> Frame:
+        """The engine's frame of ``process``'s arguments (checked: one-line errors), numbered in order."""
         if rgb is None and depth is None:
             raise ValueError("process needs rgb, depth or both")
         if rgb is not None and (rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8):
@@ -74,7 +100,7 @@ class HandTracker:
         self._last_timestamp = t
         frame = Frame(index=self._index, timestamp=t, rgb=rgb, depth=depth, intrinsics=self.options.intrinsics)
         self._index += 1
-        return self._engine.process(frame)
+        return frame
 
     def lock_shape(self) -> ShapeReport:
         """Fix each tracked hand's shape β to its recent mean (models that estimate shape)."""

@@ -57,3 +57,21 @@ def test_depth_model_on_depth_frames_and_one_line_errors() -> None:
             tracker.process()
     with pytest.raises(ValueError, match="running_mode"):
         HandTracker(HandTrackerOptions(running_mode="live"))
+
+
+def test_stream_gives_what_process_gives_frame_by_frame_with_errors_in_place() -> None:
+    frames = [render_demo_frame(i / 30.0, "rgb")[0] for i in range(10)]
+    with HandTracker(HandTrackerOptions(intrinsics=DEMO_INTRINSICS, vertices=False)) as tracker:
+        one_by_one = [tracker.process(rgb=rgb) for rgb in frames]
+    with HandTracker(HandTrackerOptions(intrinsics=DEMO_INTRINSICS, vertices=False)) as tracker:
+        streamed = list(tracker.stream(frames[:5] + [{"rgb": rgb, "timestamp": (i + 5) / 30.0}
+                                                     for i, rgb in enumerate(frames[5:])]))
+    assert [r.frame_index for r in streamed] == list(range(10))
+    for a, b in zip(streamed, one_by_one):
+        assert len(a.hands) == len(b.hands) == 1
+        np.testing.assert_array_equal(a.hands[0].joints_3d, b.hands[0].joints_3d)
+    with HandTracker(HandTrackerOptions(intrinsics=DEMO_INTRINSICS, vertices=False)) as tracker:
+        results = tracker.stream([frames[0], frames[1], frames[2].astype(np.float32), frames[3]])
+        assert [r.frame_index for r in (next(results), next(results))] == [0, 1]
+        with pytest.raises(ValueError, match="uint8"):
+            next(results)
