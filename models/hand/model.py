@@ -16,6 +16,7 @@ Conventions (the MANO ones, so the licensed model is a drop-in):
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,12 +76,26 @@ def chain_transforms(parents: np.ndarray, rots: np.ndarray, rest_joints: np.ndar
     world_t = np.empty((b, len(parents), 3))
     world_r[:, 0] = rots[:, 0]
     world_t[:, 0] = rest_joints[:, 0]
-    for j in range(1, len(parents)):
-        p = parents[j]
-        world_r[:, j] = world_r[:, p] @ rots[:, j]
-        world_t[:, j] = world_t[:, p] + (world_r[:, p] @ (rest_joints[:, j] - rest_joints[:, p])[..., None])[..., 0]
+    for joints, parent in _tree_levels(tuple(int(p) for p in parents)):  # a level's joints at once (the live path)
+        world_r[:, joints] = world_r[:, parent] @ rots[:, joints]
+        bones = (rest_joints[:, joints] - rest_joints[:, parent])[..., None]
+        world_t[:, joints] = world_t[:, parent] + (world_r[:, parent] @ bones)[..., 0]
     skin_t = world_t - (world_r @ rest_joints[..., None])[..., 0]
     return world_r, world_t, skin_t
+
+
+@functools.lru_cache(maxsize=8)
+def _tree_levels(parents: tuple[int, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The joints below the root by depth in the tree, each level's (joints, their parents): a level's transforms
+    depend only on the level above, so they chain in one matrix product each (3 for a hand, not 15)."""
+    depth = [0] * len(parents)
+    for j in range(1, len(parents)):
+        depth[j] = depth[parents[j]] + 1
+    levels = []
+    for d in range(1, max(depth, default=0) + 1):
+        joints = np.array([j for j in range(1, len(parents)) if depth[j] == d])
+        levels.append((joints, np.array([parents[j] for j in joints])))
+    return levels
 
 
 class HandModel:
@@ -116,6 +131,14 @@ class HandModel:
         # the fingertips' columns of the pose basis: joints alone need only these five vertices posed
         tips = self.posedirs[self.fingertip_ids]
         self._tip_pose_basis = np.ascontiguousarray(tips.reshape(-1, tips.shape[2]).T)
+        # joints alone need the shaped rest joints and fingertips only: the regressor applied to the template and
+        # the shape basis once here, so a pose without the mesh never shapes (or reads) all the vertices
+        shape_basis = self._shape_basis.reshape(self.num_betas, self.num_vertices, 3)
+        self._joint_template = self.J_regressor @ self.v_template
+        self._joint_shape_basis = np.ascontiguousarray((self.J_regressor @ shape_basis).reshape(self.num_betas, -1))
+        self._tip_template = self.v_template[self.fingertip_ids]
+        self._tip_shape_basis = np.ascontiguousarray(shape_basis[:, self.fingertip_ids].reshape(self.num_betas, -1))
+        self._tip_weights = self.weights[self.fingertip_ids]
         self._pca_pinv: dict[int, np.ndarray] = {}
 
     @property
@@ -154,13 +177,15 @@ class HandModel:
             raise ValueError(f"forward: batch/shape mismatch (pose {pose.shape}, betas {betas.shape}, "
                              f"global_orient {glob.shape}); up to {self.num_betas} betas")
         nb = betas.shape[1]
-        n = self.num_vertices
-        v_shaped = self.v_template + (betas @ self._shape_basis[:nb]).reshape(b, n, 3)
-        rest_joints = self.J_regressor @ v_shaped  # (B, 16, 3)
+        if vertices:
+            n, weights = self.num_vertices, self.weights
+            v_shaped = self.v_template + (betas @ self._shape_basis[:nb]).reshape(b, n, 3)
+            rest_joints = self.J_regressor @ v_shaped  # (B, 16, 3)
+        else:  # only the joints and the fingertips, shaped straight from their own bases
+            n, weights = len(self.fingertip_ids), self._tip_weights
+            v_shaped = self._tip_template + (betas @ self._tip_shape_basis[:nb]).reshape(b, n, 3)
+            rest_joints = self._joint_template + (betas @ self._joint_shape_basis[:nb]).reshape(b, 16, 3)
         rots = rodrigues(np.concatenate([glob, theta], axis=1).reshape(b, 16, 3))
-        weights = self.weights
-        if not vertices:  # from here on only the fingertips are needed
-            v_shaped, weights, n = v_shaped[:, self.fingertip_ids], weights[self.fingertip_ids], len(self.fingertip_ids)
         if self._has_posedirs:
             feature = (rots[:, 1:] - np.eye(3)).reshape(b, -1)
             basis = self._pose_basis if vertices else self._tip_pose_basis
