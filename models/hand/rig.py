@@ -22,11 +22,12 @@ from models.hand.skeleton import FINGER_JOINTS, FINGER_RADII, FINGERS, PARENTS, 
 _BLEND = {"thumb": (0.008, 0.006, 0.0045), "long": (0.011, 0.0045, 0.0038)}
 _SEAM = 0.006  # metres: how wide the seam between neighbouring fingers (and the thumb web) is
 _REACH = 0.009  # metres beyond a finger's surface radius over which its influence fades into the palm
-# The file's skinning (since version 1.1) hands the thumb's base over a wider band and further into the palm: its
-# metacarpal moves the whole thenar eminence, and the narrow 1.0 band stretched the skin there beyond 2x. The shape
-# space is still built with the 1.0 weights above, so betas keep their meaning.
-THUMB_BASE_BLEND = {"thumb": (0.020, 0.006, 0.0045), "long": _BLEND["long"]}
-THUMB_BASE_REACH = {"thumb": 0.015, "long": _REACH}
+# The file's skinning (since version 1.1) blends over wider bands: the thumb's base over ±20 mm and further into the
+# palm (its metacarpal moves the whole thenar eminence; the narrow 1.0 band stretched the skin there beyond 2x), the
+# long fingers' joints over ±14 / 9 / 6 mm (fewer folded triangles at bent knuckles). The shape space is still built
+# with the 1.0 weights above, so betas keep their meaning.
+SKIN_BLEND = {"thumb": (0.020, 0.006, 0.0045), "long": (0.014, 0.009, 0.006)}
+SKIN_REACH = {"thumb": 0.015, "long": _REACH}
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
