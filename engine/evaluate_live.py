@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.detect_depth import DepthDetectorOptions, DepthHandDetector
 from engine.estimators.cadstn import CadstnEstimator
 from engine.options import EngineOptions
 from engine.runtime import ModelSession
@@ -27,17 +28,16 @@ TURN_OVER_DEG = 90.0  # an upright crop's turn changing by more than this betwee
 
 def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str = "track",
                   recentre: int = 0, full_frame: bool = True) -> EvalResult:
-    """An ONNX model on synthetic sequences, cropped as the live engine must: around the depth centre
-    of mass (`com`), or around the previous frame's predicted joints (`track`, centre of mass on the
-    first frame), then re-cut `recentre` times around the joints found (the engine's `depth_recentre`).
+    """An ONNX model on synthetic sequences, cropped as the live engine must: around the engine's depth
+    detector's hand centre (`com`), or around the previous frame's predicted joints (`track`, the detector's
+    centre on the first frame), then re-cut `recentre` times around the joints found (the engine's `depth_recentre`).
     Shows what detector centring costs against crops centred on the true hand. `full_frame`: 640×480
     frames with arm and wall (hands turned ≤ 45°); else crop renders of every orientation (as training).
     `options.keypoints` gives an RGB-D model landmarks on every frame: `simulated` (the lifter's detector-error
     model on the true joints, `models.lifter.data`) or `mediapipe` (MediaPipe itself on the colour of RGB-D
     full-frame renders, `models.lifter.detector_data`; frames where it finds no hand get none).
     Upright crops are turned as the engine turns them; the result counts how often that turn flips."""
-    from calibration.projection import project_mm
-    from models import depth_crop
+    from calibration.projection import pixel_to_camera_mm, project_mm
 
     options = options or EvalOptions()
     if centring not in CENTRINGS:
@@ -50,18 +50,20 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
         raise ValueError(f"{Path(model).name} takes no keypoints (not an RGB-D CADSTN model)")
     if options.keypoints == "mediapipe" and not full_frame:
         raise ValueError("MediaPipe's keypoints need full colour frames, not crop renders")
+    detector = DepthHandDetector(1, DepthDetectorOptions(cube_mm=info.cube_mm))  # the engine's, for one hand
     preds, gts, bounds, turns = [], [], [], []
     for depth, joints_mm, cameras, seen in _sequences(options, info, full_frame):
         state = session.zero_state()
         previous, angle = None, None
         start = len(preds)
         for f, (frame, truth, camera) in enumerate(zip(depth, joints_mm, cameras)):
-            try:
-                centre = depth_crop.hand_centre_mm(frame, camera, cube_mm=info.cube_mm)
-            except ValueError:
-                continue
             if centring == "track" and previous is not None:
                 centre = previous.mean(axis=0)
+            else:
+                found = detector.detect(frame, camera.fx, camera.fy)
+                if not found:
+                    continue
+                centre = pixel_to_camera_mm(found[0].centre_uvz, camera)
             previous_px = project_mm(previous, camera) if previous is not None else None
             step = estimator.step(frame, centre, camera, state, landmarks=seen[f], previous_px=previous_px)
             if angle is not None:

@@ -16,7 +16,8 @@ OPTIONS = EvalOptions(seed=5, sequences=2, frames=3, threads=1)
 
 
 def test_live_figures_come_from_the_engines_cadstn_step(tiny_cadstn):
-    from models import depth_crop
+    from calibration.projection import pixel_to_camera_mm
+    from engine.detect_depth import DepthHandDetector
     from models.metrics import pose_report
 
     result = evaluate_live(tiny_cadstn, OPTIONS, centring="com", recentre=1)
@@ -24,10 +25,13 @@ def test_live_figures_come_from_the_engines_cadstn_step(tiny_cadstn):
     session = ModelSession(tiny_cadstn, KINDS["cadstn"])
     estimator = CadstnEstimator(session, EngineOptions(model="cadstn", depth_recentre=1))
     preds, gts = [], []
+    detector = DepthHandDetector(1)
     for seq in synth_sequences(5, 2, 3, 250.0, 128, full_frame=True):
         state = session.zero_state()
         for depth, truth in zip(seq.depth, seq.joints_mm):
-            step = estimator.step(depth, depth_crop.hand_centre_mm(depth, seq.intrinsics), seq.intrinsics, state)
+            (found,) = detector.detect(depth, seq.intrinsics.fx, seq.intrinsics.fy)
+            centre = pixel_to_camera_mm(found.centre_uvz, seq.intrinsics)
+            step = estimator.step(depth, centre, seq.intrinsics, state)
             state = step.state
             preds.append(step.joints_mm)
             gts.append(truth)
