@@ -32,7 +32,8 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
     detector's hand centre (`com`), or around the previous frame's predicted joints (`track`, the detector's
     centre on the first frame), then re-cut `recentre` times around the joints found (the engine's `depth_recentre`).
     Shows what detector centring costs against crops centred on the true hand. `full_frame`: 640×480
-    frames with arm and wall (hands turned ≤ 45°); else crop renders of every orientation (as training).
+    frames with arm and wall (hands turned ≤ 45°); else crop renders of every orientation (as training),
+    the first (with `com` every) crop around the cube the render was made for.
     `options.keypoints` gives an RGB-D model landmarks on every frame: `simulated` (the lifter's detector-error
     model on the true joints, `models.lifter.data`) or `mediapipe` (MediaPipe itself on the colour of RGB-D
     full-frame renders, `models.lifter.detector_data`; frames where it finds no hand get none).
@@ -52,13 +53,15 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
         raise ValueError("MediaPipe's keypoints need full colour frames, not crop renders")
     detector = DepthHandDetector(1, DepthDetectorOptions(cube_mm=info.cube_mm))  # the engine's, for one hand
     preds, gts, bounds, turns = [], [], [], []
-    for depth, joints_mm, cameras, seen in _sequences(options, info, full_frame):
+    for depth, joints_mm, cameras, seen, known in _sequences(options, info, full_frame):
         state = session.zero_state()
         previous, angle = None, None
         start = len(preds)
         for f, (frame, truth, camera) in enumerate(zip(depth, joints_mm, cameras)):
             if centring == "track" and previous is not None:
                 centre = previous.mean(axis=0)
+            elif known is not None:  # a crop render: its cube's centre (a 64² image is no frame to detect in)
+                centre = known[f]
             else:
                 found = detector.detect(frame, camera.fx, camera.fy)
                 if not found:
@@ -80,8 +83,9 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
 
 
 def _sequences(options: EvalOptions, info, full_frame: bool):
-    """The held-out sequences: depth frames, true joints (camera mm), one camera per frame and, per frame, the
-    landmarks (21, 2) px an RGB-D model reads (None where there are none)."""
+    """The held-out sequences: depth frames, true joints (camera mm), one camera per frame, per frame the
+    landmarks (21, 2) px an RGB-D model reads (None where there are none), and for crop renders the centres
+    their cubes were rendered around (the joints' centroid; None for full frames)."""
     from calibration.projection import project_mm
 
     if options.keypoints == "mediapipe":
@@ -91,7 +95,7 @@ def _sequences(options: EvalOptions, info, full_frame: bool):
             found = detect_sequence(seq)
             landmarks = [found["landmarks"][f] if found["found"][f] else None for f in range(len(seq.depth))]
             camera = seq.truth.intrinsics
-            yield seq.depth, seq.truth.joints_3d.astype(np.float64), [camera] * len(seq.depth), landmarks
+            yield seq.depth, seq.truth.joints_3d.astype(np.float64), [camera] * len(seq.depth), landmarks, None
         return
     rng = np.random.default_rng([options.seed, 7])
     for seq in synth_sequences(options.seed, options.sequences, options.frames, info.cube_mm, info.crop_size,
@@ -101,4 +105,4 @@ def _sequences(options: EvalOptions, info, full_frame: bool):
         if options.keypoints == "simulated":  # the detector's view of the true joints, in each frame's pixels
             true_px = np.stack([project_mm(j, k) for j, k in zip(seq.joints_mm, cameras)])
             landmarks = list(detector_points_2d(rng, true_px[None])[0])
-        yield seq.depth, seq.joints_mm, cameras, landmarks
+        yield seq.depth, seq.joints_mm, cameras, landmarks, seq.centres_mm
