@@ -16,9 +16,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from models.heatmaps import keypoint_heatmaps
 from models.lifter.data import KeypointNoise, detector_points_2d
 from models.seqhand.data import Batch
-from models.heatmaps import keypoint_heatmaps
 
 _LUMA = (0.299, 0.587, 0.114)
 

@@ -10,11 +10,11 @@ import onnx
 import pytest
 import torch
 
+from models.heatmaps import keypoint_heatmaps
 from models.onnx_session import open_session
 from models.seqhand.checkpoint import save_checkpoint
 from models.seqhand.config import ModelOptions
 from models.seqhand.export import export_onnx
-from models.heatmaps import keypoint_heatmaps
 from models.seqhand.network import SeqHandNet
 
 SIZE = 64

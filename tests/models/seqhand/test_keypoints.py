@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import torch
 
+from models.heatmaps import keypoint_heatmaps
 from models.lifter.data import KeypointNoise, detector_points_2d
 from models.seqhand.checkpoint import save_checkpoint
 from models.seqhand.config import ModelOptions, load_config
 from models.seqhand.data import Batch
-from models.heatmaps import keypoint_heatmaps
 from models.seqhand.keypoint_inputs import KeypointInputOptions, with_keypoint_inputs
 from models.seqhand.network import SeqHandNet
 
