@@ -216,8 +216,10 @@ def serve(conn, faces: np.ndarray, rest_vertices: np.ndarray, rest_joints: np.nd
     app's end of the pipe closes. Ctrl+C in a terminal reaches the whole process group: the app shuts this
     process down in order, so it ignores the signal rather than die mid-frame with a traceback."""
     import signal
+    import threading
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if threading.current_thread() is threading.main_thread():  # its own process (tests run it in a thread)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         scene = MeshScene(faces, rest_vertices, rest_joints, width, height, max_hands)
     except Exception as exc:  # noqa: BLE001 - reported in the view instead of a dead process
