@@ -110,7 +110,7 @@ def flips_and_stretch(model: HandModel, poses: np.ndarray, targets: QualityTarge
     return flipped, (posed_len / rest_len).max(axis=1)
 
 
-def _line_hits(verts: np.ndarray, faces: np.ndarray, origin: np.ndarray, direction: np.ndarray) -> np.ndarray:
+def line_hits(verts: np.ndarray, faces: np.ndarray, origin: np.ndarray, direction: np.ndarray) -> np.ndarray:
     """Parameters t where the line origin + t * direction crosses the mesh (Möller-Trumbore on every face)."""
     a, b, c = verts[faces[:, 0]], verts[faces[:, 1]], verts[faces[:, 2]]
     e1, e2 = b - a, c - a
@@ -128,7 +128,7 @@ def _line_hits(verts: np.ndarray, faces: np.ndarray, origin: np.ndarray, directi
 
 def _thickness_at(verts: np.ndarray, faces: np.ndarray, joint: np.ndarray, direction: np.ndarray) -> float:
     """Distance between the nearest surface crossings on either side of the joint along `direction`."""
-    hits = _line_hits(verts, faces, joint, direction / np.linalg.norm(direction))
+    hits = line_hits(verts, faces, joint, direction / np.linalg.norm(direction))
     ahead, behind = hits[hits > 0], hits[hits < 0]
     if len(ahead) == 0 or len(behind) == 0:
         return 0.0  # the joint is outside its own surface: as bad as a collapse

@@ -8,8 +8,8 @@ from models.hand.builder import BuildOptions, build_hand_model, model_digest
 from models.hand.correctives import CorrectiveOptions
 from models.hand.file import read_hand_file
 from models.hand.model import OPEN_MODEL_PATH, load_hand_model
+from models.hand.quality import line_hits
 from models.hand.surface import surface_nets
-from tests.models.mesh_rays import line_hits
 
 FAST = BuildOptions(grid_step=0.003, target_vertices=500, shape_samples=30, pose_samples=2000,
                     correctives=CorrectiveOptions(real_poses=6, closed_poses=3, bends=(90.0,), iterations=2))

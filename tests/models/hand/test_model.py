@@ -18,8 +18,8 @@ from models.hand.model import (
     resolve_hand_model_path,
 )
 from models.hand.poses import finger_flexion_pose
+from models.hand.quality import line_hits
 from models.hand.skeleton import FINGER_JOINTS, FINGERS
-from tests.models.mesh_rays import line_hits
 
 TIP_KEYPOINTS = {"thumb": (1, 2, 3, 4), "index": (5, 6, 7, 8), "middle": (9, 10, 11, 12), "ring": (13, 14, 15, 16),
                  "pinky": (17, 18, 19, 20)}
