@@ -63,7 +63,7 @@ def test_a_left_hand_is_mirrored_into_the_right_hand_model_and_back(tiny_seqhand
     """The flipped demo image shows a left hand: its result must be the right hand's, mirrored."""
     from engine.stream import EngineOptions, StreamingEngine
 
-    rgb, _ = render_demo_frame(1.0, "rgb")
+    rgb, _ = render_demo_frame(1.25, "rgb")  # at 1.0 s MediaPipe calls the demo's (right) hand left on its own
     results = {}
     for name, image in (("right", rgb), ("left", np.ascontiguousarray(rgb[:, ::-1]))):
         with StreamingEngine(EngineOptions(model="seqhand", model_path=tiny_seqhand)) as engine:
