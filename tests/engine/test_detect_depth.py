@@ -92,3 +92,32 @@ def test_a_real_sensors_shadows_holes_sleeve_and_body_make_no_second_hand():
     scene = wall.copy()
     scene[20:40, 30:45] = 450.0
     assert standout(scene, valid, nearest_blob(scene, valid, 60.0)) > 0.4
+
+
+def test_holes_in_a_realsense_recordings_aligned_depth_make_no_phantom_hand(tmp_path, record_realsense):
+    """A colour+depth RealSense recording (real pyrealsense2 playback) whose depth has the holes, shadow bands
+    and flying pixels of a D4xx (the active-stereo sensor model): one hand per frame. Before the outline test
+    the detector found a second hand in 4 of these 12 frames."""
+    from engine.sources import open_source
+    from models.synth.depth_scene import PLAIN_SCENE
+    from models.synth.pose_flow import FlowOptions
+    from models.synth.render_depth import WHOLE_ARM_MM, DepthOptions
+    from models.synth.sequence import SequenceGenerator, SequenceOptions
+
+    options = SequenceOptions(kind="depth", colour=True, flow=FlowOptions(frames=4), max_tilt_deg=45.0,
+                              depth=DepthOptions(full_frame=True, forearm_mm=WHOLE_ARM_MM, static_background=True,
+                                                 sensor="active_stereo", scene=PLAIN_SCENE))
+    generator = SequenceGenerator(options, seed=11)
+    sequences = [generator.sequence(i) for i in range(3)]
+    depth = [f for s in sequences for f in s.depth]
+    path = record_realsense(tmp_path / "holes.db3", depth, [f for s in sequences for f in s.rgb], fx=K.fx, fy=K.fy)
+    source = open_source(str(path), realtime=False)
+    source.start()
+    detector = DepthHandDetector(max_hands=2)
+    counts = []
+    while not source.finished:
+        frame = source.read(timeout=2.0)
+        if frame is not None:
+            counts.append(len(detector.detect(frame.depth, K.fx, K.fy)))
+    source.stop()
+    assert len(counts) >= 11 and counts == [1] * len(counts)
