@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# bones between the 21 MediaPipe keypoints (0 wrist, then four joints per finger, thumb first)
-BONES = [(0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (0, 9), (9, 10), (10, 11),
-         (11, 12), (0, 13), (13, 14), (14, 15), (15, 16), (0, 17), (17, 18), (18, 19), (19, 20)]
+from models.hand.skeleton import KEYPOINT_BONES
+
 SKIN = (0.87, 0.68, 0.56)
 JOINT_COLOUR = (0.85, 0.1, 0.1)
 BONE_COLOUR = (0.15, 0.15, 0.6)
@@ -113,7 +112,7 @@ class MeshScene:
             joints = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(rest.joints))
             joints.paint_uniform_color(JOINT_COLOUR)
             bones = o3d.geometry.LineSet(o3d.utility.Vector3dVector(rest.joints),
-                                         o3d.utility.Vector2iVector(np.array(BONES, np.int32)))
+                                         o3d.utility.Vector2iVector(np.array(KEYPOINT_BONES, np.int32)))
             bones.paint_uniform_color(BONE_COLOUR)
             self._slots.append(_HandSlot(mesh, joints, bones))
         self._vis = vis

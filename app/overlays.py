@@ -12,9 +12,9 @@ from PyQt6.QtGui import QColor, QFont, QImage, QPainter, QPen
 
 from engine.frames import Frame
 from engine.results import FrameResult
+from models.hand.skeleton import KEYPOINT_CHAINS
 
 # MediaPipe 21-keypoint order; each finger drawn in its own colour (thumb .. pinky).
-FINGERS = [(0, 1, 2, 3, 4), (0, 5, 6, 7, 8), (0, 9, 10, 11, 12), (0, 13, 14, 15, 16), (0, 17, 18, 19, 20)]
 FINGER_COLOURS = [QColor(255, 90, 90), QColor(255, 200, 60), QColor(90, 220, 90), QColor(80, 170, 255),
                   QColor(200, 110, 255)]
 HAND_COLOURS = {"right": QColor(0, 220, 255), "left": QColor(255, 120, 0)}
@@ -23,7 +23,7 @@ DEPTH_RANGE_MM = (250.0, 1500.0)
 
 def draw_skeleton(p: QPainter, pts: np.ndarray, width: float, radius: float) -> None:
     """The 21 joints (pixels) as one coloured polyline per finger and white dots, with ``p``."""
-    for chain, colour in zip(FINGERS, FINGER_COLOURS):
+    for chain, colour in zip(KEYPOINT_CHAINS, FINGER_COLOURS):
         p.setPen(QPen(colour, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
         for a, b in zip(chain[:-1], chain[1:]):
             p.drawLine(QPointF(*pts[a]), QPointF(*pts[b]))

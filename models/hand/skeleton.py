@@ -39,6 +39,10 @@ KEYPOINT_NAMES = (
     "ring_mcp", "ring_pip", "ring_dip", "ring_tip",
     "pinky_mcp", "pinky_pip", "pinky_dip", "pinky_tip",
 )
+# the keypoints of each finger from the wrist out (thumb .. pinky), and the 20 bones between neighbours: what
+# overlays, contact sheets, sample strips and the 3-D view draw
+KEYPOINT_CHAINS = tuple((0, 4 * f + 1, 4 * f + 2, 4 * f + 3, 4 * f + 4) for f in range(5))
+KEYPOINT_BONES = tuple((a, b) for chain in KEYPOINT_CHAINS for a, b in zip(chain[:-1], chain[1:]))
 MANO_TO_KEYPOINTS = np.array(
     [0, 13, 14, 15, 16, 1, 2, 3, 17, 4, 5, 6, 18, 10, 11, 12, 19, 7, 8, 9, 20], dtype=np.int64
 )

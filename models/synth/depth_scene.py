@@ -109,3 +109,15 @@ def sleeve_mesh(start_m: float, extra_m: float, length_m: float, segments: int =
     caps = [[length_m, 0.0, 0.0], [start[0, 0], 0.0, 0.0]]
     verts = np.concatenate([_widen(start, extra_m), _widen(far, extra_m), caps])
     return verts, faces  # same ring layout as the forearm, so the same faces
+
+
+def sleeve_depth(sleeve: tuple[float, float], forearm_mm: float, faces: np.ndarray, wrist: np.ndarray,
+                 mats: np.ndarray, centres: np.ndarray, cameras: list, front: int) -> np.ndarray:
+    """(T, H, W) depth of a sleeve (`Scene.sleeve`: start from the wrist and extra radius, mm) over a forearm of
+    `forearm_mm`, meshed like it (`faces`), for a hand whose wrist is at `wrist` (T, 1, 3) m from the joints'
+    centroid, turned by `mats` (T, 3, 3) and placed at `centres` (T, 3) mm, seen by `cameras`."""
+    from models.synth.render_depth import render_depth_frames
+
+    verts, _ = sleeve_mesh(sleeve[0] / 1000.0, sleeve[1] / 1000.0, forearm_mm / 1000.0)
+    points = (verts[None] + wrist) @ mats.transpose(0, 2, 1) * 1000.0 + centres[:, None]
+    return render_depth_frames(points, faces, cameras, front).depth_image()

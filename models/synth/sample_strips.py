@@ -15,13 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from models.hand.skeleton import KEYPOINT_BONES
 from models.synth.depth_sensor import SENSORS
 from models.synth.sequence import SequenceGenerator, SequenceOptions
 
 REAL_HANDS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real-hands"
 
-BONES = [(0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (0, 9), (9, 10), (10, 11), (11, 12),
-         (0, 13), (13, 14), (14, 15), (15, 16), (0, 17), (17, 18), (18, 19), (19, 20)]
 
 
 def draw_labels(image: np.ndarray, joints_2d: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -31,7 +30,7 @@ def draw_labels(image: np.ndarray, joints_2d: np.ndarray, mask: np.ndarray) -> n
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     cv2.drawContours(out, contours, -1, (255, 255, 0), 1)
     pts = [tuple(int(round(v)) for v in p) for p in joints_2d]
-    for a, b in BONES:
+    for a, b in KEYPOINT_BONES:
         cv2.line(out, pts[a], pts[b], (0, 255, 0), 1, cv2.LINE_AA)
     for p in pts:
         cv2.circle(out, p, 2, (255, 0, 0), -1, cv2.LINE_AA)

@@ -20,7 +20,7 @@ from scipy.spatial.transform import Rotation
 from calibration.intrinsics import CameraIntrinsics
 from calibration.projection import project_mm
 from models.synth.backgrounds import Backgrounds
-from models.synth.depth_scene import draw_scene, scene_depth, sleeve_mesh
+from models.synth.depth_scene import draw_scene, scene_depth, sleeve_depth
 from models.synth.depth_sensor import choose_profile, sensor_depth
 from models.synth.pose_bank import PoseBank, procedural_bank
 from models.synth.pose_flow import FlowOptions, PoseFlowPlanner, approach, rotation_approach
@@ -264,8 +264,8 @@ class SequenceGenerator:
         return self._depth_frames(index, rng, noise_rng, scene_rng, idx, theta, self.model.pca_from_pose(theta, 10),
                                   betas, hand, np.asarray(rotvecs, np.float64), np.asarray(centres_mm, np.float64))
 
-    def _depth_frames(self, index, rng, noise_rng, scene_rng, idx, theta, theta_pca, betas, hand, rotvecs,
-                      centres) -> SynthSequence:
+    def _depth_frames(self, index, rng, noise_rng, scene_rng, idx, theta, theta_pca, betas, hand, rotvecs, centres
+                      ) -> SynthSequence:
         o = self.options
         d = o.depth
         k = o.intrinsics
@@ -293,7 +293,9 @@ class SequenceGenerator:
         scene = draw_scene(d.scene, centres[0], scene_rng)
         sensor = choose_profile(d.sensor, scene_rng)
         if scene.sleeve is not None:
-            sleeve = self._sleeve_depth(scene.sleeve, hand.joints[:, :1] - origin, mats, centres, cameras)
+            forearm = self._all_faces[len(self.faces):] - self.model.num_vertices  # its faces, wound alike
+            sleeve = sleeve_depth(scene.sleeve, d.forearm_mm, forearm, hand.joints[:, :1] - origin, mats, centres,
+                                  cameras, self.front)
             over = (sleeve > 0) & ((image == 0) | (sleeve < image))
             image = np.where(over, sleeve, image)
             masks[over] = 0
@@ -324,17 +326,7 @@ class SequenceGenerator:
             crop_centre_mm=centres.astype(np.float32), crop_box=boxes.astype(np.float32), cube_mm=d.cube_mm)
         return SynthSequence(index, "depth", rgb, depth, truth)
 
-    def _sleeve_depth(self, sleeve: tuple[float, float], wrist: np.ndarray, mats: np.ndarray, centres: np.ndarray,
-                      cameras: list[CameraIntrinsics]) -> np.ndarray:
-        """(T, H, W) depth of a sleeve over the forearm (`wrist`: (T, 1, 3) m, relative to the joints' centroid)."""
-        start_mm, extra_mm = sleeve
-        verts, _ = sleeve_mesh(start_mm / 1000.0, extra_mm / 1000.0, self.options.depth.forearm_mm / 1000.0)
-        faces = self._all_faces[len(self.faces):] - self.model.num_vertices  # the forearm's, wound alike
-        points = (verts[None] + wrist) @ mats.transpose(0, 2, 1) * 1000.0 + centres[:, None]
-        return render_depth_frames(points, faces, cameras, self.front).depth_image()
-
-    def _colour_frames(self, rng: np.random.Generator, raster, points: np.ndarray, shape: tuple[int, int]
-                       ) -> np.ndarray:
+    def _colour_frames(self, rng: np.random.Generator, raster, points: np.ndarray, shape: tuple) -> np.ndarray:
         """Shaded hand and forearm (one skin template) over moving backgrounds, aligned with the depth frames."""
         nv = self.model.num_vertices
         albedo = self._albedo(rng)
