@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 NUM_KEYPOINTS = 21
+TAIL = 1e-12  # smaller Gaussian values are 0 (their products stay far from float32's denormal range)
 
 
 def keypoint_heatmaps(uv_crop: np.ndarray, size: int, sigma: float) -> np.ndarray:
@@ -32,4 +33,7 @@ def keypoint_heatmaps(uv_crop: np.ndarray, size: int, sigma: float) -> np.ndarra
     # separable: exp(-(dx^2 + dy^2) / 2s^2) = exp(-dx^2 / 2s^2) * exp(-dy^2 / 2s^2)
     gx = np.exp(np.square(grid - px[..., 0:1]) * scale)  # (..., 21, S) along x
     gy = np.exp(np.square(grid - px[..., 1:2]) * scale)  # (..., 21, S) along y
+    # the far tails are cut to 0: float32 denormals there made ONNX Runtime's convolutions 8x slower
+    gx[gx < TAIL] = 0.0
+    gy[gy < TAIL] = 0.0
     return gy[..., :, None] * gx[..., None, :]
