@@ -1,9 +1,11 @@
-"""CADSTN scored as the live engine runs it: full synthetic depth frames, cropped and stepped by the
-engine's own CADSTN estimator (``engine.estimators.cadstn``), not by a copy of it.
+"""CADSTN scored as the live engine runs it: synthetic depth frames (full frames, or crop renders of every
+orientation), cropped, turned and stepped by the engine's own CADSTN estimator (``engine.estimators.cadstn``)
+and depth detector, not by copies of them.
 
 Why: held-out figures on crops centred on the true hand (``models.cadstn.evaluate``) say what the
 network can do; these say what it does behind the engine's cropping, where the crop centre comes
-from the depth alone. ``handstream eval --model cadstn --live com|track`` prints them.
+from the depth alone and each crop's turn from the previous frame. ``handstream eval --model cadstn
+--live com|track [--crops] [--keypoints simulated|mediapipe]`` prints them.
 """
 from __future__ import annotations
 
@@ -76,6 +78,8 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
             preds.append(previous)
             gts.append(truth)
         bounds.append((start, len(preds)))
+    if not preds:
+        raise ValueError("the depth detector found no hand in any held-out frame: nothing to score")
     pred, gt = np.stack(preds), np.stack(gts)
     accel = [acceleration_error(pred[s:e], gt[s:e]) for s, e in bounds if e - s >= 3]
     return EvalResult(reports={"fused": pose_report(pred, gt)}, acceleration_mm={"fused": float(np.mean(accel))},
