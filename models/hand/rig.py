@@ -16,6 +16,7 @@ import numpy as np
 from scipy.linalg import eigh
 from scipy.optimize import nnls
 
+from models.hand.model import rodrigues
 from models.hand.skeleton import FINGER_JOINTS, FINGER_RADII, FINGERS, PARENTS, joint_axes, rest_joints, rest_tips
 
 # Half-width (metres) of the band over which a vertex hands over from a bone to the next, per joint of a chain.
@@ -203,15 +204,6 @@ def joint_regressor(verts: np.ndarray, samples_v: np.ndarray, samples_j: np.ndar
     return reg
 
 
-def _rotations(rotvecs: np.ndarray) -> np.ndarray:
-    angle = np.linalg.norm(rotvecs, axis=-1, keepdims=True)
-    axis = rotvecs / np.maximum(angle, 1e-12)
-    x, y, z = axis[..., 0], axis[..., 1], axis[..., 2]
-    zero = np.zeros_like(x)
-    k = np.stack([zero, -z, y, z, zero, -x, -y, x, zero], axis=-1).reshape(*rotvecs.shape[:-1], 3, 3)
-    return np.eye(3) + np.sin(angle)[..., None] * k + (1 - np.cos(angle))[..., None] * (k @ k)
-
-
 def pose_correctives(verts: np.ndarray, weights: np.ndarray, regressor: np.ndarray) -> np.ndarray:
     """MANO-style `posedirs` (V, 3, 135) that undo linear blend skinning's volume loss at bent joints.
 
@@ -236,13 +228,13 @@ def pose_correctives(verts: np.ndarray, weights: np.ndarray, regressor: np.ndarr
             continue
         f, a = np.meshgrid(flex, abd, indexing="ij")
         rotvecs = f.reshape(-1, 1) * axes[k, 0] + a.reshape(-1, 1) * axes[k, 1]  # (S, 3)
-        rots = _rotations(rotvecs)  # (S, 3, 3)
+        rots = rodrigues(rotvecs)  # (S, 3, 3)
         rel = verts[band] - joints[k]  # (B, 3)
         cb = c[band]
         # LBS: blended matrix; target: rotation by the blended angle.
         lbs_m = (1 - cb)[None, :, None, None] * np.eye(3) + cb[None, :, None, None] * rots[:, None]  # (S, B, 3, 3)
         lbs = np.einsum("sbij,bj->sbi", lbs_m, rel)
-        target = np.einsum("sbij,bj->sbi", _rotations(cb[None, :, None] * rotvecs[:, None, :]), rel)
+        target = np.einsum("sbij,bj->sbi", rodrigues(cb[None, :, None] * rotvecs[:, None, :]), rel)
         offset = np.linalg.solve(lbs_m, (target - lbs)[..., None])[..., 0]  # rest-space offsets (S, B, 3)
         feature = (rots - np.eye(3)).reshape(len(rots), 9)  # (S, 9)
         # Least squares over samples for every vertex and coordinate at once: offset = feature @ P.
