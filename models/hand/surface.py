@@ -168,6 +168,16 @@ def posed_part_distances(points: np.ndarray, rots: np.ndarray, trans: np.ndarray
     return _part_distances(local)
 
 
+def _edges_along(field: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The field at both ends of every grid edge along `axis`, and where the surface (field = 0) crosses it."""
+    lo = [slice(None)] * 3
+    hi = [slice(None)] * 3
+    lo[axis] = slice(0, -1)
+    hi[axis] = slice(1, None)
+    f0, f1 = field[tuple(lo)], field[tuple(hi)]
+    return f0, f1, (f0 < 0) != (f1 < 0)
+
+
 def surface_nets(field: np.ndarray, origin: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
     """Closed mesh of the zero level set of `field` (grid (nx, ny, nz), negative inside, positive on the border).
 
@@ -183,12 +193,7 @@ def surface_nets(field: np.ndarray, origin: np.ndarray, step: float) -> tuple[np
     cnt = np.zeros(tuple(cells))
     offsets = np.array([[0, 0], [1, 0], [0, 1], [1, 1]])
     for axis in range(3):
-        lo = [slice(None)] * 3
-        hi = [slice(None)] * 3
-        lo[axis] = slice(0, -1)
-        hi[axis] = slice(1, None)
-        f0, f1 = field[tuple(lo)], field[tuple(hi)]
-        crossing = (f0 < 0) != (f1 < 0)
+        f0, f1, crossing = _edges_along(field, axis)
         t = np.where(crossing, f0 / np.where(crossing, f0 - f1, 1.0), 0.0)
         idx = np.indices(f0.shape).astype(np.float64)
         pos = np.moveaxis(idx, 0, -1)
@@ -217,12 +222,7 @@ def surface_nets(field: np.ndarray, origin: np.ndarray, step: float) -> tuple[np
     faces = []
     for axis in range(3):
         others = [a for a in range(3) if a != axis]
-        lo = [slice(None)] * 3
-        hi = [slice(None)] * 3
-        lo[axis] = slice(0, -1)
-        hi[axis] = slice(1, None)
-        f0, f1 = field[tuple(lo)], field[tuple(hi)]
-        crossing = (f0 < 0) != (f1 < 0)
+        _, _, crossing = _edges_along(field, axis)
         # Only interior edges (all four neighbouring cells exist); the border is outside anyway.
         e = np.argwhere(crossing)
         keep = np.all([(e[:, a] >= 1) & (e[:, a] <= field.shape[a] - 2) for a in others], axis=0)
