@@ -97,6 +97,11 @@ class StreamingEngine:
             self._calibration = load_calibration(Path(o.calibration))
         self.model = ModelSession(o.model_path or default_model_path(o.model), kind,
                                   providers=o.providers, threads=o.threads)
+        # an RGB-D model (it reads a colour detector's landmarks): MediaPipe on frames with colour, the depth
+        # detector on frames without (a depth-only source still works)
+        rgbd = o.detector == "auto" and "heatmaps" in self.model.info.input_names and "depth" in kind.detectors
+        if rgbd:
+            self.detector_kind = "mediapipe"
         if self.detector_kind == "mediapipe":
             from engine.detect_rgb import MediaPipeHandDetector
 
@@ -106,7 +111,7 @@ class StreamingEngine:
                 from engine.detect_rgb import BackgroundDetector
 
                 self._background = BackgroundDetector(self._rgb_detector)
-        else:
+        if self.detector_kind == "depth" or rgbd:
             from engine.detect_depth import DepthDetectorOptions, DepthHandDetector
 
             self._depth_detector = DepthHandDetector(
@@ -269,16 +274,16 @@ class StreamingEngine:
         with self._detect_lock:  # not under the engine's lock: it may run beside finish (detect ahead)
             if self._closed:
                 raise RuntimeError("the engine was closed")
-            if self._rgb_detector is not None:
+            if self._rgb_detector is not None and (frame.rgb is not None or self._depth_detector is None):
                 if frame.rgb is None:
                     raise ValueError(f"frame {frame.index} has no colour image for the MediaPipe detector")
-                found = self._rgb_detector.detect(frame.rgb, frame.timestamp)
+                found, used = self._rgb_detector.detect(frame.rgb, frame.timestamp), "mediapipe"
             else:
                 if frame.depth is None:
                     raise ValueError(f"frame {frame.index} has no depth image for the depth detector "
                                      "(use --model seqhand with a colour source)")
-                found = self._depth_detector.detect(frame.depth, intrinsics.fx, intrinsics.fy)
-        return self.estimator.place(found, self.detector_kind, frame)
+                found, used = self._depth_detector.detect(frame.depth, intrinsics.fx, intrinsics.fy), "depth"
+        return self.estimator.place(found, used, frame)
 
     def _matched(self, detections: list[Detection]) -> list[tuple[Track, Detection]]:
         """The tracks of this frame's detections (kinds that detect on every frame); the others missed it."""

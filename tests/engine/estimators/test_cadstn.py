@@ -87,3 +87,18 @@ def test_live_evaluation_counts_axis_turnovers_and_checks_its_keypoints(rgbd_mod
         evaluate_live(tiny_cadstn, options)
     with pytest.raises(ValueError, match="need full colour frames"):
         evaluate_live(rgbd_model, EvalOptions(keypoints="mediapipe"), full_frame=False)
+
+
+def test_an_rgbd_model_reads_mediapipe_on_colour_frames_and_the_depth_alone_without(rgbd_model, tiny_cadstn):
+    from engine.demo import DEMO_INTRINSICS, render_demo_frame
+    from engine.frames import Frame
+    from engine.stream import StreamingEngine
+
+    rgb, depth = render_demo_frame(0.5, "rgbd")
+    with StreamingEngine(EngineOptions(model="cadstn", model_path=rgbd_model, threads=1)) as engine:
+        assert engine.detector_kind == "mediapipe"  # chosen by the model, with the depth detector beside it
+        (coloured,) = engine.process(Frame(0, 0.0, rgb=rgb, depth=depth, intrinsics=DEMO_INTRINSICS)).hands
+        (bare,) = engine.process(Frame(1, 1.0, rgb=None, depth=depth, intrinsics=DEMO_INTRINSICS)).hands
+    assert not np.allclose(coloured.joints_3d, bare.joints_3d, atol=1e-3)  # landmarks placed and fed one
+    with StreamingEngine(EngineOptions(model="cadstn", model_path=tiny_cadstn, threads=1)) as engine:
+        assert engine.detector_kind == "depth"  # a depth-only model keeps the depth detector
