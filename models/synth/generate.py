@@ -1,6 +1,9 @@
 """Writing a synthetic dataset to shards with several worker processes (what `handstream gen-data` runs).
 
-Workers are forked after the pose bank is built, so it is built once and shared; every shard is a fixed range
+The pose bank is built once and each worker process is sent the generator holding it; workers are spawned, not
+forked: a fork copies the parent's threads' locks in whatever state they are (the parent may have run ONNX
+Runtime, MediaPipe or OpenCV threads), and in one full test run a forked worker waited forever on the task
+queue's lock. Every shard is a fixed range
 of sequence numbers and every sequence depends only on (seed, number), so the result does not depend on the
 number of workers or on which worker wrote what, and a rerun after an interruption writes only what is missing.
 """
@@ -137,7 +140,7 @@ def generate_dataset(options: GenerateOptions, progress: bool = True) -> Generat
                 result.written.append(out / shards.shard_name(number))
                 bar.update(n)
         else:
-            ctx = mp.get_context("fork")
+            ctx = mp.get_context("spawn")
             with ctx.Pool(min(options.workers, len(tasks)), initializer=_init_worker,
                           initargs=(generator, out, options.compress)) as pool:
                 for number, n in pool.imap_unordered(_write_one, tasks):
