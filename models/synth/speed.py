@@ -74,7 +74,7 @@ def measure_generation(kind: str = "rgb", size: int | None = None, workers: int 
         done = [_frames(i) for i in range(sequences)]
         seconds = time.perf_counter() - start
         return GenerationSpeed(kind, size, 1, sequences, sum(f for f, _ in done), seconds, sum(c for _, c in done))
-    with mp.get_context("fork").Pool(workers, initializer=_init, initargs=(generator,)) as pool:
+    with mp.get_context("spawn").Pool(workers, initializer=_init, initargs=(generator,)) as pool:  # as gen-data
         pool.map(_frames, range(workers), chunksize=1)  # every worker up and warm
         start = time.perf_counter()
         done = pool.map(_frames, range(sequences), chunksize=max(1, sequences // (4 * workers)))
