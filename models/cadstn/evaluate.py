@@ -19,7 +19,6 @@ from models.onnx_session import open_session
 from models.synth.sequence import ANY_TILT_DEG
 
 DATA_LAYOUTS = {"synth": "hand21", "nyu": "nyu14", "icvl": "icvl16"}
-KEYPOINTS = ("none", "simulated", "mediapipe")
 
 
 @dataclass
