@@ -82,9 +82,9 @@ class MediaPipeAlone:
     pipeline measures it: the reference the RGB path's speed is held to."""
 
     def __init__(self, max_hands: int = 2) -> None:
-        from engine.detect_rgb import MediaPipeHandDetector
+        from models.mediapipe_hands import MediaPipeHands
 
-        self.detector = MediaPipeHandDetector(max_hands=max_hands)
+        self.detector = MediaPipeHands(max_hands=max_hands)
 
     def process(self, frame: Frame) -> FrameResult:
         from engine.results import HandResult, StageTimings

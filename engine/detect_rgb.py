@@ -1,9 +1,9 @@
-"""Hand detection on colour images: MediaPipe's HandLandmarker (Tasks API, VIDEO mode), offline.
+"""Hand detection on colour images: MediaPipe's palm detector and landmark network, offline.
 
-Why MediaPipe: its palm detector + landmark model find hands robustly and give 21 landmarks, which
-make a tight box for the first crop. It costs ~25-30 ms per call on this CPU, so the engine calls it
-only to acquire hands and to re-check them now and then (``engine/stream.py``).
-The landmarker itself (bundle, running modes, arrays) is ``models.mediapipe_hands``.
+Why MediaPipe: trained on real photos, it finds hands robustly and gives 21 landmarks, which make a tight box
+for the crop and are the lifter's input. On a video its landmark network follows each hand and the palm detector
+only looks for new ones now and then (``models.mediapipe_landmarks``); photos go through the whole
+HandLandmarker each (``models.mediapipe_hands``).
 """
 from __future__ import annotations
 
@@ -13,18 +13,20 @@ import numpy as np
 
 from engine.tracks import Detection
 from models.mediapipe_hands import MediaPipeHands
+from models.mediapipe_landmarks import TrackedMediaPipeHands
 
 
 class MediaPipeHandDetector:
     """``detect(rgb, timestamp_s)`` → hands as ``Detection`` (box from the 21 landmarks, which it keeps with
-    their relative depth and metric 3-D landmarks). ``stills``: IMAGE mode, for unrelated photos."""
+    their relative depth and metric 3-D landmarks). ``stills``: each image on its own, for unrelated photos."""
 
     def __init__(self, task_path: Path | str | None = None, max_hands: int = 2,
                  min_confidence: float = 0.5, stills: bool = False) -> None:
-        self._hands = MediaPipeHands(task_path, max_hands, min_confidence, stills)
+        self._hands = (MediaPipeHands(task_path, max_hands, min_confidence, stills=True) if stills
+                       else TrackedMediaPipeHands(task_path, max_hands, min_confidence))
 
     def detect(self, rgb: np.ndarray, timestamp_s: float) -> list[Detection]:
-        """Hands in an HxWx3 uint8 RGB image; timestamps must increase (VIDEO mode)."""
+        """Hands in an HxWx3 uint8 RGB image (a video's frames in order)."""
         found = []
         for hand in self._hands.detect(rgb, timestamp_s):
             lo, hi = hand.landmarks.min(axis=0), hand.landmarks.max(axis=0)
