@@ -11,13 +11,13 @@ An upright crop (`upright=True`) is also turned in the image plane so that the h
 up (`hand_axis_angle`); the joints are turned with it and back. A network then need not learn every
 in-plane rotation, which costs a small network accuracy: the shipped CADSTN model scores 10.1 mm held
 out on upright crops, the same network 12.4 mm on crops as cut (weights/cadstn_compact.onnx.md).
+Which way is up comes from `models.crop_axis`.
 
 Camera convention: pinhole, x right, y down, z forward, all in millimetres; lens distortion is
 ignored (depth streams are delivered rectified).
 """
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,6 +25,7 @@ import numpy as np
 
 from calibration.intrinsics import CameraIntrinsics
 from calibration.projection import pixel_to_camera_mm, project_mm
+from models.crop_axis import MIDDLE_MCP, WRIST, _disc, arm_axis_angle, hand_axis_angle, joint_axis_angle  # noqa: F401
 
 DEFAULT_CUBE_MM = 250.0
 DEFAULT_SIZE = 128
@@ -33,6 +34,10 @@ HAND_SPAN_MM = 180.0  # wrist to middle fingertip of an adult hand
 # the joints' centroid lies this far behind the surface seen, along the ray (mean of 300 full-frame renders, seed 7)
 CENTRE_BEHIND_SURFACE_MM = 17.0
 HAND_CENTRE_FROM_TIP_MM = 60.0  # the 21 joints' centroid from the hand's far end, along the arm (fitted on renders)
+# recentring with follow_axis: a re-cut that turned the crop further than this looks again (training's axis noise
+# is 12°), at most SETTLE_PASSES more times
+SETTLE_DEG = 30.0
+SETTLE_PASSES = 2
 
 
 @dataclass
@@ -219,38 +224,6 @@ def _sample(depth: np.ndarray, uc: float, vc: float, zc: float, half_u: float, h
     return normed
 
 
-def hand_axis_angle(normed: np.ndarray) -> float:
-    """The turn (radians) that brings the hand's long axis up in an upright crop: the principal axis of
-    the hand's pixels (those < +1 within the crop's inscribed disc), pointing to the side where they
-    reach further (the sign of the third moment along it). 0 for a crop with no hand pixels."""
-    grid, disc = _disc(normed.shape[0])
-    hand = ((normed < 1.0) & disc).astype(np.float64)
-    cols, rows = hand.sum(axis=0), hand.sum(axis=1)  # moments from these and two matrix products: ~30 µs
-    n = cols.sum()
-    if n < 3:
-        return 0.0
-    x, y = grid - cols @ grid / n, grid - rows @ grid / n  # pixel coordinates about the hand's centroid
-    axis = 0.5 * np.arctan2(2.0 * (y @ hand @ x), cols @ x ** 2 - rows @ y ** 2)
-    c, s = np.cos(axis), np.sin(axis)
-    third = (c ** 3 * (cols @ x ** 3) + 3 * c * c * s * (y @ hand @ x ** 2) + 3 * c * s * s * (y ** 2 @ hand @ x)
-             + s ** 3 * (rows @ y ** 3))
-    if third < 0:
-        axis += np.pi
-    return float(axis + np.pi / 2)  # the image's up (0, −1) turned by this is the axis
-
-
-WRIST, MIDDLE_MCP = 0, 9  # MediaPipe keypoint order
-
-
-def joint_axis_angle(points_2d: np.ndarray) -> float:
-    """The upright crop's turn (as `hand_axis_angle`) that brings the hand's wrist → middle-knuckle direction
-    up, from its 21 keypoints in image pixels (MediaPipe order). Unlike the crop's principal axis it has no
-    180° ambiguity, so a crop turned by the previous frame's joints holds its axis from frame to frame."""
-    p = np.asarray(points_2d, np.float64)
-    d = p[MIDDLE_MCP] - p[WRIST]
-    return float(np.arctan2(d[1], d[0]) + np.pi / 2)
-
-
 def pixels_to_crop(points_2d: np.ndarray, crop: DepthCrop) -> np.ndarray:
     """Image pixels (…, 2) → the crop's own coordinates ([−1, 1] edge to edge, turned with an upright crop),
     where keypoint heatmaps are drawn (`models.heatmaps`)."""
@@ -263,13 +236,6 @@ def pixels_to_crop(points_2d: np.ndarray, crop: DepthCrop) -> np.ndarray:
     return g.astype(np.float32)
 
 
-@functools.lru_cache(maxsize=8)
-def _disc(size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel centres of a size×size crop in [−1, 1] and the crop's inscribed disc."""
-    grid = (np.arange(size) + 0.5) / size * 2.0 - 1.0
-    return grid, grid[None, :] ** 2 + grid[:, None] ** 2 <= 1.0
-
-
 def recentred_crop(depth: np.ndarray, centre_mm: np.ndarray, intrinsics: CameraIntrinsics,
                    predict: Callable[[DepthCrop], np.ndarray], passes: int = 1,
                    cube_mm: float = DEFAULT_CUBE_MM, size: int = DEFAULT_SIZE, upright: bool = False,
@@ -277,15 +243,24 @@ def recentred_crop(depth: np.ndarray, centre_mm: np.ndarray, intrinsics: CameraI
     """The crop around `centre_mm` (turned by `angle` if given, see `crop_depth`), re-cut `passes` times
     around the centroid of the joints `predict` (crop → normalised (K, 3) joints) finds in it (DeepPrior++'s
     refinement): the detector's centre of mass misses the joints' centroid by ~25 mm, the network's estimate
-    by less. With `follow_axis` (21-joint models) each re-cut is also turned by the joints found."""
+    by less. With `follow_axis` (21-joint models) each re-cut is also turned by the joints found, a first look
+    without `angle` by the crop's axis pointed away from the forearm (`arm_axis_angle`), and while a re-cut
+    turned the crop by more than SETTLE_DEG (a stale or wrong first turn) up to SETTLE_PASSES more follow."""
+    follow = upright and follow_axis
+    if follow and angle is None:
+        angle = arm_axis_angle(crop_depth(depth, centre_mm, intrinsics, cube_mm=cube_mm, size=size).depth)
     crop = crop_depth(depth, centre_mm, intrinsics, cube_mm=cube_mm, size=size, upright=upright, angle=angle)
-    for _ in range(passes):
+    turned = 0.0
+    for k in range(passes + (SETTLE_PASSES if follow and passes else 0)):
+        if k >= passes and turned <= np.radians(SETTLE_DEG):
+            break  # the turn has settled
         joints = joints_to_camera_mm(predict(crop), crop)
         centre = joints.mean(axis=0)
         if not np.isfinite(centre).all() or centre[2] <= 0:
             break  # a broken prediction: keep the detector's crop
-        if upright and follow_axis:
+        if follow:
             angle = joint_axis_angle(project_mm(joints, intrinsics))
+            turned = abs((angle - crop.angle + np.pi) % (2 * np.pi) - np.pi)
         crop = crop_depth(depth, centre, intrinsics, cube_mm=cube_mm, size=size, upright=upright, angle=angle)
     return crop
 

@@ -214,3 +214,38 @@ def test_recentring_with_follow_axis_turns_each_cut_by_the_joints_found():
     assert np.degrees(crop.angle) % 360 == pytest.approx(270.0, abs=1e-6)  # left turned up
     kept = depth_crop.recentred_crop(depth, centre, CAM, predict, passes=1, size=64, upright=True, angle=0.5)
     assert kept.angle == 0.5 and seen[-1] == 0.5  # without follow_axis a given turn holds
+
+
+def test_recentring_with_follow_axis_looks_again_until_the_turn_settles():
+    depth, _, _ = _stick(20.0)
+    centre = depth_crop.pixel_to_camera_mm(np.array([160.0, 120.0, 600.0]), CAM)
+    seen = []
+
+    def settled(crop):  # a network that finds the middle knuckle straight left of the wrist, whatever the crop
+        seen.append(crop.angle)
+        joints_mm = np.tile(centre, (21, 1))
+        joints_mm[9, 0] -= 40.0
+        return depth_crop.joints_to_crop(joints_mm, crop)
+
+    crop = depth_crop.recentred_crop(depth, centre, CAM, settled, passes=1, size=64, upright=True, angle=0.3,
+                                     follow_axis=True)
+    # the first re-cut turned the crop by far more than SETTLE_DEG, so one more look; that one agreed: done
+    assert len(seen) == 2 and np.degrees(crop.angle) % 360 == pytest.approx(270.0, abs=1e-6)
+    seen.clear()
+
+    def spinning(crop):  # a network whose hand always lies 90° off the crop's up: the turn never settles
+        seen.append(crop.angle)
+        joints = np.zeros((21, 3))
+        joints[9, 0] = 0.3  # in the crop's own frame: the middle knuckle right of the wrist
+        return joints
+
+    depth_crop.recentred_crop(depth, centre, CAM, spinning, passes=1, size=64, upright=True, angle=0.3,
+                              follow_axis=True)
+    assert len(seen) == 1 + depth_crop.SETTLE_PASSES  # bounded: at most SETTLE_PASSES more looks
+    seen.clear()
+    depth_crop.recentred_crop(depth, centre, CAM, spinning, passes=1, size=64, upright=True, angle=0.3)
+    assert len(seen) == 1  # a given turn that is not followed: the passes asked for only
+    seen.clear()
+    depth_crop.recentred_crop(depth, centre, CAM, spinning, passes=0, size=64, upright=True, angle=0.3,
+                              follow_axis=True)
+    assert seen == []  # no recentring asked for: no look at all
