@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="ONNX Runtime intra-op threads (default 1: polite on a shared CPU)")
     parser.add_argument("--detector", default="auto", choices=("auto", "mediapipe", "depth"),
                         help="hand detector (auto: depth segmentation on the demo and for cadstn, else MediaPipe)")
+    parser.add_argument("--max-hands", type=int, default=2,
+                        help="hands to track, for the model and for MediaPipe alone (default 2, as in every run)")
     parser.add_argument("--no-vertices", action="store_true",
                         help="joints only, no mesh (what `handstream run` does unless --vertices; the app draws it)")
     parser.add_argument("--no-detect-ahead", action="store_true",
@@ -58,10 +60,12 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--model-path needs exactly one --model")
     if args.frames < 2:
         raise ValueError(f"--frames must be at least 2, got {args.frames}")
+    if args.max_hands < 1:
+        raise ValueError(f"--max-hands must be at least 1, got {args.max_hands}")
     providers = args.providers or [p for p in pick_providers() if p in PREFERRED_PROVIDERS]
     results = [bench_engine(m, p, source=args.source, frames=args.frames, model_path=args.model_path,
                             detector=args.detector, threads=args.threads, vertices=not args.no_vertices,
-                            detect_ahead=not args.no_detect_ahead)
+                            detect_ahead=not args.no_detect_ahead, max_hands=args.max_hands)
                for m in models for p in (["MediaPipe's own (TFLite, CPU)"] if m == "mediapipe" else providers)]
     if args.json:
         print(json.dumps([dataclasses.asdict(r) for r in results], indent=2))

@@ -78,7 +78,7 @@ MEDIAPIPE = "mediapipe"  # bench_engine's reference row: MediaPipe Hands alone, 
 
 
 class MediaPipeAlone:
-    """MediaPipe Hands alone (VIDEO mode, two hands) behind the engine's ``process``/``close``, so the same
+    """MediaPipe Hands alone (its HandLandmarker in VIDEO mode) behind the engine's ``process``/``close``, so the same
     pipeline measures it: the reference the RGB path's speed is held to."""
 
     def __init__(self, max_hands: int = 2) -> None:
@@ -104,7 +104,7 @@ class MediaPipeAlone:
 
 def bench_engine(model: str, provider: str, *, source: str = "demo", frames: int = 300, warmup: int = 30,
                  model_path: Path | None = None, detector: str = "auto", threads: int = 1,
-                 vertices: bool = True, detect_ahead: bool = True) -> BenchResult:
+                 vertices: bool = True, detect_ahead: bool = True, max_hands: int = 2) -> BenchResult:
     """Run ``frames`` frames (after ``warmup``) of ``source`` through the pipeline and measure them.
 
     A missing model file or source does not raise: the result's ``error`` says so in one line.
@@ -115,9 +115,9 @@ def bench_engine(model: str, provider: str, *, source: str = "demo", frames: int
 
     result = BenchResult(model=model, provider=provider, source=source, host=host_cpu())
     try:
-        engine = MediaPipeAlone() if model == MEDIAPIPE else StreamingEngine(live_engine_options(
+        engine = MediaPipeAlone(max_hands) if model == MEDIAPIPE else StreamingEngine(live_engine_options(
             source, model, model_path, detector, providers=(provider,), threads=threads, vertices=vertices,
-            detect_ahead=detect_ahead))
+            detect_ahead=detect_ahead, max_hands=max_hands))
     except (OSError, ValueError) as exc:
         result.error = str(exc)
         return result

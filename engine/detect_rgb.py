@@ -2,7 +2,7 @@
 
 Why MediaPipe: trained on real photos, it finds hands robustly and gives 21 landmarks, which make a tight box
 for the crop and are the lifter's input. On a video its landmark network follows each hand and the palm detector
-only looks for new ones now and then (``models.mediapipe_landmarks``); photos go through the whole
+only looks for new ones now and then (``models.mediapipe_tracking``); photos go through the whole
 HandLandmarker each (``models.mediapipe_hands``).
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 
 from engine.tracks import Detection
 from models.mediapipe_hands import MediaPipeHands
-from models.mediapipe_landmarks import TrackedMediaPipeHands
+from models.mediapipe_tracking import TrackedMediaPipeHands
 
 
 class MediaPipeHandDetector:

@@ -54,6 +54,15 @@ def quiet_native_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+def bundle_path(task_path: Path | str | None = None) -> Path:
+    """The hand detector bundle to load (default: the shipped one); a one-line error when it is missing."""
+    path = Path(task_path) if task_path else DEFAULT_TASK
+    if not path.is_file():
+        raise FileNotFoundError(f"hand detector bundle {path} is missing (build it with "
+                                "`python -m models.build_hand_landmarker --wheel ...`)")
+    return path
+
+
 class MediaPipeHands:
     """``detect(rgb, timestamp_s)`` -> list of `LandmarkerHand`; ``close()`` releases MediaPipe's graph.
 
@@ -63,10 +72,7 @@ class MediaPipeHands:
 
     def __init__(self, task_path: Path | str | None = None, max_hands: int = 2, min_confidence: float = 0.5,
                  stills: bool = False) -> None:
-        path = Path(task_path) if task_path else DEFAULT_TASK
-        if not path.is_file():
-            raise FileNotFoundError(f"hand detector bundle {path} is missing (build it with "
-                                    "`python -m models.build_hand_landmarker --wheel ...`)")
+        path = bundle_path(task_path)
         # MediaPipe's native logging (glog, TFLite) would print several lines per frame: warnings only.
         os.environ.setdefault("GLOG_minloglevel", "2")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -1,12 +1,9 @@
-"""MediaPipe's hand-landmark network run directly on tracked hands, its palm detector only to find new ones.
+"""MediaPipe's hand-landmark network run directly on a crop: the network, its crop, and the bundle's networks on
+LiteRT.
 
-Why: MediaPipe's HandLandmarker in VIDEO mode runs its palm detector on every frame while fewer hands are tracked
-than it may report (one hand in view, two allowed: ~17 ms a frame here, against ~8 ms with one allowed), so
-alone it cost the colour path more than everything else together. Here the landmark network (the same file,
-from the shipped bundle, on LiteRT) follows each hand from the previous frame's landmarks as MediaPipe's own
-tracking does, and the whole HandLandmarker (IMAGE mode) looks for new hands only every ``search_every`` frames
-while a hand could still be added, or on every frame while none is tracked. The tracking crop is MediaPipe's
-(`roi_from_landmarks`): on real video the landmarks agree with the HandLandmarker's to ~0.1 px.
+Why: the engine follows each hand with this network alone, from the previous frame's landmarks as MediaPipe's own
+VIDEO mode does (`models.mediapipe_tracking`), instead of MediaPipe's whole HandLandmarker. The tracking crop is
+MediaPipe's (`roi_from_landmarks`): on real video the landmarks agree with the HandLandmarker's to ~0.1 px.
 """
 from __future__ import annotations
 
@@ -19,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from models.mediapipe_hands import DEFAULT_TASK, LandmarkerHand, MediaPipeHands, quiet_native_stderr
+from models.mediapipe_hands import LandmarkerHand, bundle_path, quiet_native_stderr
 
 LANDMARK_FILE = "hand_landmarks_detector.tflite"  # the landmark network inside the .task bundle
 INPUT_SIZE = 224
@@ -65,25 +62,40 @@ def roi_from_landmarks(landmarks: np.ndarray) -> HandRoi:
     return HandRoi(centre=centre, size=float(max(width, height) * ROI_SCALE), rotation=rotation)
 
 
-def _overlap(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union of the landmarks' boxes: two tracks or a track and a detection on one hand."""
-    lo, hi = np.maximum(a.min(0), b.min(0)), np.minimum(a.max(0), b.max(0))
+def roi_overlap(a: HandRoi, b: HandRoi) -> float:
+    """Intersection over union of two crops taken as upright squares: two tracks, or a track and a palm, on one
+    hand (MediaPipe's own test, at 0.5)."""
+    lo = np.maximum(a.centre - a.size / 2.0, b.centre - b.size / 2.0)
+    hi = np.minimum(a.centre + a.size / 2.0, b.centre + b.size / 2.0)
     inter = float(np.prod(np.clip(hi - lo, 0.0, None)))
-    area = float(np.prod(a.max(0) - a.min(0)) + np.prod(b.max(0) - b.min(0)))
-    return inter / max(area - inter, 1e-9)
+    return inter / max(a.size**2 + b.size**2 - inter, 1e-9)
+
+
+def bundle_network(file: str, task_path: Path | str | None = None, threads: int | None = None):
+    """A LiteRT interpreter of one network in MediaPipe's .task bundle (a zip), ready to run, on ``threads``
+    threads (default: two at most)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    path = bundle_path(task_path)
+    try:
+        with zipfile.ZipFile(path) as bundle:
+            model = bundle.read(file)
+    except (zipfile.BadZipFile, KeyError) as exc:
+        raise ValueError(f"hand detector bundle {path} cannot be loaded: {exc}") from None
+    with quiet_native_stderr():
+        try:
+            net = Interpreter(model_content=model, num_threads=threads or min(2, os.cpu_count() or 1))
+            net.allocate_tensors()
+        except (RuntimeError, ValueError) as exc:
+            raise ValueError(f"hand detector bundle {path}: {file} cannot be loaded: {exc}") from None
+    return net
 
 
 class LandmarkNetwork:
     """MediaPipe's landmark network from the bundle on LiteRT: ``run(rgb, roi)`` -> (hand, presence)."""
 
     def __init__(self, task_path: Path | str | None = None, threads: int | None = None) -> None:
-        from ai_edge_litert.interpreter import Interpreter
-
-        with zipfile.ZipFile(Path(task_path) if task_path else DEFAULT_TASK) as bundle:
-            model = bundle.read(LANDMARK_FILE)
-        with quiet_native_stderr():
-            self._net = Interpreter(model_content=model, num_threads=threads or min(2, os.cpu_count() or 1))
-            self._net.allocate_tensors()
+        self._net = bundle_network(LANDMARK_FILE, task_path, threads)
         self._input = self._net.get_input_details()[0]["index"]
         # outputs: 21 x (x, y, z) in input pixels, presence, P(right hand), 21 metric landmarks (crop's axes)
         self._outputs = [d["index"] for d in self._net.get_output_details()]
@@ -105,42 +117,3 @@ class LandmarkNetwork:
                               world=world, handedness="right" if p_right > 0.5 else "left",
                               score=max(p_right, 1.0 - p_right))
         return hand, float(presence[0])
-
-
-class TrackedMediaPipeHands:
-    """``detect(rgb, timestamp_s)`` -> list of `LandmarkerHand` on a video, as MediaPipe's VIDEO mode reports them.
-
-    Each tracked hand is followed by the landmark network alone; a hand whose presence falls below
-    ``min_confidence`` is lost. New hands are searched for with the whole HandLandmarker (IMAGE mode) on every
-    frame while none is tracked, and every ``search_every`` frames while fewer than ``max_hands`` are: a hand
-    that comes into view while another is followed appears at most ``search_every - 1`` frames later.
-    """
-
-    def __init__(self, task_path: Path | str | None = None, max_hands: int = 2, min_confidence: float = 0.5,
-                 search_every: int = 4, threads: int | None = None) -> None:
-        self._finder = MediaPipeHands(task_path, max_hands, min_confidence, stills=True)
-        self._network = LandmarkNetwork(task_path, threads)
-        self.max_hands, self.min_confidence, self.search_every = max_hands, min_confidence, search_every
-        self._rois: list[HandRoi] = []
-        self._since_search = 0
-
-    def detect(self, rgb: np.ndarray, timestamp_s: float = 0.0) -> list[LandmarkerHand]:
-        """Hands in an HxWx3 uint8 RGB frame of the video (frames in order; the timestamp is not needed)."""
-        hands: list[tuple[LandmarkerHand, float]] = []
-        for roi in self._rois:
-            hand, presence = self._network.run(rgb, roi)
-            if presence >= self.min_confidence and all(_overlap(hand.landmarks, h.landmarks) < 0.5 for h, _ in hands):
-                hands.append((hand, presence))
-        self._since_search += 1
-        if len(hands) < self.max_hands and (not hands or self._since_search >= self.search_every):
-            self._since_search = 0
-            for hand in self._finder.detect(rgb):
-                if len(hands) < self.max_hands and all(_overlap(hand.landmarks, h.landmarks) < 0.5 for h, _ in hands):
-                    hands.append((hand, 1.0))
-        self._rois = [roi_from_landmarks(hand.landmarks) for hand, _ in hands]
-        return [hand for hand, _ in hands]
-
-    def close(self) -> None:
-        """Release MediaPipe's graph (the landmark network goes with this object)."""
-        self._finder.close()
-        self._rois = []

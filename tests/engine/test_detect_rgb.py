@@ -38,6 +38,24 @@ def test_a_missing_bundle_is_a_one_line_error(tmp_path):
         MediaPipeHandDetector(tmp_path / "nothing.task")
 
 
+@pytest.mark.parametrize("stills", [False, True], ids=["video", "photos"])
+@pytest.mark.parametrize("content", ["not a zip", "a zip of other files", "networks that are not networks"])
+def test_a_broken_bundle_is_a_one_line_error(tmp_path, stills: bool, content: str):
+    import zipfile
+
+    bundle = tmp_path / "broken.task"
+    if content == "not a zip":
+        bundle.write_bytes(b"not a bundle")
+    else:
+        with zipfile.ZipFile(bundle, "w") as z:
+            for name in (["readme.txt"] if content == "a zip of other files"
+                         else ["hand_detector.tflite", "hand_landmarks_detector.tflite"]):
+                z.writestr(name, b"\x00" * 64)
+    with pytest.raises(ValueError, match="hand detector bundle .*broken.task.* cannot be loaded") as error:
+        MediaPipeHandDetector(bundle, stills=stills)
+    assert "\n" not in str(error.value)
+
+
 def test_the_engine_runs_mediapipe_to_acquire_then_tracks_from_its_own_predictions(tiny_seqhand):
     from engine.stream import EngineOptions, StreamingEngine
 
