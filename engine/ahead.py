@@ -1,17 +1,16 @@
 """Detecting the next frame while the model finishes this one: the engine's two stages on two threads.
 
-Why: on the colour path MediaPipe takes ~16 ms a frame and the lifter's step (features, the LSTM, the hand
-model, the camera placement, tracks, the result) ~1-1.5 ms after it; one after the other they add up, and the
-lifter ran ~6 % slower than MediaPipe alone. MediaPipe's graph runs in C++ without the GIL, so on two cores the
-next frame's detection (``StreamingEngine.detect``) overlaps this frame's ``finish``: frames come out at
-MediaPipe's pace. The results are the sequential ones: the frames reach the detector in order (MediaPipe's VIDEO
-mode tracks from frame to frame), ``finish`` runs the tracks and recurrent state in order on the caller's
-thread, and detection reads no track.
+Why: on the colour path MediaPipe's networks take ~5-10 ms a frame and the lifter's step (features, the LSTM,
+the hand model, the camera placement, tracks, the result) ~1-1.5 ms after them; one after the other they add
+up. The networks run in C++ without the GIL, so on two cores the next frame's detection
+(``StreamingEngine.detect``) overlaps this frame's ``finish``: frames come out at the detector's pace. The results
+are the sequential ones: the frames reach the detector in order (it follows hands from frame to frame),
+``finish`` runs the tracks and recurrent state in order on the caller's thread, and detection reads no track.
 
 Latency does not grow: a frame is detected as soon as it is read and handed over the moment it is done. The
 thread goes on to the next frame without waiting for the caller to take it (a wake-up of the caller is not on
-the detector's path), but holds at most one detected frame: when the caller is slower (never on the colour path,
-where the model's step is a tenth of MediaPipe's), the thread waits, and a live source drops its old frames
+the detector's path), but holds at most one detected frame: when the caller is slower (not on the colour path,
+where the model's step is a fraction of the detector's), the thread waits, and a live source drops its old frames
 rather than queueing them here.
 """
 from __future__ import annotations

@@ -2,10 +2,10 @@
 weak-perspective camera 6) → the hand model's joints and mesh, placed in the camera.
 
 Why MediaPipe on every frame: the lifter sees no image, only the landmarks (their 2-D positions, relative depth
-and metric 3-D), so there is nothing to follow between detections; MediaPipe's VIDEO mode itself tracks the
-hand from frame to frame and runs its palm detector only when the hand is lost. The LSTM state starts fresh
-when the engine's track is new or MediaPipe missed the hand on a frame. Left hands (MediaPipe's handedness) are
-mirrored into the right-hand model and back, like SeqHAND-Net's crops.
+and metric 3-D), so there is nothing to follow between detections; MediaPipe's landmark network itself follows
+the hand from frame to frame (`models.mediapipe_tracking`), its palm detector runs only to find hands. The LSTM
+state starts fresh when the engine's track is new or MediaPipe missed the hand on a frame. Left hands
+(MediaPipe's handedness) are mirrored into the right-hand model and back, like SeqHAND-Net's crops.
 """
 from __future__ import annotations
 

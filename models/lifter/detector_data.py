@@ -38,13 +38,14 @@ def render_sequences(seed: int, count: int, frames: int = 24, start: int = 0, mo
 
 
 def detect_sequence(seq) -> dict[str, np.ndarray]:
-    """MediaPipe (VIDEO mode, fresh per sequence, one hand) on a rendered sequence, with its truth, as arrays."""
-    from models.mediapipe_hands import MediaPipeHands
+    """MediaPipe on a rendered sequence as the engine runs it on a video (fresh per sequence, one hand), with its
+    truth, as arrays."""
+    from models.mediapipe_tracking import TrackedMediaPipeHands
 
     t = len(seq.rgb)
     out = {"found": np.zeros(t, bool), "right": np.zeros(t, bool), "landmarks": np.zeros((t, 21, 2), np.float32),
            "relative_z": np.zeros((t, 21), np.float32), "world": np.zeros((t, 21, 3), np.float32)}
-    hands = MediaPipeHands(max_hands=1)
+    hands = TrackedMediaPipeHands(max_hands=1)
     try:
         for f in range(t):
             found = hands.detect(seq.rgb[f], f / 30.0)
