@@ -25,7 +25,7 @@ import numpy as np
 
 from calibration.intrinsics import CameraIntrinsics
 from calibration.projection import pixel_to_camera_mm, project_mm
-from models.crop_axis import MIDDLE_MCP, WRIST, _disc, arm_axis_angle, hand_axis_angle, joint_axis_angle  # noqa: F401
+from models.crop_axis import MIDDLE_MCP, WRIST, _disc, hand_axis_angle, joint_axis_angle  # noqa: F401
 
 DEFAULT_CUBE_MM = 250.0
 DEFAULT_SIZE = 128
@@ -243,12 +243,10 @@ def recentred_crop(depth: np.ndarray, centre_mm: np.ndarray, intrinsics: CameraI
     """The crop around `centre_mm` (turned by `angle` if given, see `crop_depth`), re-cut `passes` times
     around the centroid of the joints `predict` (crop → normalised (K, 3) joints) finds in it (DeepPrior++'s
     refinement): the detector's centre of mass misses the joints' centroid by ~25 mm, the network's estimate
-    by less. With `follow_axis` (21-joint models) each re-cut is also turned by the joints found, a first look
-    without `angle` by the crop's axis pointed away from the forearm (`arm_axis_angle`), and while a re-cut
-    turned the crop by more than SETTLE_DEG (a stale or wrong first turn) up to SETTLE_PASSES more follow."""
+    by less. With `follow_axis` (21-joint models) each re-cut is also turned by the joints found, and while a
+    re-cut turned the crop by more than SETTLE_DEG (a stale turn: a hand that turned fast between the frames, or a
+    first look by the crop's own axis that put the hand upside down) up to SETTLE_PASSES more follow."""
     follow = upright and follow_axis
-    if follow and angle is None:
-        angle = arm_axis_angle(crop_depth(depth, centre_mm, intrinsics, cube_mm=cube_mm, size=size).depth)
     crop = crop_depth(depth, centre_mm, intrinsics, cube_mm=cube_mm, size=size, upright=upright, angle=angle)
     turned = 0.0
     for k in range(passes + (SETTLE_PASSES if follow and passes else 0)):

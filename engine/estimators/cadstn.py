@@ -9,11 +9,10 @@ state). ``step`` is that path for one hand, also run by ``engine.evaluate_live``
 Why the crop's turn comes from joints: an upright crop turned by its own principal axis flips by 180° whenever
 the hand's outline is nearly symmetric, and the network then sees a hand upside down. The wrist → middle-knuckle
 direction has no such ambiguity, so the crop is turned by the colour detector's landmarks (RGB-D) or the
-previous frame's joints, and only a new hand's first look uses the principal axis, pointed away from the forearm
-(`models.crop_axis.arm_axis_angle`); a re-cut that turns the crop by more than 30° (a stale turn: a hand that
-turned fast, or a wrong first look) is looked at again, at most twice (`models.depth_crop.recentred_crop`). An
-RGB-D model also reads the landmarks as heatmaps (`models.cadstn.keypoints`); without colour it gets none, as in
-training.
+previous frame's joints, and only a new hand's first look uses the principal axis; a re-cut that turns the crop by
+more than 30° (a stale turn: a hand that turned fast, or a first look upside down) is looked at again, at most
+twice (`models.depth_crop.recentred_crop`). An RGB-D model also reads the landmarks as heatmaps
+(`models.cadstn.keypoints`); without colour it gets none, as in training.
 """
 from __future__ import annotations
 
