@@ -29,7 +29,7 @@ from models.pose_prior import sample_poses
 from models.shipped import shipped_file
 
 MODEL_NAME = "handstream open hand (right)"
-MODEL_VERSION = "1.1"
+MODEL_VERSION = "1.2"
 DEFAULT_OUT = shipped_file("handstream_hand_right.pkl")
 
 

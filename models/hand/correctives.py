@@ -7,7 +7,9 @@ bent) gets a target surface: the same implicit hand the rest mesh comes from, ea
 (`models.hand.surface.posed_part_distances`), with parts that are apart at rest kept apart (a finger yields to the palm,
 two fingers meet halfway). The skinned mesh is projected onto it and its vertices spread over it the way they are
 at rest; `posedirs` is then the ridge least-squares fit of the rest-space offsets to MANO's pose feature over all
-targets, each vertex using only the joints of the fingers around it.
+targets, each vertex using only the joints of the fingers around it. Since 1.2 a few rounds then check the fitted
+mesh itself in every sample pose (parts sunk into each other, as `models.hand.quality` measures it; edges stretched
+too far), move those targets and fit again.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.hand.contact import ContactFinder, mesh_edges
 from models.hand.model import chain_transforms, rodrigues
 from models.hand.poses import finger_flexion_pose
 from models.hand.skeleton import FINGER_JOINTS, FINGERS, PARENTS
@@ -36,6 +39,13 @@ class CorrectiveOptions:
     iterations: int = 8  # projection + spreading rounds per target
     newton_steps: int = 2  # projection steps per round
     ridge: float = 0.1  # pull (per sample) towards the single-joint correctives: keeps extreme poses sane
+    # Since 1.2, rounds of correcting the fitted mesh itself and refitting: sunk-in vertices pushed out of the other
+    # part, over-stretched edges shortened (see `push_apart`, `shorten_edges`).
+    contact_rounds: int = 2
+    contact_margin: float = 0.0005  # metres beyond the other part's surface a sunk-in vertex is pushed to
+    contact_seam: float = 0.015  # metres along the rest surface: no push this close to the part it sank into
+    stretch_limit: float = 1.5  # posed / rest edge length beyond which an edge is shortened
+    clear_share: float = 0.6  # a vertex is moved only if one part (the palm, or a finger) carries this much of it
 
 
 def fit_pose_set(options: CorrectiveOptions = CorrectiveOptions(), seed: int = 0) -> np.ndarray:
@@ -90,6 +100,12 @@ class TargetBuilder:
         self.is_palm = np.argmin(part_d, axis=1) < 2
         self.mean = _neighbour_mean_matrix(faces, len(verts))
         self.rest_lap = self.mean @ verts - verts
+        self.edges = mesh_edges(faces)
+        # Vertices clearly in one part (not shared by a web or a knuckle seam): the fitted mesh's corrections move
+        # only these.
+        share = np.stack([weights[:, list(FINGER_JOINTS[f])].sum(axis=1) for f in FINGERS], axis=1)
+        self.clear = np.maximum(share.max(axis=1), 1.0 - share.sum(axis=1)) >= options.clear_share
+        self.edge_rest = np.linalg.norm(verts[self.edges[:, 1]] - verts[self.edges[:, 0]], axis=1)
 
     def _field(self, x: np.ndarray, rots: np.ndarray, trans: np.ndarray) -> np.ndarray:
         """Each vertex's own target surface: the smooth union A of the parts it joins at rest, clipped by the
@@ -206,7 +222,95 @@ def fit_correctives(verts: np.ndarray, faces: np.ndarray, weights: np.ndarray, r
     """
     builder = TargetBuilder(verts, faces, weights, regressor, initial, options)
     offsets, features = sample_offsets(builder, poses)
-    return solve_correctives(offsets, features, fingers_used(builder), initial, tip_ids, options.ridge)
+    uses = fingers_used(builder)
+    posedirs = solve_correctives(offsets, features, uses, initial, tip_ids, options.ridge)
+    finder = ContactFinder(verts, faces, weights)
+    for _ in range(options.contact_rounds):
+        for i, pose in enumerate(poses):
+            uses |= push_apart(builder, finder, posedirs, pose, offsets[i], tip_ids, options)
+            shorten_edges(builder, posedirs, pose, offsets[i], tip_ids, options.stretch_limit)
+        posedirs = solve_correctives(offsets, features, uses, initial, tip_ids, options.ridge)
+    return posedirs
+
+
+def _fitted(builder: TargetBuilder, posedirs: np.ndarray, pose: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The vertices' blended skinning matrices (V, 3, 3) and translations (V, 3) for one pose, and the mesh that
+    `posedirs` makes there (V, 3)."""
+    _, _, m, t = builder.skinning(pose)
+    feature = (rodrigues(pose.reshape(15, 3)) - np.eye(3)).reshape(-1)
+    return m, t, np.einsum("vij,vj->vi", m, builder.verts + posedirs @ feature) + t
+
+
+def push_apart(builder: TargetBuilder, finder: ContactFinder, posedirs: np.ndarray, pose: np.ndarray,
+               offsets: np.ndarray, tip_ids: np.ndarray, options: CorrectiveOptions) -> np.ndarray:
+    """Move one pose's targets (`offsets` (V, 3), in place) so the vertices the fitted mesh sinks into another part
+    come out `contact_margin` beyond its surface, the move fading over two rings of neighbours. A fingertip vertex
+    is a keypoint and cannot move, so the triangle it sank through moves instead (a dent). Left alone: vertices
+    shared between parts (web, knuckle seams) and those within `contact_seam` of the part they sank into (where
+    the two join, the nearest triangle of that part is no sign of which way is out). Returns (V, 5) the fingers
+    whose joints the moved palm vertices must now follow.
+
+    Why: the implicit targets keep parts apart only approximately, and the linear fit blurs them; this measures
+    contact the way the quality check does (`models.hand.contact`), on the fitted mesh itself.
+    """
+    m, _, posed = _fitted(builder, posedirs, pose)
+    found = finder.find(posed)
+    ok = builder.clear[found.vertex] & (finder.geodesic[found.vertex, found.other] >= options.contact_seam)
+    vertex, own, other, point, face, depth = (x[ok] for x in (found.vertex, found.own, found.other, found.point,
+                                                              found.face, found.depth))
+    push = (point - posed[vertex]) * (1.0 + options.contact_margin / np.maximum(depth, 1e-9))[:, None]
+    tip = np.isin(vertex, tip_ids)
+    move = np.zeros_like(posed)
+    move[vertex[~tip]] = push[~tip]
+    uses = np.zeros((len(posed), 5), dtype=bool)
+    into_finger = ~tip & (other >= 1)
+    uses[vertex[into_finger], other[into_finger] - 1] = True  # parts 1..5 are the fingers
+    dent = np.zeros_like(posed)
+    count = np.zeros(len(posed))
+    for k in np.flatnonzero(tip):
+        corners = builder.faces[face[k]]
+        dent[corners] -= push[k]
+        count[corners] += 1
+        uses[corners, own[k] - 1] = True
+    move[count > 0] = dent[count > 0] / count[count > 0, None]
+    # Only the palm starts following a finger it is dented by: a finger following another finger's joints would
+    # move whenever that finger bends alone, touching or not.
+    uses[finder.parts != 0] = False
+    moved = np.abs(move).sum(axis=1) > 0
+    for _ in range(2):
+        move = np.where(moved[:, None], move, 0.8 * (builder.mean @ move))
+    move[tip_ids] = 0.0  # (their correctives are not fitted anyway)
+    offsets += np.linalg.solve(m, move[..., None])[..., 0]
+    return uses
+
+
+def shorten_edges(builder: TargetBuilder, posedirs: np.ndarray, pose: np.ndarray, offsets: np.ndarray,
+                  tip_ids: np.ndarray, limit: float) -> None:
+    """Move one pose's targets (`offsets` (V, 3), in place) so the edges the fitted mesh stretches beyond `limit`
+    times their rest length come back to it: both ends move halfway (a fingertip, a keypoint, stays; vertices
+    shared between parts stay too, as moving them folds the web).
+
+    Why: the targets stretch the knuckles' backs and the webs too (too few vertices there to slide), and the fit
+    blurs them further; this bounds what the fit itself does.
+    """
+    m, _, posed = _fitted(builder, posedirs, pose)
+    e = builder.edges
+    vec = posed[e[:, 1]] - posed[e[:, 0]]
+    length = np.linalg.norm(vec, axis=1)
+    over = length > limit * builder.edge_rest
+    e, vec = e[over], vec[over]
+    excess = (1.0 - limit * builder.edge_rest[over] / length[over])[:, None] * vec  # from end 0 towards end 1
+    fixed = np.isin(e, tip_ids)
+    share0 = np.where(fixed[:, 0], 0.0, np.where(fixed[:, 1], 1.0, 0.5))[:, None]
+    move = np.zeros_like(posed)
+    count = np.zeros(len(posed))
+    np.add.at(move, e[:, 0], share0 * excess)
+    np.add.at(move, e[:, 1], -(1.0 - share0) * excess)
+    np.add.at(count, e.ravel(), 1.0)
+    move /= np.maximum(count, 1.0)[:, None]
+    move[~builder.clear] = 0.0
+    offsets += np.linalg.solve(m, move[..., None])[..., 0]
 
 
 def make_fit_poses(banks: list[Path], out: Path = FIT_POSES_FILE, seed: int = 0, keep: int = 320) -> Path:

@@ -20,12 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from models.hand.contact import ContactFinder, mesh_edges
 from models.hand.model import HandModel, load_hand_model
 from models.hand.poses import finger_flexion_pose, named_pose
 from models.hand.skeleton import FINGER_JOINTS, FINGERS, joint_axes
-
-# Neighbouring fingers (parts 1..5 are FINGERS in order; part 0 is the palm).
-FINGER_PAIRS = ((0, 1), (1, 2), (2, 3), (3, 4))
 
 
 @dataclass(frozen=True)
@@ -69,14 +67,6 @@ class QualityReport:
                 "poses meeting: " + ", ".join(f"{k} {v:.0%}" for k, v in self.share_meeting.items()))
 
 
-def vertex_parts(model: HandModel) -> np.ndarray:
-    """(V,) 0 for the palm, 1..5 for the finger (FINGERS order) that carries most of the vertex's skinning weight."""
-    share = np.stack([model.weights[:, list(FINGER_JOINTS[f])].sum(axis=1) for f in FINGERS], axis=1)
-    part = np.argmax(share, axis=1) + 1
-    part[share.max(axis=1) < 0.5] = 0
-    return part
-
-
 def triangle_bones(model: HandModel) -> np.ndarray:
     """(F,) the bone that carries most of each triangle's skinning weight (its rigid motion)."""
     return np.argmax(model.weights[model.faces].sum(axis=1), axis=1)
@@ -86,11 +76,6 @@ def _normals(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
     n = np.cross(verts[..., faces[:, 1], :] - verts[..., faces[:, 0], :],
                  verts[..., faces[:, 2], :] - verts[..., faces[:, 0], :])
     return n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-18)
-
-
-def _edges(faces: np.ndarray) -> np.ndarray:
-    e = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
-    return np.unique(e, axis=0)
 
 
 def flips_and_stretch(model: HandModel, poses: np.ndarray, targets: QualityTargets = QualityTargets()
@@ -104,7 +89,7 @@ def flips_and_stretch(model: HandModel, poses: np.ndarray, targets: QualityTarge
     carried = np.einsum("nfij,fj->nfi", rots[:, bones], rest_n)
     cos = np.einsum("nfi,nfi->nf", _normals(verts, faces), carried)
     flipped = (cos < np.cos(np.deg2rad(targets.flip_degrees))).sum(axis=1)
-    e = _edges(faces)
+    e = mesh_edges(faces)
     rest_len = np.linalg.norm(model.v_template[e[:, 0]] - model.v_template[e[:, 1]], axis=1)
     posed_len = np.linalg.norm(verts[:, e[:, 0]] - verts[:, e[:, 1]], axis=-1)
     return flipped, (posed_len / rest_len).max(axis=1)
@@ -169,81 +154,18 @@ def joint_thickness(model: HandModel, targets: QualityTargets = QualityTargets()
     return ratios
 
 
-def _geodesic_to_parts(model: HandModel, parts: np.ndarray) -> np.ndarray:
-    """(V, 6) distance along the rest mesh's edges from each vertex to the nearest vertex of each part."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import dijkstra
-
-    e = _edges(model.faces)
-    v = model.v_template
-    length = np.linalg.norm(v[e[:, 0]] - v[e[:, 1]], axis=1)
-    n = len(v)
-    graph = coo_matrix((np.r_[length, length], (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])), shape=(n, n))
-    out = np.empty((n, 6))
-    for p in range(6):
-        # one extra node joined to every vertex of the part at zero cost would be exact; the minimum over sources is
-        # the same number.
-        sources = np.flatnonzero(parts == p)
-        out[:, p] = dijkstra(graph.tocsr(), indices=sources, min_only=True)
-    return out
-
-
-def _scene(verts: np.ndarray, faces: np.ndarray):
-    import open3d as o3d
-
-    scene = o3d.t.geometry.RaycastingScene()
-    scene.add_triangles(o3d.core.Tensor(verts.astype(np.float32)), o3d.core.Tensor(faces.astype(np.uint32)))
-    return scene
-
-
 def penetration(model: HandModel, poses: np.ndarray, targets: QualityTargets = QualityTargets()
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Per pose the deepest penetration (metres, ≥ 0) between neighbouring fingers (N,) and finger-palm (N,).
 
     A vertex has sunk into another part when a point just outside it is inside the closed posed mesh (ray parity,
     majority of 3 rays) *and* it lies behind the nearest triangle of another part (away from the seams where the
-    two are joined at rest); the depth is the distance to that triangle, counted for the pair it belongs to.
+    two are joined at rest); the depth is the distance to that triangle, counted for the pair it belongs to
+    (`models.hand.contact`).
     """
-    import open3d as o3d
-
-    parts = vertex_parts(model)
-    geo = _geodesic_to_parts(model, parts)
-    faces = model.faces
-    face_part = parts[faces]
-    face_part = np.where(np.all(face_part == face_part[:, :1], axis=1), face_part[:, 0], -1)  # -1: on a seam
-    neighbours = {frozenset((a + 1, b + 1)) for a, b in FINGER_PAIRS} | {frozenset((0, f)) for f in range(1, 6)}
-    eligible = {}
-    for a in range(6):
-        far = np.all(geo[faces, a] > targets.seam, axis=1) & (face_part >= 0) & (face_part != a)
-        eligible[a] = np.flatnonzero(far)
-    verts = model.forward(poses).vertices
-    fingers = np.zeros(len(poses))
-    palm = np.zeros(len(poses))
-    for n in range(len(poses)):
-        v = verts[n]
-        face_n = np.cross(v[faces[:, 1]] - v[faces[:, 0]], v[faces[:, 2]] - v[faces[:, 0]])
-        vn = np.zeros_like(v)
-        for k in range(3):
-            np.add.at(vn, faces[:, k], face_n)
-        vn /= np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-18)
-        probe = (v + 2e-4 * vn).astype(np.float32)
-        inside = _scene(v, faces).compute_occupancy(o3d.core.Tensor(probe), nthreads=1, nsamples=3).numpy() > 0.5
-        for a in range(6):
-            query = np.flatnonzero(inside & (parts == a))
-            if len(query) == 0 or len(eligible[a]) == 0:
-                continue
-            res = _scene(v, faces[eligible[a]]).compute_closest_points(o3d.core.Tensor(probe[query]), nthreads=1)
-            delta = v[query] - res["points"].numpy()
-            behind = np.einsum("ij,ij->i", delta, res["primitive_normals"].numpy()) < 0
-            depth = np.linalg.norm(delta, axis=1)
-            other = face_part[eligible[a][res["primitive_ids"].numpy().astype(np.int64)]]
-            for b in np.unique(other[behind]):
-                if frozenset((a, int(b))) not in neighbours:
-                    continue
-                deepest = float(depth[behind & (other == b)].max())
-                out = palm if 0 in (a, b) else fingers
-                out[n] = max(out[n], deepest)
-    return fingers, palm
+    finder = ContactFinder(model.v_template, model.faces, model.weights, targets.seam)
+    deepest = np.array([finder.find(v).deepest() for v in model.forward(poses).vertices]).reshape(-1, 2)
+    return deepest[:, 0], deepest[:, 1]
 
 
 def evaluate(model: HandModel, poses: np.ndarray, targets: QualityTargets = QualityTargets()) -> QualityReport:

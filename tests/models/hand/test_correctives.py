@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.hand.correctives import CorrectiveOptions, TargetBuilder, fit_correctives
+from models.hand.contact import ContactFinder
+from models.hand.correctives import CorrectiveOptions, TargetBuilder, fit_correctives, push_apart
 from models.hand.model import OPEN_MODEL_PATH, load_hand_model
 from models.hand.poses import named_pose
 from models.hand.rig import pose_correctives
@@ -71,3 +72,24 @@ def _feature(pose: np.ndarray) -> np.ndarray:
     from models.hand.model import rodrigues
 
     return (rodrigues(pose.reshape(15, 3)) - np.eye(3)).reshape(-1)
+
+
+def test_contact_round_pushes_sunk_vertices_out_and_keeps_the_tips(builder):
+    """One contact round on a fist: the targets of vertices the mesh sinks into another part come out (the palm
+    dents under a fingertip), and the fingertips, keypoints, stay where they are."""
+    m, tb = builder
+    pose = named_pose("fist")
+    single = pose_correctives(m.v_template, m.weights, m.J_regressor)
+    offsets = single @ _feature(pose)  # targets where the fitted mesh is
+    finder = ContactFinder(m.v_template, m.faces, m.weights)
+    _, _, mat, t = tb.skinning(pose)
+
+    def sunk() -> float:
+        return float(finder.find(np.einsum("vij,vj->vi", mat, m.v_template + offsets) + t).depth.sum())
+
+    before = sunk()
+    tips = offsets[m.fingertip_ids].copy()
+    uses = push_apart(tb, finder, single, pose, offsets, m.fingertip_ids, OPTIONS)
+    assert before > 0.01 and sunk() < 0.5 * before
+    np.testing.assert_array_equal(offsets[m.fingertip_ids], tips)
+    assert uses.shape == (len(m.v_template), 5)
