@@ -40,11 +40,13 @@ class CorrectiveOptions:
     newton_steps: int = 2  # projection steps per round
     ridge: float = 0.1  # pull (per sample) towards the single-joint correctives: keeps extreme poses sane
     # Since 1.2, rounds of correcting the fitted mesh itself and refitting: sunk-in vertices pushed out of the other
-    # part, over-stretched edges shortened (see `push_apart`, `shorten_edges`).
+    # part and over-stretched edges shortened (see `push_apart`, `shorten_edges`), then edges alone.
     contact_rounds: int = 2
     contact_margin: float = 0.0005  # metres beyond the other part's surface a sunk-in vertex is pushed to
     contact_seam: float = 0.015  # metres along the rest surface: no push this close to the part it sank into
-    stretch_limit: float = 1.5  # posed / rest edge length beyond which an edge is shortened
+    stretch_limit: float = 1.5  # posed / rest edge length beyond which an edge is shortened in the contact rounds
+    stretch_rounds: int = 4  # then rounds that only shorten edges, beyond `late_stretch_limit` (a lighter pull, as
+    late_stretch_limit: float = 1.6  # 1.5 in every round pressed fingers into each other a little more)
     clear_share: float = 0.6  # a vertex is moved only if one part (the palm, or a finger) carries this much of it
 
 
@@ -225,10 +227,13 @@ def fit_correctives(verts: np.ndarray, faces: np.ndarray, weights: np.ndarray, r
     uses = fingers_used(builder)
     posedirs = solve_correctives(offsets, features, uses, initial, tip_ids, options.ridge)
     finder = ContactFinder(verts, faces, weights)
-    for _ in range(options.contact_rounds):
+    for r in range(options.contact_rounds + options.stretch_rounds):
+        contact = r < options.contact_rounds
         for i, pose in enumerate(poses):
-            uses |= push_apart(builder, finder, posedirs, pose, offsets[i], tip_ids, options)
-            shorten_edges(builder, posedirs, pose, offsets[i], tip_ids, options.stretch_limit)
+            if contact:
+                uses |= push_apart(builder, finder, posedirs, pose, offsets[i], tip_ids, options)
+            shorten_edges(builder, posedirs, pose, offsets[i], tip_ids,
+                          options.stretch_limit if contact else options.late_stretch_limit)
         posedirs = solve_correctives(offsets, features, uses, initial, tip_ids, options.ridge)
     return posedirs
 
