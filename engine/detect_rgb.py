@@ -1,9 +1,9 @@
 """Hand detection on colour images: MediaPipe's palm detector and landmark network, offline.
 
 Why MediaPipe: trained on real photos, it finds hands robustly and gives 21 landmarks, which make a tight box
-for the crop and are the lifter's input. On a video its landmark network follows each hand and the palm detector
-only looks for new ones now and then (``models.mediapipe_tracking``); photos go through the whole
-HandLandmarker each (``models.mediapipe_hands``).
+for the crop and are the lifter's input. Its two networks run directly (``models.mediapipe_tracking``): on a
+video the landmark network follows each hand and the palm detector only looks for new ones now and then; each
+photo is searched on its own.
 """
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 
 from engine.tracks import Detection
-from models.mediapipe_hands import MediaPipeHands
 from models.mediapipe_tracking import TrackedMediaPipeHands
 
 
@@ -22,8 +21,7 @@ class MediaPipeHandDetector:
 
     def __init__(self, task_path: Path | str | None = None, max_hands: int = 2,
                  min_confidence: float = 0.5, stills: bool = False) -> None:
-        self._hands = (MediaPipeHands(task_path, max_hands, min_confidence, stills=True) if stills
-                       else TrackedMediaPipeHands(task_path, max_hands, min_confidence))
+        self._hands = TrackedMediaPipeHands(task_path, max_hands, min_confidence, stills=stills)
 
     def detect(self, rgb: np.ndarray, timestamp_s: float) -> list[Detection]:
         """Hands in an HxWx3 uint8 RGB image (a video's frames in order)."""

@@ -241,10 +241,11 @@ def predict_engine(photos: list[Photo], model: str = RGB_MODEL,
 
 
 def predict_mediapipe(photos: list[Photo]) -> list[PhotoPrediction]:
-    """MediaPipe's metric world landmarks through the same rule (IMAGE mode, one hand): the reference row."""
-    from engine.detect_rgb import MediaPipeHandDetector
+    """MediaPipe's metric world landmarks through the same rule (its HandLandmarker in IMAGE mode, one hand): the
+    reference row."""
+    from models.mediapipe_hands import MediaPipeHands
 
-    detector = MediaPipeHandDetector(max_hands=1, stills=True)
+    detector = MediaPipeHands(max_hands=1, stills=True)
     out = []
     try:
         for i, photo in enumerate(photos):

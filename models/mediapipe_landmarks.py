@@ -1,5 +1,4 @@
-"""MediaPipe's hand-landmark network run directly on a crop: the network, its crop, and the bundle's networks on
-LiteRT.
+"""MediaPipe's hand-landmark network run directly on a crop: the network and its tracking crop.
 
 Why: the engine follows each hand with this network alone, from the previous frame's landmarks as MediaPipe's own
 VIDEO mode does (`models.mediapipe_tracking`), instead of MediaPipe's whole HandLandmarker. The tracking crop is
@@ -8,15 +7,14 @@ MediaPipe's (`roi_from_landmarks`): on real video the landmarks agree with the H
 from __future__ import annotations
 
 import math
-import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from models.mediapipe_hands import LandmarkerHand, bundle_path, quiet_native_stderr
+from models.bundle_network import BundleNetwork
+from models.mediapipe_hands import LandmarkerHand
 
 LANDMARK_FILE = "hand_landmarks_detector.tflite"  # the landmark network inside the .task bundle
 INPUT_SIZE = 224
@@ -71,42 +69,20 @@ def roi_overlap(a: HandRoi, b: HandRoi) -> float:
     return inter / max(a.size**2 + b.size**2 - inter, 1e-9)
 
 
-def bundle_network(file: str, task_path: Path | str | None = None, threads: int | None = None):
-    """A LiteRT interpreter of one network in MediaPipe's .task bundle (a zip), ready to run, on ``threads``
-    threads (default: two at most)."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    path = bundle_path(task_path)
-    try:
-        with zipfile.ZipFile(path) as bundle:
-            model = bundle.read(file)
-    except (zipfile.BadZipFile, KeyError) as exc:
-        raise ValueError(f"hand detector bundle {path} cannot be loaded: {exc}") from None
-    with quiet_native_stderr():
-        try:
-            net = Interpreter(model_content=model, num_threads=threads or min(2, os.cpu_count() or 1))
-            net.allocate_tensors()
-        except (RuntimeError, ValueError) as exc:
-            raise ValueError(f"hand detector bundle {path}: {file} cannot be loaded: {exc}") from None
-    return net
-
-
 class LandmarkNetwork:
     """MediaPipe's landmark network from the bundle on LiteRT: ``run(rgb, roi)`` -> (hand, presence)."""
 
-    def __init__(self, task_path: Path | str | None = None, threads: int | None = None) -> None:
-        self._net = bundle_network(LANDMARK_FILE, task_path, threads)
-        self._input = self._net.get_input_details()[0]["index"]
+    def __init__(self, task_path: Path | str | None = None, threads: int | None = None,
+                 fp16: bool | None = None) -> None:
         # outputs: 21 x (x, y, z) in input pixels, presence, P(right hand), 21 metric landmarks (crop's axes)
-        self._outputs = [d["index"] for d in self._net.get_output_details()]
+        self._net = BundleNetwork(LANDMARK_FILE, task_path, threads, fp16)
 
     def run(self, rgb: np.ndarray, roi: HandRoi) -> tuple[LandmarkerHand, float]:
         """The hand in ``roi`` of an HxWx3 uint8 RGB image, as MediaPipe reports it, and the network's presence."""
         M = roi.to_image()
         crop = cv2.warpAffine(rgb, cv2.invertAffineTransform(M), (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_LINEAR)
-        self._net.set_tensor(self._input, (crop.astype(np.float32) * np.float32(1.0 / 255.0))[None])
-        self._net.invoke()
-        points, presence, right, world = (self._net.get_tensor(i).reshape(-1) for i in self._outputs)
+        outputs = self._net.run((crop.astype(np.float32) * np.float32(1.0 / 255.0))[None])
+        points, presence, right, world = (out.reshape(-1) for out in outputs)
         points = points.reshape(21, 3).astype(np.float64)
         scale = roi.size / INPUT_SIZE
         world = world.reshape(21, 3).astype(np.float64)
@@ -117,3 +93,6 @@ class LandmarkNetwork:
                               world=world, handedness="right" if p_right > 0.5 else "left",
                               score=max(p_right, 1.0 - p_right))
         return hand, float(presence[0])
+
+    def close(self) -> None:
+        self._net.close()

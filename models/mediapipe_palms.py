@@ -15,7 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from models.mediapipe_landmarks import HandRoi, bundle_network
+from models.bundle_network import BundleNetwork
+from models.mediapipe_landmarks import HandRoi
 
 PALM_FILE = "hand_detector.tflite"  # the palm detector inside the .task bundle
 INPUT_SIZE = 192
@@ -56,10 +57,8 @@ class PalmDetector:
     """``detect(rgb)`` -> the hand crops (`HandRoi`) of the palms found, best first, at most ``max_palms``."""
 
     def __init__(self, task_path: Path | str | None = None, max_palms: int = 2, min_confidence: float = 0.5,
-                 threads: int | None = None) -> None:
-        self._net = bundle_network(PALM_FILE, task_path, threads)
-        self._input = self._net.get_input_details()[0]["index"]
-        self._boxes, self._scores = (d["index"] for d in self._net.get_output_details())
+                 threads: int | None = None, fp16: bool | None = None) -> None:
+        self._net = BundleNetwork(PALM_FILE, task_path, threads, fp16)
         self._anchors = anchor_centres()
         self.max_palms, self.min_confidence = max_palms, min_confidence
 
@@ -71,10 +70,9 @@ class PalmDetector:
         to_input = np.array([[scale, 0.0, (INPUT_SIZE - w * scale) / 2.0],
                              [0.0, scale, (INPUT_SIZE - h * scale) / 2.0]])
         x = cv2.warpAffine(rgb, to_input, (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_LINEAR)
-        self._net.set_tensor(self._input, (x.astype(np.float32) * np.float32(1.0 / 255.0))[None])
-        self._net.invoke()
-        raw = self._net.get_tensor(self._boxes)[0]
-        logits = np.clip(self._net.get_tensor(self._scores)[0, :, 0], -100.0, 100.0).astype(np.float64)
+        boxes_raw, logits = self._net.run((x.astype(np.float32) * np.float32(1.0 / 255.0))[None])
+        raw = boxes_raw[0]
+        logits = np.clip(logits[0, :, 0], -100.0, 100.0).astype(np.float64)
         scores = 1.0 / (1.0 + np.exp(-logits))
         keep = np.flatnonzero(scores >= self.min_confidence)
         if keep.size == 0:
@@ -94,3 +92,6 @@ class PalmDetector:
             centre = centre + shift * np.array([-math.sin(rotation), math.cos(rotation)])
             rois.append(HandRoi(centre=centre, size=float(size.max() * PALM_TO_HAND), rotation=rotation))
         return rois
+
+    def close(self) -> None:
+        self._net.close()

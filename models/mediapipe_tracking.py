@@ -1,4 +1,5 @@
-"""MediaPipe Hands on a video, run as its own VIDEO mode does but with the palm detector only now and then.
+"""MediaPipe Hands run as its own VIDEO mode does but with the palm detector only now and then (photos: each on its
+own, as its IMAGE mode).
 
 Why: MediaPipe's HandLandmarker in VIDEO mode runs its palm detector on every frame while fewer hands are tracked
 than it may report (one hand in view, two allowed: ~17 ms a frame here, ~8 ms with one allowed), so it cost the
@@ -24,18 +25,24 @@ class TrackedMediaPipeHands:
 
     A hand whose presence falls below ``min_confidence`` is lost. A hand that comes into view while another is
     followed appears at most ``search_every - 1`` frames later; a palm inside a followed hand's crop is that hand.
+    ``stills``: unrelated photos, each searched on its own (MediaPipe's IMAGE mode). ``fp16``: the networks'
+    precision (default: fp16 where the CPU computes it, `models.bundle_network`).
     """
 
     def __init__(self, task_path: Path | str | None = None, max_hands: int = 2, min_confidence: float = 0.5,
-                 search_every: int = 4, threads: int | None = None) -> None:
-        self._palms = PalmDetector(task_path, max_hands, min_confidence, threads)
-        self._network = LandmarkNetwork(task_path, threads)
+                 search_every: int = 4, threads: int | None = None, stills: bool = False,
+                 fp16: bool | None = None) -> None:
+        self._palms = PalmDetector(task_path, max_hands, min_confidence, threads, fp16)
+        self._network = LandmarkNetwork(task_path, threads, fp16)
         self.max_hands, self.min_confidence, self.search_every = max_hands, min_confidence, search_every
+        self.stills = stills
         self._rois: list[HandRoi] = []
         self._since_search = 0
 
     def detect(self, rgb: np.ndarray, timestamp_s: float = 0.0) -> list[LandmarkerHand]:
         """Hands in an HxWx3 uint8 RGB frame of the video (frames in order; the timestamp is not needed)."""
+        if self.stills:
+            self._rois = []
         hands: list[LandmarkerHand] = []
         rois: list[HandRoi] = []
         self._since_search += 1
@@ -54,5 +61,7 @@ class TrackedMediaPipeHands:
         return hands
 
     def close(self) -> None:
-        """Forget the hands followed (the networks go with this object)."""
+        """Forget the hands followed and release the networks."""
         self._rois = []
+        self._palms.close()
+        self._network.close()

@@ -21,7 +21,7 @@ def test_anchors_cover_the_input_in_the_networks_order() -> None:
 def test_hands_in_the_palm_crops_are_mediapipes_own() -> None:
     """The landmark network in the palm detector's crops finds the hands MediaPipe's whole HandLandmarker finds,
     where it finds them (a palm crop a pixel or two off moves the landmarks ~1-3 px on this ~230 px hand)."""
-    palms, network = PalmDetector(max_palms=2), LandmarkNetwork()
+    palms, network = PalmDetector(max_palms=2, fp16=False), LandmarkNetwork(fp16=False)  # as MediaPipe runs them
     landmarker = MediaPipeHands(max_hands=2, stills=True)
     blank = np.full((480, 640, 3), 90, np.uint8)
     try:
