@@ -16,6 +16,7 @@ PACKAGES = (
     ("onnxruntime-gpu", "onnxruntime-gpu"),
     ("opencv-contrib-python", "opencv"),
     ("mediapipe", "mediapipe"),
+    ("ai-edge-litert", "LiteRT"),
     ("pyrealsense2", "pyrealsense2"),
     ("open3d", "open3d"),
     ("PyQt6", "PyQt6"),
@@ -29,6 +30,7 @@ class DoctorReport:
     versions: dict[str, str] = field(default_factory=dict)
     providers: list[str] = field(default_factory=list)
     hand_model: str = ""
+    hand_detector: str = ""
     training: str = ""
     models: list[str] = field(default_factory=list)
     webcams: list[str] = field(default_factory=list)
@@ -77,6 +79,20 @@ def _hand_model(report: DoctorReport) -> None:
         report.hand_model = f"{model.name} ({model.num_vertices} vertices) from {model.path}"
     except Exception as exc:  # noqa: BLE001
         report.hand_model = f"unavailable: {exc}"
+
+
+def _hand_detector(report: DoctorReport) -> None:
+    """MediaPipe's networks as the colour path runs them: the bundle loads, and in which precision."""
+    try:
+        from models.mediapipe_landmarks import LandmarkNetwork
+
+        network = LandmarkNetwork()
+        precision = network.precision
+        network.close()
+        how = "native fp16 on this CPU" if precision == "fp16" else "no native fp16 on this CPU"
+        report.hand_detector = f"MediaPipe's palm detector and landmark network on LiteRT, {precision} ({how})"
+    except Exception as exc:  # noqa: BLE001 - a missing or broken bundle is a finding
+        report.hand_detector = f"unavailable: {exc}"
 
 
 def _webcams(report: DoctorReport) -> None:
@@ -137,6 +153,7 @@ def collect_report(probe_cameras: bool = True) -> DoctorReport:
             report.versions[label] = version or "not installed"
     _providers(report)
     _hand_model(report)
+    _hand_detector(report)
     _training(report)
     _models(report)
     if probe_cameras:
@@ -151,6 +168,7 @@ def format_report(report: DoctorReport) -> str:
     lines += [f"  {name:<{width}}{version}" for name, version in report.versions.items()]
     lines += ["", f"  execution providers: {', '.join(report.providers) or 'none'}"]
     lines += [f"  hand model: {report.hand_model}"]
+    lines += [f"  hand detector: {report.hand_detector}"]
     lines += [f"  training: {report.training}"]
     lines += [f"  model: {m}" for m in report.models]
     lines += [f"  webcams: {', '.join(report.webcams) or 'none found'}"]

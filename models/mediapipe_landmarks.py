@@ -94,5 +94,10 @@ class LandmarkNetwork:
                               score=max(p_right, 1.0 - p_right))
         return hand, float(presence[0])
 
+    @property
+    def precision(self) -> str:
+        """fp16 or fp32: how the network runs on this CPU."""
+        return self._net.precision
+
     def close(self) -> None:
         self._net.close()

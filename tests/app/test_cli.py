@@ -28,6 +28,10 @@ def test_doctor_reports_versions_and_providers_without_cameras():
     assert "onnxruntime" in out.stdout
     assert "CPUExecutionProvider" in out.stdout
     assert "hand model:" in out.stdout
+    from models.bundle_network import native_fp16
+
+    precision = "fp16" if native_fp16() else "fp32"
+    assert f"hand detector: MediaPipe's palm detector and landmark network on LiteRT, {precision} (" in out.stdout
     assert "webcams:" in out.stdout and "RealSense devices:" in out.stdout
     # the shipped networks load under the engine's streaming contract
     assert "model: seqhand seqhand_compact.onnx (" in out.stdout and "inputs image, h, c" in out.stdout
