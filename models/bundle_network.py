@@ -2,9 +2,10 @@
 
 Why LiteRT: the bundle's networks are TFLite files; LiteRT runs them with XNNPACK, as MediaPipe does inside.
 Why half precision: on CPUs with native fp16 arithmetic (x86 AVX512-FP16, ARM's FP16 extension) XNNPACK's fp16
-inference halves the landmark network's CPU time (8.0 -> 4.1 ms a crop on one core of this host). Measured on
-the 2,310 real photos of ../shared/data/real-hands on the same crops: landmarks 0.33 px apart from fp32 (0.2 % of
-the hand), metric landmarks 0.37 mm, handedness never different. Elsewhere XNNPACK would emulate fp16, so these
+inference halves the landmark network's CPU time (8.0 -> 4.1 ms a crop on one core of this host). On the same
+crops of the 2,310 real photos of ../shared/data/real-hands (`docs/checks/mediapipe_fp16.py`): landmarks 0.33 px
+from fp32 (0.2 % of the hand), metric landmarks 0.37 mm, handedness never different, the finger states of the
+metric landmarks different in 50 (fingers on the rule's border). Elsewhere XNNPACK would emulate fp16, so these
 CPUs run fp32.
 """
 from __future__ import annotations
