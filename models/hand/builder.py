@@ -23,6 +23,7 @@ from scipy.ndimage import gaussian_filter, map_coordinates
 from models.hand import rig as hand_rig
 from models.hand.correctives import CorrectiveOptions, fit_correctives, fit_pose_set
 from models.hand.file import write_hand_file
+from models.hand.refine import RefineOptions, extend_shapedirs, fit_added_correctives, refine_folds
 from models.hand.skeleton import PARENTS
 from models.hand.surface import hand_sdf, relax_on_surface, surface_nets
 from models.pose_prior import sample_poses
@@ -45,6 +46,9 @@ class BuildOptions:
     pose_samples: int = 50_000
     seed: int = 20261122
     correctives: CorrectiveOptions = field(default_factory=CorrectiveOptions)
+    # Extra vertices where the surface folds (`models.hand.refine`): tried for issue 26 and not shipped (a fist's
+    # short new edges over the knuckles stretch beyond 2x where the old long ones did not); None builds the file.
+    refine: RefineOptions | None = None
 
 
 def _sampled_sdf(lo: np.ndarray, hi: np.ndarray, step: float) -> np.ndarray:
@@ -121,15 +125,30 @@ def build_hand_model(options: BuildOptions | None = None) -> dict[str, object]:
     rng = np.random.default_rng(options.seed)
     verts, faces = rest_mesh(options)
     shape_weights = hand_rig.skinning_weights(verts)  # the shape space's (version 1.0's) weights
-    weights = hand_rig.skinning_weights(verts, hand_rig.SKIN_BLEND, hand_rig.SKIN_REACH)
+    shape_rng = np.random.default_rng(options.seed)  # the same draws again, for the vertices added below
     samples_v, samples_j = hand_rig.shape_samples(verts, shape_weights, options.shape_samples, rng)
     shapedirs, _ = hand_rig.shape_basis(verts, samples_v)
     regressor = hand_rig.joint_regressor(verts, samples_v, samples_j)
     comps, mean, _ = pose_pca(sample_poses(options.pose_samples, rng))
     tips = hand_rig.fingertip_ids(verts)
+    weights = hand_rig.skinning_weights(verts, hand_rig.SKIN_BLEND, hand_rig.SKIN_REACH)
     single_joint = hand_rig.pose_correctives(verts, weights, regressor)
-    posedirs = fit_correctives(verts, faces, weights, regressor, single_joint, tips,
-                               fit_pose_set(options.correctives, options.seed), options.correctives)
+    fit_poses = fit_pose_set(options.correctives, options.seed)
+    posedirs = fit_correctives(verts, faces, weights, regressor, single_joint, tips, fit_poses, options.correctives)
+    if options.refine is not None:
+        # Vertices added where the surface folds, after the ones the joints and tips are made of (those keep their
+        # ids, positions, shape directions, regressor weights, skinning and correctives: joints and keypoints stay).
+        base = len(verts)
+        verts, faces, stencils = refine_folds(verts, faces, options.refine)
+        added = verts[base:]
+        added_samples, _ = hand_rig.shape_samples(added, hand_rig.skinning_weights(added), options.shape_samples,
+                                                  shape_rng)
+        shapedirs = extend_shapedirs(verts[:base], shapedirs, samples_v, added, added_samples)
+        regressor = np.concatenate([regressor, np.zeros((len(regressor), len(added)))], axis=1)
+        weights = np.concatenate([weights, hand_rig.skinning_weights(added, hand_rig.SKIN_BLEND, hand_rig.SKIN_REACH)])
+        single_joint = hand_rig.pose_correctives(verts, weights, regressor)
+        posedirs = fit_added_correctives(verts, weights, regressor, single_joint, posedirs, stencils, fit_poses,
+                                         options.correctives.ridge, options.refine.tension)
     kintree = np.stack([PARENTS, np.arange(16)]).astype(np.int64)
     return {
         "v_template": verts,
