@@ -39,7 +39,7 @@ class MediaPipeHandDetector:
 
 
 class BackgroundDetector:
-    """Runs a detector on its own thread so the live path never waits ~30 ms for it.
+    """Runs a detector on its own thread so the live path never waits for it (a palm search and landmarks).
 
     ``submit`` hands over the newest frame when the detector is idle (and refuses otherwise);
     ``poll`` returns the detections of the last finished frame once. The detections are a frame

@@ -13,8 +13,8 @@ class EngineOptions:
     (the model's own: MediaPipe on colour for the lifter and SeqHAND-Net; depth segmentation for CADSTN),
     ``mediapipe`` or ``depth`` (nearest-blob segmentation, also usable to place SeqHAND-Net crops
     when the frames carry aligned depth). ``redetect_every``: while a hand is tracked from its own
-    predictions the detector still runs at least this often (MediaPipe costs ~25-30 ms here, so not
-    every frame). ``min_confidence``: the detector's threshold; ``min_tracking_confidence``: below it
+    predictions the detector still runs at least this often (not every frame: it is work the image
+    model does not need). ``min_confidence``: the detector's threshold; ``min_tracking_confidence``: below it
     a hand tracked from its own predictions is re-detected on the next frame. ``lost_after``: frames
     without a hand before its track and state are dropped.
     ``jump_fraction``: a crop centre moving more than this fraction of the crop size in one frame

@@ -1,9 +1,10 @@
-"""MediaPipe's HandLandmarker (Tasks API) as arrays: the shipped detector, for the engine and for training data.
+"""MediaPipe's HandLandmarker (Tasks API) as arrays: MediaPipe Hands as its authors run it, the reference row of
+`bench` and `eval`; and the shipped bundle's path.
 
 Why in models/: MediaPipe's palm detector and landmark network are learned models we ship
 (`weights/hand_landmarker.task`, built by `models/build_hand_landmarker.py` from MediaPipe's Apache-2.0 files;
-nothing is downloaded), and the lifter's training data run them on our renders, so both the live engine
-(`engine.detect_rgb`) and `models.lifter` use this one wrapper.
+nothing is downloaded). The engine and the lifter's training data run the bundle's two networks directly
+(`models.mediapipe_tracking`); this wrapper is what they are measured against.
 Tasks API handedness is reported as seen by the camera for an un-mirrored image (unlike the legacy API), so it
 is used as is.
 """
