@@ -51,10 +51,16 @@ def hand_axis_angle(normed: np.ndarray) -> float:
     return float(axis + np.pi / 2)  # the image's up (0, −1) turned by this is the axis
 
 
-def joint_axis_angle(points_2d: np.ndarray) -> float:
-    """The upright crop's turn (as `hand_axis_angle`) that brings the hand's wrist → middle-knuckle direction
-    up, from its 21 keypoints in image pixels (MediaPipe order). Unlike the crop's principal axis it has no
-    180° ambiguity, so a crop turned by the previous frame's joints holds its axis from frame to frame."""
-    p = np.asarray(points_2d, np.float64)
-    d = p[MIDDLE_MCP] - p[WRIST]
+def upward_turn(start: np.ndarray, end: np.ndarray) -> float:
+    """The turn (radians, as `hand_axis_angle`) that brings the direction ``start`` → ``end`` (image pixels) up:
+    the image's up (0, −1) turned by it points along that direction."""
+    d = np.asarray(end, np.float64) - np.asarray(start, np.float64)
     return float(np.arctan2(d[1], d[0]) + np.pi / 2)
+
+
+def joint_axis_angle(points_2d: np.ndarray) -> float:
+    """The upright crop's turn that brings the hand's wrist → middle-knuckle direction up, from its 21 keypoints
+    in image pixels (MediaPipe order). Unlike the crop's principal axis it has no 180° ambiguity, so a crop turned
+    by the previous frame's joints holds its axis from frame to frame."""
+    p = np.asarray(points_2d, np.float64)
+    return upward_turn(p[WRIST], p[MIDDLE_MCP])

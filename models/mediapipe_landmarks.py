@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from models.bundle_network import BundleNetwork
+from models.crop_axis import upward_turn
 from models.mediapipe_hands import LandmarkerHand
 
 LANDMARK_FILE = "hand_landmarks_detector.tflite"  # the landmark network inside the .task bundle
@@ -42,19 +43,13 @@ class HandRoi:
         return np.hstack([A, (self.centre - A @ np.full(2, INPUT_SIZE / 2.0))[:, None]])
 
 
-def upright_rotation(wrist: np.ndarray, knuckles: np.ndarray) -> float:
-    """The crop's rotation (radians, in [-pi, pi)) that turns the wrist -> knuckles direction (pixels) up."""
-    rotation = math.pi / 2.0 - math.atan2(-(knuckles[1] - wrist[1]), knuckles[0] - wrist[0])
-    return (rotation + math.pi) % (2.0 * math.pi) - math.pi
-
-
 def roi_from_landmarks(landmarks: np.ndarray) -> HandRoi:
     """MediaPipe's tracking crop for the next frame from this frame's 21 landmarks (pixels): turned by the wrist ->
     middle-knuckle direction, the bounds of the palm's landmarks in that frame, squared, doubled, shifted up."""
     p = np.asarray(landmarks, np.float64)[ROI_LANDMARKS]
     wrist = p[0]
     knuckles = ((p[4] + p[8]) / 2.0 + p[6]) / 2.0  # index and ring knuckles' middle, with the middle knuckle
-    rotation = upright_rotation(wrist, knuckles)
+    rotation = upward_turn(wrist, knuckles)
     c, s = math.cos(rotation), math.sin(rotation)
     box_centre = (p.min(axis=0) + p.max(axis=0)) / 2.0
     upright = (p - box_centre) @ np.array([[c, -s], [s, c]])  # the landmarks in the turned frame

@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 
 from models.bundle_network import BundleNetwork
-from models.mediapipe_landmarks import HandRoi, upright_rotation
+from models.crop_axis import upward_turn
+from models.mediapipe_landmarks import HandRoi
 
 PALM_FILE = "hand_detector.tflite"  # the palm detector inside the .task bundle
 INPUT_SIZE = 192
@@ -86,7 +87,7 @@ class PalmDetector:
         for _, box, points in _weighted_nms(scores[keep], boxes, keypoints, self.max_palms):
             centre, size = (box[:2] - offset) * INPUT_SIZE / scale, box[2:] * INPUT_SIZE / scale
             wrist, knuckle = (points[[0, 2]] - offset) * INPUT_SIZE / scale
-            rotation = upright_rotation(wrist, knuckle)
+            rotation = upward_turn(wrist, knuckle)
             shift = PALM_SHIFT * size[1]
             centre = centre + shift * np.array([-math.sin(rotation), math.cos(rotation)])
             rois.append(HandRoi(centre=centre, size=float(size.max() * PALM_TO_HAND), rotation=rotation))
