@@ -45,7 +45,8 @@ class BenchResult:
 
 
 def host_cpu(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
-    """'<CPU model>, <n> cores, <widest vector unit>' from Linux's cpuinfo (the core count alone elsewhere)."""
+    """'<CPU model>, <n> cores, <widest vector unit>' from Linux's cpuinfo (the core count alone elsewhere), with the
+    half-precision units that change the figures: bfloat16 (training) and fp16 (MediaPipe's networks)."""
     name, flags = "", set()
     try:
         for line in cpuinfo.read_text(errors="replace").splitlines():
@@ -57,8 +58,10 @@ def host_cpu(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     except OSError:
         pass
     vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else ""
-    if vector == "AVX-512" and ({"avx512_bf16", "amx_tile"} & flags):
-        vector += " with bfloat16"
+    halves = [name for name, present in (("bfloat16", {"avx512_bf16", "amx_tile"} & flags),
+                                         ("FP16", "avx512_fp16" in flags)) if present]
+    if vector == "AVX-512" and halves:
+        vector += " with " + " and ".join(halves)
     return ", ".join(part for part in (name, f"{os.cpu_count()} cores", vector) if part)
 
 

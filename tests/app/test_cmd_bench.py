@@ -29,6 +29,8 @@ def test_bench_names_the_cpu_and_its_widest_vector_unit(tmp_path):
     info.write_text("processor\t: 0\nmodel name\t: Some Xeon\nflags\t\t: fpu sse avx2 avx512f avx512_bf16\n\n"
                     "processor\t: 1\nmodel name\t: Some Xeon\nflags\t\t: fpu sse avx2 avx512f avx512_bf16\n")
     assert host_cpu(info).startswith("Some Xeon, ") and host_cpu(info).endswith(" cores, AVX-512 with bfloat16")
+    info.write_text("model name\t: Some Xeon\nflags\t\t: fpu sse avx2 avx512f avx512_bf16 avx512_fp16\n")
+    assert host_cpu(info).endswith(" cores, AVX-512 with bfloat16 and FP16")  # MediaPipe's networks run in fp16
     info.write_text("model name\t: Some EPYC\nflags\t\t: fpu sse avx2\n")
     assert host_cpu(info).endswith(" cores, AVX2")
     assert host_cpu(tmp_path / "absent").endswith(" cores")
