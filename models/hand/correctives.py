@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.hand.contact import ContactFinder, mesh_edges
+from models.hand.contact import ContactFinder, mesh_edges, vertex_normals
 from models.hand.model import chain_transforms, rodrigues
 from models.hand.poses import finger_flexion_pose
 from models.hand.skeleton import FINGER_JOINTS, FINGERS, PARENTS
@@ -68,14 +68,6 @@ def _neighbour_mean_matrix(faces: np.ndarray, n: int):
     adj = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
     adj = ((adj + adj.T) > 0).astype(np.float64)
     return diags(1.0 / np.asarray(adj.sum(axis=1)).ravel()) @ adj
-
-
-def _vertex_normals(v: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    fn = np.cross(v[faces[:, 1]] - v[faces[:, 0]], v[faces[:, 2]] - v[faces[:, 0]])
-    vn = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(vn, faces[:, k], fn)
-    return vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-18)
 
 
 class TargetBuilder:
@@ -158,7 +150,7 @@ class TargetBuilder:
             # Spread the vertices over the surface as they are at rest: match each one's (skinned) offset from
             # the mean of its neighbours, moving only within the tangent plane.
             move = (self.mean @ x - x) - lap
-            n = _vertex_normals(x, self.faces)
+            n = vertex_normals(x, self.faces)
             move -= (move * n).sum(axis=1, keepdims=True) * n
             x = x + 0.5 * move
         return self._project(x, rots, trans, steps=3), m, t
