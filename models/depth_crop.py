@@ -25,7 +25,7 @@ import numpy as np
 
 from calibration.intrinsics import CameraIntrinsics
 from calibration.projection import pixel_to_camera_mm, project_mm
-from models.crop_axis import MIDDLE_MCP, WRIST, _disc, hand_axis_angle, joint_axis_angle  # noqa: F401
+from models.crop_axis import _disc, hand_axis_angle, joint_axis_angle
 
 DEFAULT_CUBE_MM = 250.0
 DEFAULT_SIZE = 128
