@@ -82,6 +82,10 @@ class DataOptions:
     crop_axis_share: float = 0.2
     pose_banks: list[str] = field(default_factory=list)  # synth: real pose banks (.npz) joined to the procedural one
     sensor: str = ""  # synth: depth sensor model (models.synth.render_depth.DepthOptions.sensor); "" = its default
+    # synth: this many more training sequences rendered as earlier releases did (sensor "simple", no sleeve,
+    # body or table; generator seed `seed` + SIMPLE_SEED_OFFSET), joined to the realistic ones so a model
+    # trained for real cameras still reads clean depth
+    simple_sequences: int = 0
     keypoint_dropout: float = 0.3  # keypoint models: share of training windows without keypoints (depth only)
     # keypoint models: the lifter's detector shards (MediaPipe on RGB-D renders, models.lifter.detector_data),
     # rendered again as training crops with MediaPipe's own landmarks (models.cadstn.detector_crops); the
@@ -98,6 +102,7 @@ class TrainOptions:
     batch_size: int = 32  # frames per step; temporal and fusion take batch_size // sequence_length windows
     lr: float = 1e-3
     lr_decay: float = 0.1
+    resume_lr: float = 0.0  # > 0: a resumed stage continues at this lr, not the one its checkpoint ended with
     # where each stage multiplies its lr by lr_decay, as fractions of its steps (stages differ in length)
     lr_decay_at: list[float] = field(default_factory=lambda: [1 / 3, 2 / 3])
     weight_decay: float = 0.0

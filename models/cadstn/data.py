@@ -176,6 +176,7 @@ def join_crop_sets(sets: list[CropSet]) -> CropSet:
                                              for s in sets]) if real else None)
 
 
+SIMPLE_SEED_OFFSET = 100  # `simple_sequences`' generator seed: clear of the held-out seeds 1000 and 2000
 FULL_FRAME_TILT_DEG = 45.0  # full frames: hands turned at most this far from the camera (a whole arm stays in front)
 
 
@@ -272,6 +273,13 @@ def load_crop_set(config: CadstnConfig, split: str) -> CropSet:
                               upright=m.upright, axis=axis)
 
     crops = _cached(Path(config.train.out_dir), split, key, build)
+    if train and d.simple_sequences and d.source == "synth":
+        simple_key = dict(key, seed=d.seed + SIMPLE_SEED_OFFSET, count=d.simple_sequences, sensor="simple")
+        simple = _cached(Path(config.train.out_dir), "simple", simple_key, lambda: build_crop_set(
+            synth_sequences(simple_key["seed"], d.simple_sequences, d.frames, m.cube_mm, m.crop_size,
+                            max_tilt_deg=d.max_tilt_deg, pose_banks=d.pose_banks, sensor="simple"),
+            m.cube_mm, m.crop_size, jitter_mm=d.jitter_mm, seed=simple_key["seed"], upright=m.upright, axis=axis))
+        crops = join_crop_sets([crops, simple])
     if not (train and d.detector_shards):
         return crops
     from models.cadstn.detector_crops import mediapipe_crop_set

@@ -124,6 +124,8 @@ def train_stage(config: CadstnConfig, stage: str, train_set: CropSet, val_set: C
         optimizer.load_state_dict(payload["optimizer"])
         scheduler.load_state_dict(payload["scheduler"])
         scheduler.milestones, scheduler.gamma = Counter(milestones), t.lr_decay  # the config may have changed
+        for group in optimizer.param_groups if t.resume_lr > 0 else ():
+            group["lr"] = t.resume_lr
         start, history = int(payload["step"]), list(payload.get("history", []))
         done_steps = dict(payload.get("steps", {}))
     _frozen_weights(model, out_dir, stage)

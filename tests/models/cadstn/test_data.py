@@ -63,6 +63,26 @@ def test_upright_crops_are_turned_crops_whose_joints_go_back_exactly(tmp_path):
     np.testing.assert_allclose(cached.to_mm(cached.joints), fresh.to_mm(fresh.joints), atol=1e-6)
 
 
+def test_simple_sequences_join_clean_renders_to_the_realistic_training_crops(tmp_path):
+    from models.cadstn.config import config_from_dict
+    from models.cadstn.data import SIMPLE_SEED_OFFSET, load_crop_set
+
+    def config(simple: int):
+        return config_from_dict({"model": {"crop_size": 32, "upright": True},
+                                 "data": {"sequences": 1, "frames": 16, "simple_sequences": simple,
+                                          "sensor": "structured_light"},
+                                 "train": {"out_dir": str(tmp_path / str(simple))}})
+
+    realistic = load_crop_set(config(0), "train")
+    joined = load_crop_set(config(2), "train")
+    assert len(joined) == len(realistic) + 32 and len(joined.bounds) == 3
+    np.testing.assert_array_equal(joined.depth[:len(realistic)], realistic.depth)
+    clean = build_crop_set(synth_sequences(SIMPLE_SEED_OFFSET, 2, 16, 250.0, 32, sensor="simple"), 250.0, 32,
+                           jitter_mm=10.0, seed=SIMPLE_SEED_OFFSET, upright=True)
+    np.testing.assert_array_equal(joined.depth[len(realistic):], clean.depth)  # the earlier releases' renders
+    assert load_crop_set(config(2), "val").depth.shape == load_crop_set(config(0), "val").depth.shape
+
+
 def test_max_tilt_reaches_the_rendered_sequences():
     from scipy.spatial.transform import Rotation
 

@@ -80,6 +80,14 @@ def test_resume_continues_from_the_checkpoint(tmp_path, crops):
     assert resumed["history"][:2] == first["history"] and [s for s, _ in resumed["history"]] == [1, 2, 3, 4]
 
 
+def test_resume_lr_replaces_the_rate_the_checkpoint_ended_with(tmp_path, crops):
+    train_stage(_config(tmp_path, steps_spatial=2, lr=1e-3, lr_decay_at=[0.5]), "spatial", crops)
+    ended = read_checkpoint(tmp_path / "run" / "spatial.pt")["optimizer"]["param_groups"][0]["lr"]
+    assert ended == pytest.approx(1e-4)  # decayed once (lr_decay 0.1)
+    train_stage(_config(tmp_path, steps_spatial=3, lr_decay_at=[0.5], resume_lr=5e-4), "spatial", crops, resume=True)
+    assert read_checkpoint(tmp_path / "run" / "spatial.pt")["optimizer"]["param_groups"][0]["lr"] == pytest.approx(5e-4)
+
+
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_a_short_run_reduces_the_error(tmp_path, crops, monkeypatch, precision):
     import models.cadstn.train as train_module
