@@ -4,7 +4,7 @@ Why this simple rule: in front of a depth camera the hands are almost always the
 The nearest valid depth starts a slab ``band_mm`` deep; its nearest sizeable connected blob, cut off
 at depth jumps (`models.depth_crop.nearest_blob`), is a hand. That blob, plus the surface continuing
 it without a depth jump (the forearm: neighbours differing by less than ``continuity_mm`` per pixel),
-is then removed and the search repeats for the second hand. It costs about a millisecond per frame
+is then removed and the search repeats for the second hand. It costs a few milliseconds per frame
 on every fourth pixel of every fourth row (``step``).
 
 What a real sensor adds (shadows beside every edge, holes, a sleeve wider than the forearm, a body behind):
@@ -12,6 +12,12 @@ a blob is a hand only if most of its outline lies in front of what is behind it 
 wall cut out by the slab has none), a blob touching a hand found before is a piece of that hand's arm, and
 a hand at the end of an arm or sleeve that was found first (it enters from the image border, the hand does
 not) takes that arm's place.
+
+Tables and bodies (issue 23): an arm passing through a table, or a hand a few centimetres in front of a body, is
+continuous with that surface, so clearing a rejected blob with everything continuing it cleared the hand too.
+A rejected blob now clears only what lies on the smooth surface fitted to it (``_surface``); what stands off it
+stays and may be the hand, whose outline then counts as standing out where it lies ``surface_mm`` in front of
+the cleared surface. A strip of table entering the image is rejected for being flat (``min_relief_mm``).
 """
 from __future__ import annotations
 
@@ -38,6 +44,8 @@ class DepthDetectorOptions:
     min_area_fraction: float = 0.05
     max_area_fraction: float = 3.0
     min_standout: float = 0.4  # share of a blob's outline that must lie behind it (``models.depth_crop.standout``)
+    min_relief_mm: float = 1.5  # RMS off the best plane of a blob entering the image: an arm is round, a table flat
+    surface_mm: float = 15.0  # a surface cleared as no hand (table, wall, body): its pixels this close to its fit
     step: int = 4
 
 
@@ -60,23 +68,38 @@ class DepthHandDetector:
         # each hand found: its detection, what was taken for it (the hand and the surface continuing it) and
         # whether its blob enters from the image border (an arm, perhaps a sleeve with the hand at its end)
         objects: list[tuple[Detection, np.ndarray, bool]] = []
-        for _ in range(self.max_hands * 3):  # a few extra tries skip specks, walls and pieces of arms
+        surface = np.zeros(d.shape, bool)  # pixels of tables, walls and bodies cleared as no hand
+        jump = o.continuity_mm * o.step
+        jumps: float | np.ndarray = jump  # what an outline must lie behind: less where it lies on a cleared surface
+        # a few extra tries skip specks, walls and pieces of arms; up to two surfaces (a table, a body) cleared before
+        # any hand is found cost none
+        tries, surfaces = self.max_hands * 3, 2
+        while tries > 0:
             arms = any(border for _, _, border in objects)
             if np.count_nonzero(remaining) < 4 or (len(objects) >= self.max_hands and not arms):
                 break
-            blob = nearest_blob(d, remaining, o.band_mm, o.continuity_mm * o.step)
-            before = remaining.copy()
-            self._remove_object(remaining, d, blob, o.continuity_mm * o.step)
+            blob = nearest_blob(d, remaining, o.band_mm, jump)
+            region = self._continuing(remaining, d, blob, jump)
             ys, xs = np.nonzero(blob)
             zs = d[ys, xs]
             z = float(np.median(zs))
             hand_px = (fx / o.step * HAND_SPAN_MM / z) * (fy / o.step * HAND_SPAN_MM / z)
-            if not o.min_area_fraction * hand_px <= len(zs) <= o.max_area_fraction * hand_px:
-                continue  # a speck or a wall, not a hand
-            if standout(d, valid, blob, o.continuity_mm * o.step) < o.min_standout:
-                continue  # a patch of a continuous surface (wall, body), not an object in front of it
-            region = before & ~remaining
+            tries -= 1
+            if len(zs) < o.min_area_fraction * hand_px:
+                remaining &= ~region  # specks (flying pixels), slivers of a far surface, and what continues them
+                continue
             border = bool(ys.min() == 0 or xs.min() == 0 or ys.max() == d.shape[0] - 1 or xs.max() == d.shape[1] - 1)
+            if len(zs) > o.max_area_fraction * hand_px or standout(d, valid, blob, jumps) < o.min_standout or \
+                    border and self._flatness(xs, ys, zs, fx, fy, d.shape) < o.min_relief_mm:
+                # a patch of a wall, table or body: clear its surface, not what stands off it (a hand lying on it)
+                cleared = self._surface(d, blob, region, o.surface_mm)
+                surface |= cleared
+                jumps = np.where(surface, o.surface_mm, jump)
+                remaining &= ~(cleared if (cleared & blob).any() else blob)
+                if not objects and surfaces > 0:
+                    tries, surfaces = tries + 1, surfaces - 1
+                continue
+            remaining &= ~region
             u, v, zc = self._centre_of_mass(xs.astype(np.float32), ys.astype(np.float32), zs, fx, fy, d.shape)
             found = Detection(centre=np.array([u, v]), size=fx * o.cube_mm / zc, handedness="unknown", score=1.0,
                               centre_uvz=np.array([u, v, zc]))
@@ -115,9 +138,22 @@ class DepthHandDetector:
         x, y, z = refine_hand_centre(points, border, o.cube_mm)
         return float(x * fx / z + cx), float(y * fy / z + cy), float(z)
 
+    def _flatness(self, xs: np.ndarray, ys: np.ndarray, zs: np.ndarray, fx: float, fy: float,
+                  shape: tuple[int, int]) -> float:
+        """RMS distance (mm) of a blob's points from their best plane. Why: a strip of table or wall the slab cuts
+        out can stand out of what lies around it (its edge, a band the sensor loses at a grazing angle), but it is
+        flat to the sensor's noise; a hand is not (fingers, knuckles and the palm's curve leave 2 mm or more)."""
+        o = self.options
+        pick = slice(None, None, max(1, len(zs) // 400))  # a few hundred points measure it
+        xs, ys, zs = xs[pick], ys[pick], zs[pick].astype(np.float64)
+        points = np.stack([(xs * o.step - shape[1] * o.step / 2) * zs / fx,
+                           (ys * o.step - shape[0] * o.step / 2) * zs / fy, zs], axis=1)
+        points -= points.mean(axis=0)
+        return float(np.sqrt(max(np.linalg.eigvalsh(points.T @ points / len(points))[0], 0.0)))
+
     @staticmethod
-    def _remove_object(remaining: np.ndarray, d: np.ndarray, blob: np.ndarray, continuity_mm: float) -> None:
-        """Clear the blob and the surface continuing it without a depth jump (the forearm) from the search."""
+    def _continuing(remaining: np.ndarray, d: np.ndarray, blob: np.ndarray, continuity_mm: float) -> np.ndarray:
+        """The blob and the surface continuing it without a depth jump (a hand's forearm; a wall's or table's rest)."""
         import cv2
 
         surface = np.where(remaining | blob, d, np.float32(1e7)).astype(np.float32)
@@ -125,5 +161,32 @@ class DepthHandDetector:
         ys, xs = np.nonzero(blob)
         flags = 8 | cv2.FLOODFILL_MASK_ONLY | (1 << 8)
         cv2.floodFill(surface, mask, (int(xs[0]), int(ys[0])), 0, continuity_mm, continuity_mm, flags)
-        remaining &= mask[1:-1, 1:-1] == 0
-        remaining &= ~blob
+        return (mask[1:-1, 1:-1] != 0) | blob
+
+    @staticmethod
+    def _surface(d: np.ndarray, blob: np.ndarray, region: np.ndarray, within_mm: float) -> np.ndarray:
+        """The pixels of `region` (a blob that is no hand and the surface continuing it) within `within_mm` of the
+        smooth surface fitted to it: 1/z quadratic in the image, exact for a plane (a table, a wall), close for a
+        body. Why not the whole region: a hand a few centimetres in front of a body, or on an arm that passes
+        through a table, is continuous with that surface, and clearing the region cleared the hand with it.
+        The fit is trimmed once, so a hand inside the region does not pull the surface towards it."""
+        h, w = d.shape
+        every = max(1, int(np.sqrt(np.count_nonzero(region) / 800)))  # several hundred points fit a smooth surface
+        ys, xs = np.nonzero(region[::every, ::every])
+        x, y = xs * (every / w) - 0.5, ys * (every / h) - 0.5
+        a = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
+        z = d[ys * every, xs * every].astype(np.float64)
+
+        def fit(keep: np.ndarray) -> np.ndarray:  # least squares of 1000/z (the normal equations: 6 unknowns)
+            k = a[keep]
+            return np.linalg.solve(k.T @ k + 1e-9 * np.eye(6), k.T @ (1000.0 / z[keep]))
+
+        coef = fit(np.ones(len(z), bool))
+        off = np.abs(z - 1000.0 / np.maximum(a @ coef, 1e-6))
+        coef = fit(off < max(within_mm, 2.0 * float(np.median(off))))  # again without a hand inside the region
+        c = coef.astype(np.float32)
+        gx = np.arange(w, dtype=np.float32) / w - 0.5
+        gy = np.arange(h, dtype=np.float32) / h - 0.5
+        rows, slopes = c[0] + c[2] * gy + c[5] * gy * gy, c[1] + c[4] * gy  # per row: a quadratic in x
+        fitted = rows[:, None] + slopes[:, None] * gx[None, :] + c[3] * (gx * gx)[None, :]
+        return region & (np.abs(d - np.float32(1000.0) / np.maximum(fitted, np.float32(1e-6))) < within_mm)

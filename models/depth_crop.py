@@ -139,11 +139,11 @@ def nearest_blob(depth: np.ndarray, valid: np.ndarray, band_mm: float, jump_mm: 
     return labels == labels.flat[nearest]
 
 
-def standout(depth: np.ndarray, valid: np.ndarray, blob: np.ndarray, jump_mm: float = 40.0) -> float:
+def standout(depth: np.ndarray, valid: np.ndarray, blob: np.ndarray, jump_mm: float | np.ndarray = 40.0) -> float:
     """The share of a blob's outline (the pixels just outside it) that lies behind it by more than `jump_mm` or
     reads nothing: near 1 for a hand or any object in front of what is behind it, near 0 for a patch of wall or
     body cut out of a continuous surface by the depth slab, which a noisy sensor's holes can turn into blobs of
-    a hand's size."""
+    a hand's size. `jump_mm` may be an image of jumps, one per pixel."""
     import cv2
 
     inside = np.where(blob, depth, np.float32(1e7)).astype(np.float32)
@@ -153,7 +153,7 @@ def standout(depth: np.ndarray, valid: np.ndarray, blob: np.ndarray, jump_mm: fl
     outline = (nearest < 1e7) & ~blob
     if not outline.any():
         return 0.0
-    behind = ~valid[outline] | (depth[outline] - nearest[outline] > jump_mm)
+    behind = ~valid[outline] | (depth[outline] - nearest[outline] > np.broadcast_to(jump_mm, depth.shape)[outline])
     return float(behind.mean())
 
 
