@@ -42,3 +42,19 @@ def test_live_figures_come_from_the_engines_cadstn_step(tiny_cadstn):
     assert tracked.reports["fused"].mean_error != pytest.approx(expected.mean_error, abs=1e-6)
     with pytest.raises(ValueError, match="centring must be one of com, track"):
         evaluate_live(tiny_cadstn, OPTIONS, centring="truth")
+
+
+def test_a_track_that_slid_off_the_hand_is_lost_and_one_on_it_is_not():
+    """`track` centring follows its own predictions; they are re-detected when the depth detector's hand lies more
+    than half a cube from them (a track started on a table or a body never found the hand again by itself)."""
+    from calibration.projection import pixel_to_camera_mm
+    from engine.detect_depth import DepthHandDetector
+    from engine.evaluate_live import lost
+
+    seq = next(synth_sequences(5, 1, 1, 250.0, 128, full_frame=True))
+    (found,) = DepthHandDetector(1).detect(seq.depth[0], seq.intrinsics.fx, seq.intrinsics.fy)
+    detected = pixel_to_camera_mm(found.centre_uvz, seq.intrinsics)
+    truth = seq.joints_mm[0]
+    assert not lost(truth, detected, 250.0)  # on the hand: the detector's centre of mass lies within ~30 mm
+    assert lost(truth + np.array([0.0, 200.0, 0.0]), detected, 250.0)  # slid 20 cm down the arm
+    assert not lost(truth + np.array([0.0, 200.0, 0.0]), None, 250.0)  # no hand found: nothing to start again at
