@@ -128,3 +128,27 @@ def test_rgbd_export_takes_heatmaps_beside_the_depth(rgbd_checkpoint, tmp_path):
                                         "h": np.zeros_like(h), "c": np.zeros_like(c)})[0][0])
     np.testing.assert_allclose(np.stack(got), expected.fused[0].numpy(), atol=1e-4, rtol=0)
     assert not np.allclose(got[0], blind[0], atol=1e-5)  # the heatmaps reach the output
+
+
+def test_rgbd_export_skips_empty_heatmaps_with_the_same_joints(rgbd_checkpoint, tmp_path):
+    """Depth-only frames (no colour) take the If branch that convolves the depth channel alone: the joints must
+    be the torch model's with all-zero heatmaps, over a streamed sequence."""
+    import onnx
+
+    path, model, config = rgbd_checkpoint
+    out = export_onnx(path, tmp_path / "rgbd.onnx")
+    graph = onnx.load(str(out)).graph
+    (switch,) = [n for n in graph.node if n.op_type == "If"]
+    depth_only = next(a.g for a in switch.attribute if a.name == "else_branch")
+    assert {n.op_type for n in depth_only.node} == {"Conv"} and all("heatmaps" not in n.input for n in depth_only.node)
+    session = open_session(out, threads=1)
+    crops = hand_like_crops((1, 6, 1, 32, 32), seed=8)
+    seq = np.concatenate([crops, np.zeros((1, 6, 21, 32, 32), np.float32)], axis=2)[0]
+    with torch.no_grad():
+        expected, _ = model(torch.from_numpy(seq)[None])
+    h = c = np.zeros((1, config.model.lstm), np.float32)
+    got = []
+    for frame in seq:
+        joints, h, c = session.run(None, {"depth": frame[None, :1], "heatmaps": frame[None, 1:], "h": h, "c": c})
+        got.append(joints[0])
+    np.testing.assert_allclose(np.stack(got), expected.fused[0].numpy(), atol=1e-4, rtol=0)
