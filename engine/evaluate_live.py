@@ -39,7 +39,8 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
     the first (with `com` every) crop around the cube the render was made for.
     `options.keypoints` gives an RGB-D model landmarks on every frame: `simulated` (the lifter's detector-error
     model on the true joints, `models.lifter.data`) or `mediapipe` (MediaPipe itself on the colour of RGB-D
-    full-frame renders, `models.lifter.detector_data`; frames where it finds no hand get none).
+    full-frame renders, `models.lifter.detector_data`; frames where it finds no hand get none); where it found
+    the hand, the crop is centred as the engine centres it (`landmark_centre_mm`), elsewhere by the depth detector.
     Upright crops are turned as the engine turns them; the result counts how often that turn flips."""
     from calibration.projection import pixel_to_camera_mm, project_mm
 
@@ -61,8 +62,11 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
         previous, angle = None, None
         start = len(preds)
         for f, (frame, truth, camera) in enumerate(zip(depth, joints_mm, cameras)):
-            found = detector.detect(frame, camera.fx, camera.fy) if known is None else []
-            detected = pixel_to_camera_mm(found[0].centre_uvz, camera) if found else None
+            if options.keypoints == "mediapipe" and seen[f] is not None:  # the engine places an RGB-D crop so
+                detected = landmark_centre_mm(estimator, frame, seen[f], camera)
+            else:
+                found = detector.detect(frame, camera.fx, camera.fy) if known is None else []
+                detected = pixel_to_camera_mm(found[0].centre_uvz, camera) if found else None
             if centring == "track" and previous is not None and lost(previous, detected, info.cube_mm):
                 previous, angle, state = None, None, session.zero_state()  # re-detected: a fresh start there
             if centring == "track" and previous is not None:
@@ -88,6 +92,21 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
     accel = [acceleration_error(pred[s:e], gt[s:e]) for s, e in bounds if e - s >= 3]
     return EvalResult(reports={"fused": pose_report(pred, gt)}, acceleration_mm={"fused": float(np.mean(accel))},
                       axis_turnovers=float(np.mean(turns)) if info.upright and turns else None)
+
+
+def landmark_centre_mm(estimator: CadstnEstimator, depth: np.ndarray, landmarks: np.ndarray,
+                       camera) -> np.ndarray | None:
+    """Where the engine centres an RGB-D frame's crop (camera mm): MediaPipe's box centre at the median depth
+    under its landmarks (21, 2) px (`CadstnEstimator.place`); None without depth under them."""
+    from calibration.projection import pixel_to_camera_mm
+    from engine.frames import Frame
+    from engine.tracks import Detection
+
+    lo, hi = landmarks.min(axis=0), landmarks.max(axis=0)
+    found = Detection(centre=(lo + hi) / 2.0, size=float((hi - lo).max()), landmarks=landmarks)
+    if not estimator.place([found], "mediapipe", Frame(0, 0.0, None, depth, camera)):
+        return None
+    return pixel_to_camera_mm(found.centre_uvz, camera)
 
 
 def lost(previous: np.ndarray, detected: np.ndarray | None, cube_mm: float) -> bool:

@@ -58,3 +58,19 @@ def test_a_track_that_slid_off_the_hand_is_lost_and_one_on_it_is_not():
     assert not lost(truth, detected, 250.0)  # on the hand: the detector's centre of mass lies within ~30 mm
     assert lost(truth + np.array([0.0, 200.0, 0.0]), detected, 250.0)  # slid 20 cm down the arm
     assert not lost(truth + np.array([0.0, 200.0, 0.0]), None, 250.0)  # no hand found: nothing to start again at
+
+
+def test_an_rgbd_crop_is_centred_at_mediapipes_hand_as_the_engine_centres_it(tiny_cadstn):
+    from calibration.intrinsics import CameraIntrinsics
+    from calibration.projection import pixel_to_camera_mm
+    from engine.evaluate_live import landmark_centre_mm
+
+    camera = CameraIntrinsics(fx=600.0, fy=600.0, cx=320.0, cy=240.0, width=640, height=480)
+    depth = np.full((480, 640), 1200.0)  # a wall behind
+    depth[200:300, 400:470] = 500.0  # the hand
+    landmarks = np.stack(np.meshgrid(np.linspace(405, 465, 7), np.linspace(205, 295, 3)), -1).reshape(21, 2)
+    estimator = CadstnEstimator(ModelSession(tiny_cadstn, KINDS["cadstn"]), EngineOptions(model="cadstn"))
+    centre = landmark_centre_mm(estimator, depth, landmarks, camera)
+    np.testing.assert_allclose(centre, pixel_to_camera_mm(np.array([435.0, 250.0, 500.0]), camera))
+    depth[:] = 0.0  # no reading under the landmarks: no crop there
+    assert landmark_centre_mm(estimator, depth, landmarks, camera) is None
