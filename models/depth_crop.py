@@ -9,8 +9,8 @@ CADSTN's sliced volume splits the hand's [Dmin, Dmax] into L equal slices (paper
 
 An upright crop (`upright=True`) is also turned in the image plane so that the hand's long axis points
 up (`hand_axis_angle`); the joints are turned with it and back. A network then need not learn every
-in-plane rotation, which costs a small network accuracy: the shipped CADSTN model scores 10.1 mm held
-out on upright crops, the same network 12.4 mm on crops as cut (weights/cadstn_compact.onnx.md).
+in-plane rotation, which costs a small network accuracy: CADSTN trained on clean renders scores 10.1 mm
+held out on upright crops, the same network 12.4 mm on crops as cut (weights/cadstn_compact_clean.onnx.md).
 Which way is up comes from `models.crop_axis`.
 
 Camera convention: pinhole, x right, y down, z forward, all in millimetres; lens distortion is

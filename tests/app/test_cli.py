@@ -35,7 +35,7 @@ def test_doctor_reports_versions_and_providers_without_cameras():
     assert "webcams:" in out.stdout and "RealSense devices:" in out.stdout
     # the shipped networks load under the engine's streaming contract
     assert "model: seqhand seqhand_compact.onnx (" in out.stdout and "inputs image, h, c" in out.stdout
-    assert "model: cadstn cadstn_compact.onnx (" in out.stdout and "inputs depth, h, c" in out.stdout
+    assert "model: cadstn cadstn_compact.onnx (" in out.stdout and "inputs depth, heatmaps, h, c" in out.stdout
 
 
 @pytest.mark.parametrize(("native", "says"), [(True, "train in bf16"), (False, "train in fp32")])

@@ -12,11 +12,11 @@ from engine.frames import Frame
 from engine.runtime import ModelSession
 from engine.stream import EngineOptions, StreamingEngine, default_model_path
 
-# Measured when the models were shipped (weights/*.onnx.md): CADSTN 9.2 mm, its facing variant 7.7 mm;
+# Measured when the models were shipped (weights/*.onnx.md): CADSTN 7.0 mm (the clean-render comparison file 10.5);
 # SeqHAND-Net 16.7 mm root-relative and 17.4 mm placement (the half-width file 15.4 and 19.7); the bounds leave
 # room for other CPUs' arithmetic, not for a broken model.
 CADSTN_MM = 25.0
-CADSTN_FACING = default_model_path("cadstn").with_name("cadstn_compact_facing.onnx")
+CADSTN_CLEAN = default_model_path("cadstn").with_name("cadstn_compact_clean.onnx")  # the previous default
 SEQHAND_ROOT_RELATIVE_MM = 35.0
 SEQHAND_PLACEMENT_MM = 35.0
 SHIPPED = ("seqhand", "cadstn", "lifter")  # the kinds with a file in weights/; a kind joins when its file and card do
@@ -82,14 +82,15 @@ def test_cadstn_finds_the_demo_hand_turned_sideways_as_well_as_upright(cadstn_de
     assert errors[1] < 1.25 * errors[0], errors
 
 
-def test_the_facing_cadstn_variant_beats_the_default_on_the_demo_hand(cadstn_demo) -> None:
-    """The demo hand shows the camera its back, fingers up: the range the facing variant was trained for."""
-    card = CADSTN_FACING.with_name(CADSTN_FACING.name + ".md").read_text().lower()
-    assert CADSTN_FACING.stat().st_size < 50e6 and all(w in card for w in ("handstream train", "seed", "held-out"))
+def test_the_default_cadstn_beats_the_clean_render_comparison_file_on_the_demo(cadstn_demo) -> None:
+    """The demo's depth goes through a RealSense-like sensor model: the default, trained on such depth, must read it
+    better than the comparison file trained on clean renders (7.0 against 10.5 mm when shipped)."""
+    card = CADSTN_CLEAN.with_name(CADSTN_CLEAN.name + ".md").read_text().lower()
+    assert CADSTN_CLEAN.stat().st_size < 50e6 and all(w in card for w in ("handstream train", "seed", "held-out"))
     default_pred, gt = cadstn_demo
-    facing_pred, _ = _run_demo("cadstn", model_path=CADSTN_FACING)
-    default, facing = (np.linalg.norm(p - gt, axis=-1).mean() for p in (default_pred, facing_pred))
-    assert facing < 0.9 * default, (facing, default)  # 7.7 against 9.2 mm when shipped
+    clean_pred, _ = _run_demo("cadstn", model_path=CADSTN_CLEAN)
+    default, clean = (np.linalg.norm(p - gt, axis=-1).mean() for p in (default_pred, clean_pred))
+    assert default < 0.85 * clean, (default, clean)
 
 
 def test_cadstn_recentring_recovers_from_a_detector_centre_off_the_hand(monkeypatch) -> None:
