@@ -62,7 +62,7 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
         previous, angle = None, None
         start = len(preds)
         for f, (frame, truth, camera) in enumerate(zip(depth, joints_mm, cameras)):
-            if options.keypoints == "mediapipe" and seen[f] is not None:  # the engine places an RGB-D crop so
+            if options.keypoints == "mediapipe" and seen[f] is not None:  # as the engine places an RGB-D crop
                 detected = landmark_centre_mm(estimator, frame, seen[f], camera)
             else:
                 found = detector.detect(frame, camera.fx, camera.fy) if known is None else []
