@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt  # SIGTERM ends a run as Ctrl+C does: recording closed, summary written
+    raise KeyboardInterrupt  # SIGINT and SIGTERM end a run alike: recording closed, summary written
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,7 +46,10 @@ def run(args: argparse.Namespace) -> int:
     import threading
 
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _interrupt)
+        # SIGINT too, as the app does: a run started in the background by a script inherits SIGINT ignored, and
+        # `kill -INT` must still close its recording
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, _interrupt)
 
     from engine.pipeline import Pipeline
     from engine.session import result_to_json
