@@ -17,9 +17,14 @@ from models.hand.skeleton import FINGER_JOINTS, FINGERS
 FINGER_PAIRS = ((0, 1), (1, 2), (2, 3), (3, 4))
 
 
+def finger_shares(weights: np.ndarray) -> np.ndarray:
+    """(V, 5) the share of each vertex's skinning weight that each finger's joints carry (FINGERS order)."""
+    return np.stack([weights[:, list(FINGER_JOINTS[f])].sum(axis=1) for f in FINGERS], axis=1)
+
+
 def vertex_parts(weights: np.ndarray) -> np.ndarray:
     """(V,) 0 for the palm, 1..5 for the finger (FINGERS order) that carries most of the vertex's skinning weight."""
-    share = np.stack([weights[:, list(FINGER_JOINTS[f])].sum(axis=1) for f in FINGERS], axis=1)
+    share = finger_shares(weights)
     part = np.argmax(share, axis=1) + 1
     part[share.max(axis=1) < 0.5] = 0
     return part

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.hand.contact import ContactFinder, mesh_edges, vertex_normals
+from models.hand.contact import ContactFinder, finger_shares, mesh_edges, vertex_normals
 from models.hand.model import chain_transforms, rodrigues
 from models.hand.poses import finger_flexion_pose
 from models.hand.skeleton import FINGER_JOINTS, FINGERS, PARENTS
@@ -97,7 +97,7 @@ class TargetBuilder:
         self.edges = mesh_edges(faces)
         # Vertices clearly in one part (not shared by a web or a knuckle seam): the fitted mesh's corrections move
         # only these.
-        share = np.stack([weights[:, list(FINGER_JOINTS[f])].sum(axis=1) for f in FINGERS], axis=1)
+        share = finger_shares(weights)
         self.clear = np.maximum(share.max(axis=1), 1.0 - share.sum(axis=1)) >= options.clear_share
         self.edge_rest = np.linalg.norm(verts[self.edges[:, 1]] - verts[self.edges[:, 0]], axis=1)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.hand.contact import finger_shares
 from models.hand.correctives import solve_correctives
 from models.hand.model import chain_transforms, rodrigues
 from models.hand.rig import finger_chains, finger_membership
@@ -271,7 +272,7 @@ def fit_added_correctives(verts: np.ndarray, weights: np.ndarray, regressor: np.
         frames = _edge_frames(posed, stencils)
         target = np.einsum("k,nkd->nd", rule, posed[stencils]) + np.einsum("nji,nj->ni", frames, detail)
         offsets[i, first:] = np.linalg.solve(m[first:], (target - t[first:])[..., None])[..., 0] - verts[first:]
-    share = np.stack([weights[:, list(FINGER_JOINTS[f])].sum(axis=1) for f in FINGERS], axis=1)
+    share = finger_shares(weights)
     uses = np.zeros((len(verts), 5), dtype=bool)
     uses[first:] = (share[stencils] > 0).any(axis=1)  # the joints of every finger its stencil follows
     return solve_correctives(offsets, features, uses, posedirs, np.zeros(0, dtype=np.int64), ridge)
