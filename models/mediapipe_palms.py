@@ -50,7 +50,8 @@ def _weighted_nms(scores: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray, 
         same = rest[inter / (area[rest] + area[top] - inter) > NMS_OVERLAP]
         w = scores[same] / scores[same].sum()
         merged.append((float(scores[top]), w @ boxes[same], np.tensordot(w, keypoints[same], axes=1)))
-        order = [i for i in order if i not in set(same.tolist())]
+        merged_ids = set(same.tolist())
+        order = [i for i in order if i not in merged_ids]
     return merged
 
 
