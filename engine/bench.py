@@ -58,7 +58,7 @@ def host_cpu(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     except OSError:
         pass
     vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else ""
-    halves = [name for name, present in (("bfloat16", {"avx512_bf16", "amx_tile"} & flags),
+    halves = [unit for unit, present in (("bfloat16", {"avx512_bf16", "amx_tile"} & flags),
                                          ("FP16", "avx512_fp16" in flags)) if present]
     if vector == "AVX-512" and halves:
         vector += " with " + " and ".join(halves)
