@@ -55,6 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keypoints", choices=("none", "simulated", "mediapipe"), default="none",
                         help="what an RGB-D cadstn model reads beside the depth: none (a depth-only source, the "
                         "default), simulated MediaPipe landmarks, or (with --live) MediaPipe itself on RGB-D renders")
+    parser.add_argument("--rgbd-renders", action="store_true",
+                        help="with --live: the RGB-D full-frame renders --keypoints mediapipe reads, here without "
+                        "landmarks (the depth-only path on the same frames)")
     parser.add_argument("--sensor", default="", metavar="NAME",
                         help="cadstn on synth: depth sensor model of the renders (default: the renderer's; "
                         "simple = the renders of earlier releases: their noise model, no sleeve, body or table)")
@@ -106,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
 
         options = EvalOptions(data=args.data, root=str(args.root or ""), seed=args.seed, sequences=args.sequences,
                               frames=args.frames, limit=args.limit,
-                              max_tilt_deg=max_tilt, sensor=args.sensor, keypoints=args.keypoints)
+                              max_tilt_deg=max_tilt, sensor=args.sensor, keypoints=args.keypoints,
+                              rgbd_renders=args.rgbd_renders)
         if args.live:
             if args.data != "synth":
                 raise ValueError("--live runs on full synthetic frames (--data synth)")
@@ -115,8 +119,8 @@ def run(args: argparse.Namespace) -> int:
             recentre = EngineOptions().depth_recentre if args.recentre is None else args.recentre
             result = evaluate_live(model, options, centring=args.live, recentre=recentre, full_frame=not args.crops)
         else:
-            if args.crops:
-                raise ValueError("--crops goes with --live")
+            if args.crops or args.rgbd_renders:
+                raise ValueError(f"{'--crops' if args.crops else '--rgbd-renders'} goes with --live")
             result = evaluate(model, options)
         print(f"cadstn {model.name} on {args.data}:\n{result.summary()}")
         numbers = result.to_dict()

@@ -41,20 +41,23 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
     model on the true joints, `models.lifter.data`) or `mediapipe` (MediaPipe itself on the colour of RGB-D
     full-frame renders, `models.lifter.detector_data`; frames where it finds no hand get none); where it found
     the hand, the crop is centred as the engine centres it (`landmark_centre_mm`), elsewhere by the depth detector.
+    `options.rgbd_renders` without keypoints runs the depth-only path on those same renders (what colour adds).
     Upright crops are turned as the engine turns them; the result counts how often that turn flips."""
     from calibration.projection import pixel_to_camera_mm, project_mm
 
     options = options or EvalOptions()
     if centring not in CENTRINGS:
         raise ValueError(f"centring must be one of {', '.join(CENTRINGS)}, got {centring!r}")
+    if options.rgbd_renders and options.keypoints == "simulated":
+        raise ValueError("the RGB-D renders are read with MediaPipe's keypoints or none, not simulated ones")
     session = ModelSession(Path(model), CadstnEstimator, threads=options.threads)
     estimator = CadstnEstimator(session, EngineOptions(model="cadstn", model_path=Path(model),
                                                        depth_recentre=recentre, threads=options.threads))
     info = session.info
     if options.keypoints != "none" and "heatmaps" not in info.input_names:
         raise ValueError(f"{Path(model).name} takes no keypoints (not an RGB-D CADSTN model)")
-    if options.keypoints == "mediapipe" and not full_frame:
-        raise ValueError("MediaPipe's keypoints need full colour frames, not crop renders")
+    if (options.keypoints == "mediapipe" or options.rgbd_renders) and not full_frame:
+        raise ValueError("MediaPipe's keypoints and the RGB-D renders are full frames, not crop renders")
     detector = DepthHandDetector(1, DepthDetectorOptions(cube_mm=info.cube_mm))  # the engine's, for one hand
     preds, gts, bounds, turns = [], [], [], []
     for depth, joints_mm, cameras, seen, known in _sequences(options, info, full_frame):
@@ -123,12 +126,14 @@ def _sequences(options: EvalOptions, info, full_frame: bool):
     their cubes were rendered around (the joints' centroid; None for full frames)."""
     from calibration.projection import project_mm
 
-    if options.keypoints == "mediapipe":
+    if options.keypoints == "mediapipe" or options.rgbd_renders:
         from models.lifter.detector_data import detect_sequence, render_sequences
 
         for seq in render_sequences(options.seed, options.sequences, options.frames):
-            found = detect_sequence(seq)
-            landmarks = [found["landmarks"][f] if found["found"][f] else None for f in range(len(seq.depth))]
+            landmarks = [None] * len(seq.depth)
+            if options.keypoints == "mediapipe":
+                found = detect_sequence(seq)
+                landmarks = [found["landmarks"][f] if found["found"][f] else None for f in range(len(seq.depth))]
             camera = seq.truth.intrinsics
             yield seq.depth, seq.truth.joints_3d.astype(np.float64), [camera] * len(seq.depth), landmarks, None
         return

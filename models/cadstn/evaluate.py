@@ -34,6 +34,9 @@ class EvalOptions:
     # RGB-D models: none (depth only), simulated MediaPipe landmarks on every frame, or (live, full frames)
     # MediaPipe's own on the colour
     keypoints: str = "none"
+    # synth live: the lifter's RGB-D full-frame renders instead of the depth scenes (implied by MediaPipe's
+    # keypoints, which need their colour); without them, the depth-only path on the frames MediaPipe reads
+    rgbd_renders: bool = False
     threads: int = 2
 
 

@@ -85,7 +85,7 @@ def test_live_evaluation_counts_axis_turnovers_and_checks_its_keypoints(rgbd_mod
     assert result.reports["fused"].frames == 8 and 0.0 <= result.axis_turnovers <= 1.0
     with pytest.raises(ValueError, match="takes no keypoints"):
         evaluate_live(tiny_cadstn, options)
-    with pytest.raises(ValueError, match="need full colour frames"):
+    with pytest.raises(ValueError, match="full frames, not crop renders"):
         evaluate_live(rgbd_model, EvalOptions(keypoints="mediapipe"), full_frame=False)
 
 
