@@ -19,6 +19,7 @@ from engine.options import EngineOptions
 from engine.runtime import ModelSession
 from models.cadstn.data import synth_sequences
 from models.cadstn.evaluate import EvalOptions, EvalResult
+from models.finger_states import states_agree
 from models.lifter.data import detector_points_2d
 from models.metrics import acceleration_error, pose_report
 
@@ -94,7 +95,8 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
     pred, gt = np.stack(preds), np.stack(gts)
     accel = [acceleration_error(pred[s:e], gt[s:e]) for s, e in bounds if e - s >= 3]
     return EvalResult(reports={"fused": pose_report(pred, gt)}, acceleration_mm={"fused": float(np.mean(accel))},
-                      axis_turnovers=float(np.mean(turns)) if info.upright and turns else None)
+                      axis_turnovers=float(np.mean(turns)) if info.upright and turns else None,
+                      finger_states={"fused": states_agree(pred, gt)} if gt.shape[1] == 21 else {})
 
 
 def landmark_centre_mm(estimator: CadstnEstimator, depth: np.ndarray, landmarks: np.ndarray,

@@ -103,3 +103,14 @@ def finger_states(joints: np.ndarray) -> FingerStates:
     if not np.all(np.isfinite(joints)):
         raise ValueError("finger states need finite joints")
     return FingerStates(thumb_extended(joints), *(long_finger_extended(joints, f) for f in LONG_FINGERS))
+
+
+def states_agree(pred: np.ndarray, truth: np.ndarray) -> float:
+    """Share of frames, joints (N, 21, 3) each, whose five finger states all match the truth's.
+
+    Why: the real-photo checks score exactly these states; on labelled synthetic frames the same measure says how
+    a model will do there without looking at the real frames."""
+    pred, truth = np.asarray(pred), np.asarray(truth)
+    if pred.shape != truth.shape:
+        raise ValueError(f"prediction shape {pred.shape} differs from ground-truth shape {truth.shape}")
+    return float(np.mean([finger_states(p) == finger_states(t) for p, t in zip(pred, truth)]))

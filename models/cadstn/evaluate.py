@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from models.cadstn.data import CropSet, build_crop_set, dataset_sequences, synth_sequences
+from models.finger_states import states_agree
 from models.metrics import PoseReport, acceleration_error, pose_report
 from models.onnx_session import open_session
 from models.synth.sequence import ANY_TILT_DEG
@@ -45,10 +46,13 @@ class EvalResult:
     reports: dict[str, PoseReport]  # by prediction: spatial / temporal / fused
     acceleration_mm: dict[str, float] = field(default_factory=dict)  # mean per-frame acceleration error
     axis_turnovers: float | None = None  # upright crops: share of consecutive frames whose turn flips (> 90°)
+    # 21 joints: by prediction, share of frames whose five finger states match the truth's (`models.finger_states`)
+    finger_states: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
         lines = [f"{name}: {r.summary()}, acceleration error {self.acceleration_mm[name]:.2f} mm"
-                 for name, r in self.reports.items()]
+                 + (f", finger states right {100 * self.finger_states[name]:.1f} %" if name in self.finger_states
+                    else "") for name, r in self.reports.items()]
         if self.axis_turnovers is not None:
             lines.append(f"crop axis turned over (> 90° between frames) in {100 * self.axis_turnovers:.2f} % of frames")
         return "\n".join(lines)
@@ -57,7 +61,8 @@ class EvalResult:
         return {name: {"mean_mm": r.mean_error, "pck_auc_20_50": r.pck_auc_20_50,
                        "worst_joint_within_20_40_80mm": [float(r.success[i]) for i in (20, 40, 80)],
                        "per_joint_mm": [float(v) for v in r.per_joint], "frames": r.frames,
-                       "acceleration_mm": self.acceleration_mm[name], "axis_turnovers": self.axis_turnovers}
+                       "acceleration_mm": self.acceleration_mm[name], "axis_turnovers": self.axis_turnovers,
+                       "finger_states_right": self.finger_states.get(name)}
                 for name, r in self.reports.items()}
 
 
@@ -118,6 +123,8 @@ def evaluate_crops(predict, crops: CropSet, keypoints=None, seed: int = 0) -> Ev
         result.reports[name] = pose_report(pred, gt)
         accel = [acceleration_error(pred[s:e], gt[s:e]) for s, e in crops.bounds if e - s >= 3]
         result.acceleration_mm[name] = float(np.mean(accel)) if accel else float("nan")
+        if gt.shape[1] == 21:
+            result.finger_states[name] = states_agree(pred, gt)
     return result
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.finger_states import DIGIT_EXTENDED, HANDS_CLASS_COUNT, FingerStates, finger_states
+from models.finger_states import DIGIT_EXTENDED, HANDS_CLASS_COUNT, FingerStates, finger_states, states_agree
 
 # A right hand in millimetres, fingers along +y, palm towards -z, thumb on the +x side.
 MCPS = {"index": (30.0, 80.0), "middle": (10.0, 84.0), "ring": (-10.0, 80.0), "pinky": (-28.0, 72.0)}
@@ -36,6 +36,16 @@ def test_an_open_hand_has_all_five_extended_and_a_fist_none() -> None:
     fist_thumb = np.array([[20.0, 15.0, 0.0], [38.0, 35.0, -8.0], [40.0, 52.0, -22.0], [28.0, 60.0, -30.0]])
     fist = _hand({f: (80.0, 100.0, 60.0) for f in MCPS}, thumb=fist_thumb)
     assert finger_states(fist).as_tuple() == (False,) * 5
+
+
+def test_states_agree_counts_the_frames_with_all_five_states_right() -> None:
+    open_hand = _hand()
+    one_bent = _hand({"ring": (0.0, 90.0, 0.0)})
+    truth = np.stack([open_hand, open_hand, one_bent, one_bent])
+    pred = np.stack([open_hand * 1.1 + 5.0, one_bent, one_bent, open_hand])  # scale and shift change no state
+    assert states_agree(pred, truth) == 0.5
+    with pytest.raises(ValueError, match="differs from ground-truth shape"):
+        states_agree(pred[:3], truth)
 
 
 @pytest.mark.parametrize("flex, extended", [
