@@ -81,18 +81,18 @@ def test_an_rgbd_crop_is_centred_at_mediapipes_hand_as_the_engine_centres_it(tin
 def test_the_rgbd_renders_without_keypoints_are_the_frames_mediapipe_reads_with_no_landmarks(tiny_cadstn):
     """`--rgbd-renders`: the depth-only path on the frames `--keypoints mediapipe` scores, so the two figures
     show what the colour adds."""
+    from dataclasses import replace
+
     from engine.evaluate_live import _sequences
 
     options = EvalOptions(seed=3, sequences=1, frames=3, threads=1)  # MediaPipe finds this render's hand
-    ((depth_mp, joints_mp, _, seen, known_mp),) = _sequences(
-        EvalOptions(**{**options.__dict__, "keypoints": "mediapipe"}), None, True)
-    ((depth, joints, _, none, known),) = _sequences(EvalOptions(**{**options.__dict__, "rgbd_renders": True}),
-                                                    None, True)
+    ((depth_mp, joints_mp, _, seen, known_mp),) = _sequences(replace(options, keypoints="mediapipe"), None, True)
+    ((depth, joints, _, none, known),) = _sequences(replace(options, rgbd_renders=True), None, True)
     np.testing.assert_array_equal(depth, depth_mp)
     np.testing.assert_array_equal(joints, joints_mp)
     assert known is None and known_mp is None
     assert any(s is not None for s in seen) and all(s is None for s in none)
     with pytest.raises(ValueError, match="not simulated ones"):
-        evaluate_live(tiny_cadstn, EvalOptions(**{**options.__dict__, "rgbd_renders": True, "keypoints": "simulated"}))
+        evaluate_live(tiny_cadstn, replace(options, rgbd_renders=True, keypoints="simulated"))
     with pytest.raises(ValueError, match="full frames, not crop renders"):
-        evaluate_live(tiny_cadstn, EvalOptions(**{**options.__dict__, "rgbd_renders": True}), full_frame=False)
+        evaluate_live(tiny_cadstn, replace(options, rgbd_renders=True), full_frame=False)
