@@ -57,7 +57,7 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
     info = session.info
     if options.keypoints != "none" and "heatmaps" not in info.input_names:
         raise ValueError(f"{Path(model).name} takes no keypoints (not an RGB-D CADSTN model)")
-    if (options.keypoints == "mediapipe" or options.rgbd_renders) and not full_frame:
+    if options.reads_rgbd_renders and not full_frame:
         raise ValueError("MediaPipe's keypoints and the RGB-D renders are full frames, not crop renders")
     detector = DepthHandDetector(1, DepthDetectorOptions(cube_mm=info.cube_mm))  # the engine's, for one hand
     preds, gts, bounds, turns = [], [], [], []
@@ -128,7 +128,7 @@ def _sequences(options: EvalOptions, info, full_frame: bool):
     their cubes were rendered around (the joints' centroid; None for full frames)."""
     from calibration.projection import project_mm
 
-    if options.keypoints == "mediapipe" or options.rgbd_renders:
+    if options.reads_rgbd_renders:
         from models.lifter.detector_data import detect_sequence, render_sequences
 
         for seq in render_sequences(options.seed, options.sequences, options.frames):

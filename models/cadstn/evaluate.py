@@ -40,6 +40,11 @@ class EvalOptions:
     rgbd_renders: bool = False
     threads: int = 2
 
+    @property
+    def reads_rgbd_renders(self) -> bool:
+        """Whether a live evaluation runs on the lifter's RGB-D renders rather than the depth scenes."""
+        return self.rgbd_renders or self.keypoints == "mediapipe"
+
 
 @dataclass
 class EvalResult:
