@@ -12,11 +12,11 @@ from engine.frames import Frame
 from engine.runtime import ModelSession
 from engine.stream import EngineOptions, StreamingEngine, default_model_path
 
-# Measured when the models were shipped (weights/*.onnx.md): CADSTN 7.0 mm (the clean-render comparison file 10.5);
+# Measured when the models were shipped (weights/*.onnx.md): CADSTN 6.5 mm (the clean-render comparison file 10.5);
 # SeqHAND-Net 16.7 mm root-relative and 17.4 mm placement (the half-width file 15.4 and 19.7); the bounds leave
 # room for other CPUs' arithmetic, not for a broken model.
 CADSTN_MM = 25.0
-CADSTN_CLEAN = default_model_path("cadstn").with_name("cadstn_compact_clean.onnx")  # the previous default
+CADSTN_CLEAN = default_model_path("cadstn").with_name("cadstn_compact_clean.onnx")  # the comparison file
 SEQHAND_ROOT_RELATIVE_MM = 35.0
 SEQHAND_PLACEMENT_MM = 35.0
 SHIPPED = ("seqhand", "cadstn", "lifter")  # the kinds with a file in weights/; a kind joins when its file and card do
