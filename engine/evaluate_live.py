@@ -18,7 +18,7 @@ from engine.estimators.cadstn import CadstnEstimator
 from engine.options import EngineOptions
 from engine.runtime import ModelSession
 from models.cadstn.data import synth_sequences
-from models.cadstn.evaluate import EvalOptions, EvalResult
+from models.cadstn.evaluate import CropsOffHand, EvalOptions, EvalResult
 from models.finger_states import states_agree
 from models.lifter.data import detector_points_2d
 from models.metrics import acceleration_error, pose_report
@@ -43,7 +43,8 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
     full-frame renders, `models.lifter.detector_data`; frames where it finds no hand get none); where it found
     the hand, the crop is centred as the engine centres it (`landmark_centre_mm`), elsewhere by the depth detector.
     `options.rgbd_renders` without keypoints runs the depth-only path on those same renders (what colour adds).
-    Upright crops are turned as the engine turns them; the result counts how often that turn flips."""
+    Upright crops are turned as the engine turns them; the result counts how often that turn flips, and how often
+    the crop lay off the hand (`CropsOffHand`)."""
     from calibration.projection import pixel_to_camera_mm, project_mm
 
     options = options or EvalOptions()
@@ -60,7 +61,7 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
     if options.reads_rgbd_renders and not full_frame:
         raise ValueError("MediaPipe's keypoints and the RGB-D renders are full frames, not crop renders")
     detector = DepthHandDetector(1, DepthDetectorOptions(cube_mm=info.cube_mm))  # the engine's, for one hand
-    preds, gts, bounds, turns = [], [], [], []
+    preds, gts, bounds, turns, centres = [], [], [], [], []
     for depth, joints_mm, cameras, seen, known in _sequences(options, info, full_frame):
         state = session.zero_state()
         previous, angle = None, None
@@ -89,6 +90,7 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
             state, previous, angle = step.state, step.joints_mm, step.crop.angle
             preds.append(previous)
             gts.append(truth)
+            centres.append(step.crop.centre_mm)
         bounds.append((start, len(preds)))
     if not preds:
         raise ValueError("the depth detector found no hand in any held-out frame: nothing to score")
@@ -96,7 +98,8 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
     accel = [acceleration_error(pred[s:e], gt[s:e]) for s, e in bounds if e - s >= 3]
     return EvalResult(reports={"fused": pose_report(pred, gt)}, acceleration_mm={"fused": float(np.mean(accel))},
                       axis_turnovers=float(np.mean(turns)) if info.upright and turns else None,
-                      finger_states={"fused": states_agree(pred, gt)} if gt.shape[1] == 21 else {})
+                      finger_states={"fused": states_agree(pred, gt)} if gt.shape[1] == 21 else {},
+                      crops_off_hand=CropsOffHand.measure(np.stack(centres), pred, gt))
 
 
 def landmark_centre_mm(estimator: CadstnEstimator, depth: np.ndarray, landmarks: np.ndarray,

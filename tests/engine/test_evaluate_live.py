@@ -10,7 +10,7 @@ from engine.evaluate_live import evaluate_live
 from engine.options import EngineOptions
 from engine.runtime import ModelSession
 from models.cadstn.data import synth_sequences
-from models.cadstn.evaluate import EvalOptions
+from models.cadstn.evaluate import CropsOffHand, EvalOptions
 from models.finger_states import states_agree
 
 OPTIONS = EvalOptions(seed=5, sequences=2, frames=3, threads=1)
@@ -25,7 +25,7 @@ def test_live_figures_come_from_the_engines_cadstn_step(tiny_cadstn):
     # the same frames through the estimator the StreamingEngine runs, by hand
     session = ModelSession(tiny_cadstn, KINDS["cadstn"])
     estimator = CadstnEstimator(session, EngineOptions(model="cadstn", depth_recentre=1))
-    preds, gts = [], []
+    preds, gts, centres = [], [], []
     detector = DepthHandDetector(1)
     for seq in synth_sequences(5, 2, 3, 250.0, 128, full_frame=True):
         state = session.zero_state()
@@ -36,10 +36,12 @@ def test_live_figures_come_from_the_engines_cadstn_step(tiny_cadstn):
             state = step.state
             preds.append(step.joints_mm)
             gts.append(truth)
+            centres.append(step.crop.centre_mm)
     expected = pose_report(np.stack(preds), np.stack(gts))
     assert result.reports["fused"].frames == 6
     assert result.reports["fused"].mean_error == pytest.approx(expected.mean_error, abs=1e-9)
     assert result.finger_states["fused"] == states_agree(np.stack(preds), np.stack(gts))
+    assert result.crops_off_hand == CropsOffHand.measure(np.stack(centres), np.stack(preds), np.stack(gts))
     tracked = evaluate_live(tiny_cadstn, OPTIONS, centring="track", recentre=1)
     assert tracked.reports["fused"].mean_error != pytest.approx(expected.mean_error, abs=1e-6)
     with pytest.raises(ValueError, match="centring must be one of com, track"):

@@ -1,13 +1,14 @@
-"""Evaluation of a checkpoint and of its ONNX export on the same crops: same fused numbers."""
+"""Evaluation of a checkpoint and of its ONNX export on the same crops: same fused numbers; crops off the hand."""
 from __future__ import annotations
 
+import numpy as np
 import onnx
 import pytest
 import torch
 
 from models.cadstn.checkpoint import save_checkpoint
 from models.cadstn.data import build_crop_set
-from models.cadstn.evaluate import EvalOptions, evaluate
+from models.cadstn.evaluate import CROP_OFF_MM, CropsOffHand, EvalOptions, evaluate
 from models.cadstn.export import export_onnx
 from models.cadstn.fusion import Cadstn
 from tests.models.cadstn.conftest import tiny_config, toy_sequences
@@ -53,3 +54,18 @@ def test_an_upright_model_is_evaluated_on_upright_crops_from_checkpoint_and_onnx
         assert metadata["upright"] == str(upright).lower()
     assert results[True][0] == pytest.approx(results[True][1], abs=1e-3)
     assert results[True][0] != pytest.approx(results[False][0], abs=1e-3)  # the turned crops change what it sees
+
+
+def test_crops_off_the_hand_are_counted_with_their_own_error():
+    gt = np.zeros((4, 21, 3))
+    gt[:, :, 2] = 500.0
+    pred = gt.copy()
+    pred[:, :, 0] += [[2.0], [4.0], [30.0], [50.0]]  # per frame: every joint this far off in x
+    centres = gt.mean(axis=1).copy()
+    centres[2:, 1] += CROP_OFF_MM + 1.0  # the last two crops lie off the hand, the first two on it
+    centres[1, 1] += CROP_OFF_MM - 1.0
+    off = CropsOffHand.measure(centres, pred, gt)
+    assert off.share == 0.5 and off.error_off_mm == pytest.approx(40.0) and off.error_on_mm == pytest.approx(3.0)
+    assert "in 50.0 % of frames: mean error there 40.0 mm, elsewhere 3.0 mm" in off.summary()
+    on = CropsOffHand.measure(gt.mean(axis=1), pred, gt)  # every crop on the hand: no error "there"
+    assert on.share == 0.0 and on.error_off_mm is None and "there —" in on.summary()
