@@ -11,7 +11,8 @@ What a real sensor adds (shadows beside every edge, holes, a sleeve wider than t
 a blob is a hand only if most of its outline lies in front of what is behind it (``standout``: a patch of
 wall cut out by the slab has none), a blob touching a hand found before is a piece of that hand's arm, and
 a hand at the end of an arm or sleeve that was found first (it enters from the image border, the hand does
-not) takes that arm's place.
+not) takes that arm's place. Such an arm is removed alone, not with the surface continuing it: a sleeve nearer
+than the wrist, parted from it by a rim the sensor loses, continues through any gap in the rim into the hand.
 
 Tables and bodies (issue 23): an arm passing through a table, or a hand a few centimetres in front of a body, is
 continuous with that surface, so clearing a rejected blob with everything continuing it cleared the hand too.
@@ -99,7 +100,7 @@ class DepthHandDetector:
                 if not objects and surfaces > 0:
                     tries, surfaces = tries + 1, surfaces - 1
                 continue
-            remaining &= ~region
+            remaining &= ~(blob if border else region)
             u, v, zc = self._centre_of_mass(xs.astype(np.float32), ys.astype(np.float32), zs, fx, fy, d.shape)
             found = Detection(centre=np.array([u, v]), size=fx * o.cube_mm / zc, handedness="unknown", score=1.0,
                               centre_uvz=np.array([u, v, zc]))
