@@ -13,6 +13,8 @@ wall cut out by the slab has none), a blob touching a hand found before is a pie
 a hand at the end of an arm or sleeve that was found first (it enters from the image border, the hand does
 not) takes that arm's place. Such an arm is removed alone, not with the surface continuing it: a sleeve nearer
 than the wrist, parted from it by a rim the sensor loses, continues through any gap in the rim into the hand.
+An arm that recedes from the hand deeper than the slab reaches leaves the blob off the border; where a smooth
+surface continues the blob's deepest pixels to the border (``_arm_beyond``), the arm enters there, as at the border.
 
 Tables and bodies (issue 23): an arm passing through a table, or a hand a few centimetres in front of a body, is
 continuous with that surface, so clearing a rejected blob with everything continuing it cleared the hand too.
@@ -27,9 +29,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.tracks import Detection
-from models.depth_crop import nearest_blob, refine_hand_centre, standout
+from models.depth_crop import jump_pixels, nearest_blob, nearest_reading, refine_hand_centre, standout
 
 HAND_SPAN_MM = 180.0  # a hand's extent, to reject blobs too small to be a hand at their depth
+ARM_WIDTH_MM = 60.0  # a forearm's width: where an arm leaves a blob, its cut is about this wide
+SMOOTH_MM = 20.0  # an arm's surface: neighbours (every `step`-th pixel) differ by less than this
 
 
 @dataclass
@@ -80,8 +84,8 @@ class DepthHandDetector:
             if np.count_nonzero(remaining) < 4 or (len(objects) >= self.max_hands and not arms):
                 break
             blob = nearest_blob(d, remaining, o.band_mm, jump)
-            region = self._continuing(remaining, d, blob, jump)
             ys, xs = np.nonzero(blob)
+            region = self._continuing(remaining, d, blob, (int(xs[0]), int(ys[0])), jump)
             zs = d[ys, xs]
             z = float(np.median(zs))
             hand_px = (fx / o.step * HAND_SPAN_MM / z) * (fy / o.step * HAND_SPAN_MM / z)
@@ -100,17 +104,21 @@ class DepthHandDetector:
                 if not objects and surfaces > 0:
                     tries, surfaces = tries + 1, surfaces - 1
                 continue
+            touched = [i for i, (_, taken, _) in enumerate(objects) if self._touches(blob, taken)]
+            # a piece of a hand found before (its arm cut off by a shadow or a hole, or its sleeve) and what continues
+            # it, unless it is the hand at the end of an arm or sleeve taken before it
+            if touched and (border or not objects[touched[0]][2]):
+                remaining &= ~region
+                continue
             remaining &= ~(blob if border else region)
-            u, v, zc = self._centre_of_mass(xs.astype(np.float32), ys.astype(np.float32), zs, fx, fy, d.shape)
+            entry = np.zeros(len(xs), bool) if border else \
+                self._arm_beyond(d, valid, blob, o.band_mm, 3.0 * hand_px, 0.5 * ARM_WIDTH_MM * fx / o.step / z)[ys, xs]
+            u, v, zc = self._centre_of_mass(xs.astype(np.float32), ys.astype(np.float32), zs, entry, fx, fy, d.shape)
             found = Detection(centre=np.array([u, v]), size=fx * o.cube_mm / zc, handedness="unknown", score=1.0,
                               centre_uvz=np.array([u, v, zc]))
-            touched = [i for i, (_, taken, _) in enumerate(objects) if self._touches(blob, taken)]
-            if touched:  # a piece of a hand found before: its arm cut off by a shadow or a hole, or its sleeve
-                i = touched[0]
-                if objects[i][2] and not border:  # ...or the hand at the end of an arm or sleeve taken before it
-                    objects[i] = (found, objects[i][1] | region, False)
-                continue
-            if len(objects) < self.max_hands:
+            if touched:  # the hand at the end of an arm or sleeve taken before it takes its place
+                objects[touched[0]] = (found, objects[touched[0]][1] | region, False)
+            elif len(objects) < self.max_hands:
                 objects.append((found, region, border))
         return [found for found, _, _ in objects]
 
@@ -122,12 +130,12 @@ class DepthHandDetector:
 
         return bool((cv2.dilate(taken.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool) & blob).any())
 
-    def _centre_of_mass(self, xs: np.ndarray, ys: np.ndarray, zs: np.ndarray, fx: float, fy: float,
-                        shape: tuple[int, int]) -> tuple[float, float, float]:
+    def _centre_of_mass(self, xs: np.ndarray, ys: np.ndarray, zs: np.ndarray, entry: np.ndarray, fx: float,
+                        fy: float, shape: tuple[int, int]) -> tuple[float, float, float]:
         """The blob's hand centre (``models.depth_crop.refine_hand_centre``: DeepPrior's centre of mass,
-        kept off a forearm entering the image), as full-resolution u, v and z. The detector is not given
-        the principal point; the image centre stands in for it, which only tilts the metric distances
-        the refinement measures, not where its centre lands in the image."""
+        kept off a forearm entering the image or leaving the blob at `entry`), as full-resolution u, v and z. The
+        detector is not given the principal point; the image centre stands in for it, which only tilts the metric
+        distances the refinement measures, not where its centre lands in the image."""
 
         o = self.options
         h, w = shape
@@ -135,7 +143,7 @@ class DepthHandDetector:
         u = xs * o.step + (o.step - 1) / 2.0
         v = ys * o.step + (o.step - 1) / 2.0
         points = np.stack([(u - cx) * zs / fx, (v - cy) * zs / fy, zs], axis=1)
-        border = (xs == 0) | (ys == 0) | (xs == w - 1) | (ys == h - 1)
+        border = (xs == 0) | (ys == 0) | (xs == w - 1) | (ys == h - 1) | entry
         x, y, z = refine_hand_centre(points, border, o.cube_mm)
         return float(x * fx / z + cx), float(y * fy / z + cy), float(z)
 
@@ -153,15 +161,42 @@ class DepthHandDetector:
         return float(np.sqrt(max(np.linalg.eigvalsh(points.T @ points / len(points))[0], 0.0)))
 
     @staticmethod
-    def _continuing(remaining: np.ndarray, d: np.ndarray, blob: np.ndarray, continuity_mm: float) -> np.ndarray:
-        """The blob and the surface continuing it without a depth jump (a hand's forearm; a wall's or table's rest)."""
+    def _arm_beyond(d: np.ndarray, valid: np.ndarray, blob: np.ndarray, band_mm: float, max_px: float,
+                    min_px: float) -> np.ndarray:
+        """The blob's pixels where an arm leaves it beyond the slab's far side: a smooth surface deeper than the slab,
+        continuing the blob's deepest pixels, that reaches the image border and is no larger than a wall."""
+        import cv2
+
+        far = nearest_reading(d[blob]) + band_mm
+        cut = blob & (d > far - SMOOTH_MM)
+        if np.count_nonzero(cut) < min_px:  # the entry lies in the cut: none (nearly every hand) costs no more
+            return np.zeros_like(blob)
+        step = jump_pixels(np.where(valid, d, np.float32(1e7)), SMOOTH_MM)
+        deeper = valid & ~blob & ~step & (d > far - SMOOTH_MM)
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(deeper.astype(np.uint8), connectivity=4)
+        near_cut = cv2.dilate(cut.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        h, w = d.shape
+        arms = np.zeros(d.shape, bool)
+        for k in np.unique(labels[near_cut & deeper]):
+            x0, y0, bw, bh, area = stats[k]
+            if area < max_px and (x0 == 0 or y0 == 0 or x0 + bw == w or y0 + bh == h):
+                arms |= labels == k
+        if not arms.any():
+            return np.zeros_like(blob)
+        entry = cut & cv2.dilate(arms.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        return entry if np.count_nonzero(entry) >= min_px else np.zeros_like(blob)
+
+    @staticmethod
+    def _continuing(remaining: np.ndarray, d: np.ndarray, blob: np.ndarray, seed: tuple[int, int],
+                    continuity_mm: float) -> np.ndarray:
+        """The blob and the surface continuing it without a depth jump (a hand's forearm; a wall's or table's rest),
+        flooded from the blob's pixel `seed` (x, y)."""
         import cv2
 
         surface = np.where(remaining | blob, d, np.float32(1e7)).astype(np.float32)
         mask = np.zeros((d.shape[0] + 2, d.shape[1] + 2), np.uint8)
-        ys, xs = np.nonzero(blob)
         flags = 8 | cv2.FLOODFILL_MASK_ONLY | (1 << 8)
-        cv2.floodFill(surface, mask, (int(xs[0]), int(ys[0])), 0, continuity_mm, continuity_mm, flags)
+        cv2.floodFill(surface, mask, seed, 0, continuity_mm, continuity_mm, flags)
         return (mask[1:-1, 1:-1] != 0) | blob
 
     @staticmethod

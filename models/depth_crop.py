@@ -115,17 +115,9 @@ def nearest_blob(depth: np.ndarray, valid: np.ndarray, band_mm: float, jump_mm: 
     one with the nearest reading wins, so a wall larger than the hand is not taken for it."""
     import cv2
 
-    zs = depth[valid]
-    z0 = float(np.partition(zs, min(3, zs.size - 1))[min(3, zs.size - 1)])
+    z0 = nearest_reading(depth[valid])
     inside = valid & (depth < z0 + band_mm)
-    d = np.where(inside, depth, np.float32(1e7))
-    jump = np.zeros(depth.shape, bool)
-    across = np.abs(d[:, 1:] - d[:, :-1]) > jump_mm
-    jump[:, 1:] |= across
-    jump[:, :-1] |= across
-    down = np.abs(d[1:] - d[:-1]) > jump_mm
-    jump[1:] |= down
-    jump[:-1] |= down
+    jump = jump_pixels(np.where(inside, depth, np.float32(1e7)), jump_mm)
     slab = inside & ~jump
     if not slab.any():
         slab = inside  # all edges (a tiny or ragged blob): keep it whole
@@ -137,6 +129,24 @@ def nearest_blob(depth: np.ndarray, valid: np.ndarray, band_mm: float, jump_mm: 
         return labels == int(np.argmax(areas))  # only specks: the largest
     nearest = int(np.argmin(np.where(sizeable[labels], depth, np.inf)))
     return labels == labels.flat[nearest]
+
+
+def nearest_reading(zs: np.ndarray) -> float:
+    """The 4th nearest of some depth readings, so that single-pixel specks do not count."""
+    k = min(3, zs.size - 1)
+    return float(np.partition(zs, k)[k])
+
+
+def jump_pixels(depth: np.ndarray, jump_mm: float) -> np.ndarray:
+    """The pixels beside a step of more than `jump_mm` to one of their four neighbours: the edges between objects."""
+    jump = np.zeros(depth.shape, bool)
+    across = np.abs(depth[:, 1:] - depth[:, :-1]) > jump_mm
+    jump[:, 1:] |= across
+    jump[:, :-1] |= across
+    down = np.abs(depth[1:] - depth[:-1]) > jump_mm
+    jump[1:] |= down
+    jump[:-1] |= down
+    return jump
 
 
 def standout(depth: np.ndarray, valid: np.ndarray, blob: np.ndarray, jump_mm: float | np.ndarray = 40.0) -> float:
