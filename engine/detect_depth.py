@@ -163,8 +163,9 @@ class DepthHandDetector:
     @staticmethod
     def _arm_beyond(d: np.ndarray, valid: np.ndarray, blob: np.ndarray, band_mm: float, max_px: float,
                     min_px: float) -> np.ndarray:
-        """The blob's pixels where an arm leaves it beyond the slab's far side: a smooth surface deeper than the slab,
-        continuing the blob's deepest pixels, that reaches the image border and is no larger than a wall."""
+        """The blob's pixels where an arm leaves it beyond the slab's far side: a smooth surface deeper than the
+        slab, continuing the blob's deepest pixels, that reaches the image border and is smaller than `max_px` (a wall
+        or a body is larger); none unless the arm's cut is `min_px` wide."""
         import cv2
 
         far = nearest_reading(d[blob]) + band_mm

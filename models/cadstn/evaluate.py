@@ -52,7 +52,8 @@ class CropsOffHand:
     """Live evaluations: the share of frames whose crop (after re-cutting) is centred more than CROP_OFF_MM from the
     true joints' centroid — the detector or the track off the hand, so the network saw only part of it — and the
     mean joint error on those frames and on the others (None where there are none). Why: it separates what the
-    cropping costs from what the network gets wrong; on full frames 9 % of such crops make half of the mean error."""
+    cropping costs from what the network gets wrong; on whole frames 5-9 % of crops lie off the hand and make half or
+    more of the mean error."""
 
     share: float
     error_off_mm: float | None

@@ -41,7 +41,8 @@ def test_a_forearm_entering_the_image_does_not_drag_the_centre_but_a_lone_hand_k
 def test_a_hand_behind_a_nearer_sleeve_is_found_not_the_sleeve():
     """A sleeve entering from the image border lies nearer than the forearm and hand it covers, parted from them by a
     rim the sensor loses (with a gap). The sleeve is found first; before, it was cleared with everything continuing
-    it — through the gap, the hand too — and kept as the hand (held-out full frames of seed 1000: 22 of 480 frames)."""
+    it — through the gap, the hand too — and kept as the hand (held-out whole frames, seed 1000: an arm or sleeve
+    without the hand was kept in 22 of 480 frames, 10 after)."""
     wall = 1070.0
     depth = np.full((K.height, K.width), wall, np.float32)
 
@@ -64,8 +65,8 @@ def test_a_hand_behind_a_nearer_sleeve_is_found_not_the_sleeve():
 def test_an_arm_going_back_beyond_the_slab_does_not_drag_the_centre_down_it():
     """The forearm recedes from the hand to the image border, deeper than the hand's slab reaches: the blob is the
     hand and the arm's near part, off the border. Its centre of mass lay down the arm; where the arm leaves the
-    blob is now its entry, as the border is for an arm in the slab (held-out seed 2000: 19 frames 80-117 mm off the
-    hand came within 14-27 mm)."""
+    blob is now its entry, as the border is for an arm in the slab (held-out seed 2000: 19 frames 78-117 mm off the
+    hand came within 13-27 mm)."""
     depth = np.full((K.height, K.width), 1400.0, np.float32)
     rows = np.arange(250, K.height)
     x = (np.arange(285, 355) - 319.5) / 35.0
