@@ -117,24 +117,37 @@ def nearest_blob(depth: np.ndarray, valid: np.ndarray, band_mm: float, jump_mm: 
 
     z0 = nearest_reading(depth[valid])
     inside = valid & (depth < z0 + band_mm)
-    jump = jump_pixels(np.where(inside, depth, np.float32(1e7)), jump_mm)
-    slab = inside & ~jump
+    box = bounding_box(inside, 1)  # the slab's neighbours are the jumps at its rim
+    inside_box, depth_box = inside[box], depth[box]
+    slab = inside_box & ~jump_pixels(np.where(inside_box, depth_box, np.float32(1e7)), jump_mm)
     if not slab.any():
-        slab = inside  # all edges (a tiny or ragged blob): keep it whole
+        slab = inside_box  # all edges (a tiny or ragged blob): keep it whole
     _, labels, stats, _ = cv2.connectedComponentsWithStats(slab.astype(np.uint8), connectivity=8)
     areas = stats[:, cv2.CC_STAT_AREA].copy()
     areas[0] = 0  # the background label
     sizeable = areas >= max(MIN_BLOB_PIXELS, 0.01 * areas.max())
-    if not sizeable.any():
-        return labels == int(np.argmax(areas))  # only specks: the largest
-    nearest = int(np.argmin(np.where(sizeable[labels], depth, np.inf)))
-    return labels == labels.flat[nearest]
+    if sizeable.any():
+        nearest = int(np.argmin(np.where(sizeable[labels], depth_box, np.inf)))
+        label = labels.flat[nearest]
+    else:
+        label = int(np.argmax(areas))  # only specks: the largest
+    blob = np.zeros(depth.shape, bool)
+    blob[box] = labels == label
+    return blob
 
 
 def nearest_reading(zs: np.ndarray) -> float:
     """The 4th nearest of some depth readings, so that single-pixel specks do not count."""
     k = min(3, zs.size - 1)
     return float(np.partition(zs, k)[k])
+
+
+def bounding_box(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
+    """The slices of a (non-empty) mask's bounding box grown by `margin` pixels, within the image. Why: the blob
+    searches run several times a frame, and most of what they look at is a hand-sized part of the image."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return (slice(max(rows[0] - margin, 0), rows[-1] + 1 + margin),
+            slice(max(cols[0] - margin, 0), cols[-1] + 1 + margin))
 
 
 def jump_pixels(depth: np.ndarray, jump_mm: float) -> np.ndarray:
@@ -156,6 +169,9 @@ def standout(depth: np.ndarray, valid: np.ndarray, blob: np.ndarray, jump_mm: fl
     a hand's size. `jump_mm` may be an image of jumps, one per pixel."""
     import cv2
 
+    box = bounding_box(blob, 2)
+    jump_mm = np.broadcast_to(jump_mm, depth.shape)[box]
+    depth, valid, blob = depth[box], valid[box], blob[box]
     inside = np.where(blob, depth, np.float32(1e7)).astype(np.float32)
     # two pixels out: `nearest_blob` leaves the pixels beside a depth jump out of the blob, so the first ring
     # outside a hand is still the hand's own edge
@@ -163,7 +179,7 @@ def standout(depth: np.ndarray, valid: np.ndarray, blob: np.ndarray, jump_mm: fl
     outline = (nearest < 1e7) & ~blob
     if not outline.any():
         return 0.0
-    behind = ~valid[outline] | (depth[outline] - nearest[outline] > np.broadcast_to(jump_mm, depth.shape)[outline])
+    behind = ~valid[outline] | (depth[outline] - nearest[outline] > jump_mm[outline])
     return float(behind.mean())
 
 
