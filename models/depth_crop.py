@@ -146,8 +146,8 @@ def bounding_box(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
     """The slices of a (non-empty) mask's bounding box grown by `margin` pixels, within the image. Why: the blob
     searches run several times a frame, and most of what they look at is a hand-sized part of the image."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    return (slice(max(rows[0] - margin, 0), rows[-1] + 1 + margin),
-            slice(max(cols[0] - margin, 0), cols[-1] + 1 + margin))
+    return (slice(max(rows[0] - margin, 0), min(rows[-1] + 1 + margin, mask.shape[0])),
+            slice(max(cols[0] - margin, 0), min(cols[-1] + 1 + margin, mask.shape[1])))
 
 
 def jump_pixels(depth: np.ndarray, jump_mm: float) -> np.ndarray:

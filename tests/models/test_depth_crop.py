@@ -249,3 +249,37 @@ def test_recentring_with_follow_axis_looks_again_until_the_turn_settles():
     depth_crop.recentred_crop(depth, centre, CAM, spinning, passes=0, size=64, upright=True, angle=0.3,
                               follow_axis=True)
     assert seen == []  # no recentring asked for: no look at all
+
+
+def test_bounding_box_grows_by_the_margin_within_the_image():
+    mask = np.zeros((20, 30), bool)
+    mask[5:8, 10:12] = True
+    assert depth_crop.bounding_box(mask, 2) == (slice(3, 10), slice(8, 14))
+    mask[0, 29] = True  # touching the top right corner: the box stops at the image's edges
+    rows, cols = depth_crop.bounding_box(mask, 2)
+    assert (rows.start, rows.stop, cols.start, cols.stop) == (0, 10, 8, 30) and mask[rows, cols].sum() == mask.sum()
+
+
+def test_the_outline_test_on_the_blobs_box_scores_as_on_the_whole_image():
+    """`standout` looks only at the blob's bounding box: it must score exactly as the same test on the whole image,
+    also for blobs at the image's edges and corners and with an image of jumps."""
+    import cv2
+
+    def whole_image(depth, valid, blob, jump_mm):
+        inside = np.where(blob, depth, np.float32(1e7)).astype(np.float32)
+        nearest = cv2.erode(inside, np.ones((5, 5), np.uint8))
+        outline = (nearest < 1e7) & ~blob
+        if not outline.any():
+            return 0.0
+        jumps = np.broadcast_to(jump_mm, depth.shape)[outline]
+        return float((~valid[outline] | (depth[outline] - nearest[outline] > jumps)).mean())
+
+    rng = np.random.default_rng(3)
+    for r, c in ((0, 0), (25, 35), (50, 70), (0, 40), (30, 0)):
+        depth = rng.uniform(400.0, 1200.0, (60, 80)).astype(np.float32)
+        valid = rng.random(depth.shape) > 0.1
+        blob = np.zeros(depth.shape, bool)
+        blob[r:r + 10, c:c + 10] = True
+        depth[blob] = 500.0
+        for jump_mm in (40.0, rng.uniform(10.0, 60.0, depth.shape).astype(np.float32)):
+            assert depth_crop.standout(depth, valid, blob, jump_mm) == whole_image(depth, valid, blob, jump_mm)
