@@ -110,7 +110,7 @@ class DepthHandDetector:
             if touched and (border or not objects[touched[0]][2]):
                 remaining &= ~region
                 continue
-            remaining &= ~(blob if border else region)
+            remaining &= ~(blob if border else region)  # an arm alone: the hand it goes on into is found next
             entry = np.zeros(len(xs), bool) if border else \
                 self._arm_beyond(d, valid, blob, o.band_mm, 3.0 * hand_px, 0.5 * ARM_WIDTH_MM * fx / o.step / z)[ys, xs]
             u, v, zc = self._centre_of_mass(xs.astype(np.float32), ys.astype(np.float32), zs, entry, fx, fy, d.shape)
