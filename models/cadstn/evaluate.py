@@ -15,7 +15,7 @@ import numpy as np
 
 from models.cadstn.data import CropSet, build_crop_set, dataset_sequences, synth_sequences
 from models.finger_states import states_agree
-from models.metrics import PoseReport, acceleration_error, pose_report
+from models.metrics import PoseReport, acceleration_error, joint_errors, pose_report
 from models.onnx_session import open_session
 from models.synth.sequence import ANY_TILT_DEG
 
@@ -63,7 +63,7 @@ class CropsOffHand:
     def measure(cls, centres_mm: np.ndarray, pred_mm: np.ndarray, gt_mm: np.ndarray) -> CropsOffHand:
         """From the crops' centres (N, 3) and the predicted and true joints (N, K, 3), all camera mm."""
         off = np.linalg.norm(centres_mm - gt_mm.mean(axis=1), axis=1) > CROP_OFF_MM
-        errors = np.linalg.norm(pred_mm - gt_mm, axis=-1).mean(axis=1)
+        errors = joint_errors(pred_mm, gt_mm).mean(axis=1)
         return cls(float(off.mean()), float(errors[off].mean()) if off.any() else None,
                    float(errors[~off].mean()) if not off.all() else None)
 
