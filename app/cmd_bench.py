@@ -33,8 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-vertices", action="store_true",
                         help="joints only, no mesh (what `handstream run` does unless --vertices; the app draws it)")
     parser.add_argument("--no-detect-ahead", action="store_true",
-                        help="MediaPipe and the model one after the other on one thread (by default MediaPipe "
-                             "detects the next frame meanwhile, as in every run)")
+                        help="the detector and the model one after the other on one thread (by default the "
+                             "detector finds the next frame's hands meanwhile, as in every run)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     gen = parser.add_argument_group("bench gen")
     gen.add_argument("--kind", choices=("rgb", "depth"), help="only this kind of data (default: both)")

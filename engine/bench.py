@@ -4,7 +4,7 @@ Why a function and not a test: speed depends on the machine and its load, so it 
 reported (``handstream bench``), never asserted. The source is played losslessly as fast as the
 engine takes frames (``realtime=False``), so fps is what the engine sustains end to end, thread
 hand-offs included, with the detector inline (a background detector cannot keep up with an unpaced
-source, so its effect shows only live: ``handstream run``) or, where MediaPipe runs on every frame, a
+source, so its effect shows only live: ``handstream run``) or, where a detector runs on every frame, a
 frame ahead on its own thread as in every run (``engine.ahead``; ``detect_ahead=False``: one thread).
 Engine overhead is the engine's total minus detection and inference. ``measure_recording_cost``: what
 recording a session costs the live path and the disk (``handstream bench record``).

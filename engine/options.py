@@ -25,9 +25,9 @@ class EngineOptions:
     previous cut (each costs one more inference; `handstream eval --model cadstn --live com` shows the gain).
     ``stills``: frames are unrelated photos: MediaPipe runs in IMAGE mode and every frame starts with no
     tracks and fresh recurrent state (one image = one fresh sequence).
-    ``detect_ahead``: where frames are pulled through the engine (``Pipeline``, ``HandTracker.stream``) and MediaPipe
-    runs on every frame (the lifter), MediaPipe detects the next frame on its own thread while the model finishes
-    this one (``engine.ahead``): the same results, at MediaPipe's pace on two cores; off: one thread.
+    ``detect_ahead``: where frames are pulled through the engine (``Pipeline``, ``HandTracker.stream``) and the
+    detector runs on every frame (the lifter, CADSTN), it detects the next frame on its own thread while the model
+    finishes this one (``engine.ahead``): the same results, faster on two idle cores; off: one thread.
     """
 
     model: str = "lifter"

@@ -51,7 +51,7 @@ class Pipeline:
     ``max_frames`` stops after that many processed frames. The pipeline ends by itself when a finite
     source is finished or a source fails for good (``error`` then says why); results already handed
     to consumers are theirs to keep. ``stop()`` returns within about a second. An engine that ``detects_ahead``
-    (MediaPipe on every frame) detects the next frame on a second thread meanwhile (``engine.ahead``).
+    (a detector on every frame) detects the next frame on a second thread meanwhile (``engine.ahead``).
     """
 
     def __init__(self, source, engine, on_result: Callable[[Frame, FrameResult], None] | None = None,

@@ -68,9 +68,9 @@ class HandTracker:
         return self._engine.process(self._frame(rgb, depth, timestamp))
 
     def stream(self, frames: Iterable[np.ndarray | dict]) -> Iterator[FrameResult]:
-        """The results of ``frames`` in order, each what ``process`` would give, but on two cores faster: MediaPipe
-        detects the next frame on its own thread while the model finishes this one (``engine.ahead``; for models
-        that run MediaPipe on every frame, else one by one). Each item is an RGB image or a dict of ``process``'s
+        """The results of ``frames`` in order, each what ``process`` would give, but on two cores faster: the detector
+        finds the next frame's hands on its own thread while the model finishes this one (``engine.ahead``; for
+        models that detect on every frame, else one by one). Each item is an RGB image or a dict of ``process``'s
         arguments. ``frames`` is read on that thread, one frame ahead of the results; don't call ``process``
         until the stream is done or closed."""
         frames = (self._frame(**item) if isinstance(item, dict) else self._frame(rgb=item) for item in frames)
