@@ -30,10 +30,12 @@ def vertex_parts(weights: np.ndarray) -> np.ndarray:
     return part
 
 
-def mesh_edges(faces: np.ndarray) -> np.ndarray:
-    """(E, 2) the undirected edges of a triangle mesh, each once."""
-    e = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
-    return np.unique(e, axis=0)
+def mesh_edges(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The undirected edges of a triangle mesh, each once and sorted (E, 2), and per face the ids of its edges
+    ab, bc, ca (F, 3)."""
+    half = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
+    edges, inverse = np.unique(half, axis=0, return_inverse=True)
+    return edges, inverse.reshape(3, len(faces)).T
 
 
 def geodesic_to_parts(verts: np.ndarray, faces: np.ndarray, parts: np.ndarray) -> np.ndarray:
@@ -41,7 +43,7 @@ def geodesic_to_parts(verts: np.ndarray, faces: np.ndarray, parts: np.ndarray) -
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import dijkstra
 
-    e = mesh_edges(faces)
+    e, _ = mesh_edges(faces)
     length = np.linalg.norm(verts[e[:, 0]] - verts[e[:, 1]], axis=1)
     n = len(verts)
     graph = coo_matrix((np.r_[length, length], (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])), shape=(n, n))

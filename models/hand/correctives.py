@@ -94,7 +94,7 @@ class TargetBuilder:
         self.is_palm = np.argmin(part_d, axis=1) < 2
         self.mean = _neighbour_mean_matrix(faces, len(verts))
         self.rest_lap = self.mean @ verts - verts
-        self.edges = mesh_edges(faces)
+        self.edges, _ = mesh_edges(faces)
         # Vertices clearly in one part (not shared by a web or a knuckle seam): the fitted mesh's corrections move
         # only these.
         share = finger_shares(weights)

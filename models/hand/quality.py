@@ -89,7 +89,7 @@ def flips_and_stretch(model: HandModel, poses: np.ndarray, targets: QualityTarge
     carried = np.einsum("nfij,fj->nfi", rots[:, bones], rest_n)
     cos = np.einsum("nfi,nfi->nf", _normals(verts, faces), carried)
     flipped = (cos < np.cos(np.deg2rad(targets.flip_degrees))).sum(axis=1)
-    e = mesh_edges(faces)
+    e, _ = mesh_edges(faces)
     rest_len = np.linalg.norm(model.v_template[e[:, 0]] - model.v_template[e[:, 1]], axis=1)
     posed_len = np.linalg.norm(verts[:, e[:, 0]] - verts[:, e[:, 1]], axis=-1)
     return flipped, (posed_len / rest_len).max(axis=1)

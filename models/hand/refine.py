@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.hand.contact import finger_shares
+from models.hand.contact import finger_shares, mesh_edges
 from models.hand.correctives import solve_correctives
 from models.hand.model import chain_transforms, rodrigues
 from models.hand.rig import finger_chains, finger_membership
@@ -48,13 +48,6 @@ class RefineOptions:
     flip_passes: int = 4  # rounds of Delaunay edge flips around the new vertices
     flip_crease: float = 0.85  # cos of the largest angle between two triangles whose shared edge may flip
     tension: float = 1.0 / 16.0  # of the butterfly rule that places the new vertices in a pose (see `butterfly`)
-
-
-def unique_edges(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted unique edges (E, 2) and, per face, the ids of its edges ab, bc, ca (F, 3)."""
-    half = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-    edges, inverse = np.unique(np.sort(half, axis=1), axis=0, return_inverse=True)
-    return edges, inverse.reshape(3, len(faces)).T
 
 
 def fold_edges(verts: np.ndarray, edges: np.ndarray, options: RefineOptions = RefineOptions()) -> np.ndarray:
@@ -196,7 +189,7 @@ def refine_folds(verts: np.ndarray, faces: np.ndarray, options: RefineOptions = 
     """The rest mesh with the fold edges split: the old vertices first (unchanged), the new ones after them on
     the implicit surface, the faces re-cut with the same outward winding, and per new vertex the butterfly
     stencil (N, 8) of its edge in the old mesh."""
-    edges, face_edges = unique_edges(faces)
+    edges, face_edges = mesh_edges(faces)
     split = fold_edges(verts, edges, options)
     mid = 0.5 * (verts[edges[:, 0]] + verts[edges[:, 1]])
     corner = np.full(len(edges), np.inf)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from models.hand.builder import BuildOptions, rest_mesh
-from models.hand.refine import RefineOptions, extend_shapedirs, fold_edges, refine_folds, unique_edges
+from models.hand.contact import mesh_edges
+from models.hand.refine import RefineOptions, extend_shapedirs, fold_edges, refine_folds
 from models.hand.rig import shape_basis, shape_samples, skinning_weights
 from models.hand.surface import hand_sdf
 
@@ -13,7 +14,7 @@ COARSE = BuildOptions(grid_step=0.003, target_vertices=500)
 
 def test_refined_mesh_keeps_old_vertices_and_stays_closed():
     verts, faces = rest_mesh(COARSE)
-    edges, _ = unique_edges(faces)
+    edges, _ = mesh_edges(faces)
     options = RefineOptions(band=(0.005, 0.0045, 0.004), pads=True)
     assert 0 < fold_edges(verts, edges, options).sum() < 0.3 * len(verts)
     new_v, new_f, stencils = refine_folds(verts, faces, options)
