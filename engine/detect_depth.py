@@ -91,7 +91,8 @@ class DepthHandDetector:
             hand_px = (fx / o.step * HAND_SPAN_MM / z) * (fy / o.step * HAND_SPAN_MM / z)
             tries -= 1
             if len(zs) < o.min_area_fraction * hand_px:
-                remaining &= ~region  # specks (flying pixels), slivers of a far surface, and what continues them
+                # a speck (flying pixels, a sliver, a piece cut off by jumps) alone: what continues it may be the hand
+                remaining &= ~blob
                 continue
             border = bool(ys.min() == 0 or xs.min() == 0 or ys.max() == d.shape[0] - 1 or xs.max() == d.shape[1] - 1)
             if len(zs) > o.max_area_fraction * hand_px or standout(d, valid, blob, jumps) < o.min_standout or \
