@@ -4,9 +4,9 @@ Why: on the colour path MediaPipe's networks take ~5-10 ms a frame and the lifte
 the hand model, the camera placement, tracks, the result) ~1-1.5 ms after them; one after the other they add
 up. The networks run in C++ without the GIL, so on two cores the next frame's detection
 (``StreamingEngine.detect``) overlaps this frame's ``finish``: frames come out at the detector's pace. On the
-depth path the depth detector (~3-5 ms of OpenCV and numpy on whole images, mostly outside the GIL) overlaps
-CADSTN's crops and inferences the same way: 25-50 % more frames a second on two idle cores, none on a loaded one
-(``handstream bench --model cadstn`` with and without ``--no-detect-ahead``). The results
+depth path the depth detector (~3-5 ms of numpy and OpenCV) overlaps CADSTN's inferences, which run in ONNX Runtime
+outside the GIL: 8-66 % more frames a second on two idle AVX2 cores (median 38 %), none
+with the other core busy (``handstream bench --model cadstn`` with and without ``--no-detect-ahead``). The results
 are the sequential ones: the frames reach the detector in order (it follows hands from frame to frame),
 ``finish`` runs the tracks and recurrent state in order on the caller's thread, and detection reads no track.
 

@@ -144,9 +144,9 @@ class StreamingEngine:
     @property
     def detects_ahead(self) -> bool:
         """Whether ``detect`` of the next frame may run on another thread while ``finish`` runs this one
-        (``engine.ahead``): a detector on every frame (MediaPipe, or the depth detector, whose OpenCV and numpy
-        work on whole images runs largely outside the GIL while the model runs in ONNX Runtime), for a kind whose
-        detection reads no track (not one that follows its own predictions), unless ``detect_ahead`` is off."""
+        (``engine.ahead``): a detector on every frame (MediaPipe, or the depth detector, which overlaps the
+        model's inferences in ONNX Runtime outside the GIL), for a kind whose detection reads no track (not one
+        that follows its own predictions), unless ``detect_ahead`` is off."""
         return self.options.detect_ahead and self._background is None and not self.estimator.follows_predictions
 
     def process(self, frame: Frame) -> FrameResult:
