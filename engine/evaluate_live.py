@@ -61,8 +61,9 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
     if options.reads_rgbd_renders and not full_frame:
         raise ValueError("MediaPipe's keypoints and the RGB-D renders are full frames, not crop renders")
     detector = DepthHandDetector(1, DepthDetectorOptions(cube_mm=info.cube_mm))  # the engine's, for one hand
-    preds, gts, bounds, turns, centres = [], [], [], [], []
+    preds, gts, bounds, turns, centres, held_out = [], [], [], [], [], 0
     for depth, joints_mm, cameras, seen, known in _sequences(options, info, full_frame):
+        held_out += len(depth)
         state = session.zero_state()
         previous, angle = None, None
         start = len(preds)
@@ -99,7 +100,7 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
     return EvalResult(reports={"fused": pose_report(pred, gt)}, acceleration_mm={"fused": float(np.mean(accel))},
                       axis_turnovers=float(np.mean(turns)) if info.upright and turns else None,
                       finger_states={"fused": states_agree(pred, gt)} if gt.shape[1] == 21 else {},
-                      crops_off_hand=CropsOffHand.measure(np.stack(centres), pred, gt))
+                      crops_off_hand=CropsOffHand.measure(np.stack(centres), pred, gt, held_out))
 
 
 def landmark_centre_mm(estimator: CadstnEstimator, depth: np.ndarray, landmarks: np.ndarray,

@@ -51,28 +51,37 @@ class EvalOptions:
 class CropsOffHand:
     """Live evaluations: the share of frames whose crop (after re-cutting) is centred more than CROP_OFF_MM from the
     true joints' centroid — the detector or the track off the hand, so the network saw only part of it — and the
-    mean joint error on those frames and on the others (None where there are none). Why: it separates what the
-    cropping costs from what the network gets wrong; on whole frames 5-9 % of crops lie off the hand and make half or
-    more of the mean error."""
+    mean joint error on those frames and on the others (None where there are none); and the share of all held-out
+    frames in which no crop was cut at all (the detector found no hand and no track held one), which no error
+    counts. Why: it separates what the cropping costs from what the network gets wrong; on whole frames 5-9 % of
+    crops lie off the hand and make half or more of the mean error, and a detector that gives up on hard frames
+    would lower the mean error by leaving them out."""
 
     share: float
     error_off_mm: float | None
     error_on_mm: float | None
+    uncut: float = 0.0
 
     @classmethod
-    def measure(cls, centres_mm: np.ndarray, pred_mm: np.ndarray, gt_mm: np.ndarray) -> CropsOffHand:
-        """From the crops' centres (N, 3) and the predicted and true joints (N, K, 3), all camera mm."""
+    def measure(cls, centres_mm: np.ndarray, pred_mm: np.ndarray, gt_mm: np.ndarray,
+                frames: int | None = None) -> CropsOffHand:
+        """From the crops' centres (N, 3) and the predicted and true joints (N, K, 3), all camera mm, of the N frames
+        scored out of `frames` held out (default N: every frame had its crop)."""
         off = np.linalg.norm(centres_mm - gt_mm.mean(axis=1), axis=1) > CROP_OFF_MM
         errors = joint_errors(pred_mm, gt_mm).mean(axis=1)
+        frames = len(off) if frames is None else frames
+        if frames < len(off):
+            raise ValueError(f"{len(off)} frames scored out of {frames} held out")
         return cls(float(off.mean()), float(errors[off].mean()) if off.any() else None,
-                   float(errors[~off].mean()) if not off.all() else None)
+                   float(errors[~off].mean()) if not off.all() else None, 1.0 - len(off) / frames)
 
     def summary(self) -> str:
         def mm(v: float | None) -> str:
             return "—" if v is None else f"{v:.1f} mm"
 
         return (f"crop off the hand (> {CROP_OFF_MM:g} mm from the joints' centroid) in {100 * self.share:.1f} % of "
-                f"frames: mean error there {mm(self.error_off_mm)}, elsewhere {mm(self.error_on_mm)}")
+                f"frames: mean error there {mm(self.error_off_mm)}, elsewhere {mm(self.error_on_mm)}\n"
+                f"no hand found, so no crop and no score, in {100 * self.uncut:.1f} % of the held-out frames")
 
 
 @dataclass

@@ -48,6 +48,25 @@ def test_live_figures_come_from_the_engines_cadstn_step(tiny_cadstn):
         evaluate_live(tiny_cadstn, OPTIONS, centring="truth")
 
 
+def test_frames_where_the_detector_finds_no_hand_are_counted_not_hidden(tiny_cadstn, monkeypatch):
+    """With the detector centring every crop, a frame without a hand found has no crop and no error: the figures
+    must say how many were left out, or a detector that gives up on hard frames would look better."""
+    from engine.detect_depth import DepthHandDetector
+
+    detect = DepthHandDetector.detect
+    calls = []
+
+    def every_other(self, depth, fx, fy):
+        calls.append(1)
+        return detect(self, depth, fx, fy) if len(calls) % 2 else []
+
+    monkeypatch.setattr(DepthHandDetector, "detect", every_other)
+    result = evaluate_live(tiny_cadstn, OPTIONS, centring="com", recentre=0)
+    assert len(calls) == 6 and result.reports["fused"].frames == 3
+    assert result.crops_off_hand.uncut == pytest.approx(0.5)
+    assert "in 50.0 % of the held-out frames" in result.summary()
+
+
 def test_a_track_that_slid_off_the_hand_is_lost_and_one_on_it_is_not():
     """`track` centring follows its own predictions; they are re-detected when the depth detector's hand lies more
     than half a cube from them (a track started on a table or a body never found the hand again by itself)."""

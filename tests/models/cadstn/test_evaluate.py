@@ -69,3 +69,9 @@ def test_crops_off_the_hand_are_counted_with_their_own_error():
     assert "in 50.0 % of frames: mean error there 40.0 mm, elsewhere 3.0 mm" in off.summary()
     on = CropsOffHand.measure(gt.mean(axis=1), pred, gt)  # every crop on the hand: no error "there"
     assert on.share == 0.0 and on.error_off_mm is None and "there —" in on.summary()
+    assert off.uncut == on.uncut == 0.0  # every held-out frame had its crop
+    fewer = CropsOffHand.measure(centres, pred, gt, frames=5)  # a fifth frame held out had no hand found
+    assert fewer.uncut == pytest.approx(0.2) and fewer.share == off.share
+    assert "no crop and no score, in 20.0 % of the held-out frames" in fewer.summary()
+    with pytest.raises(ValueError, match="4 frames scored out of 3 held out"):
+        CropsOffHand.measure(centres, pred, gt, frames=3)
