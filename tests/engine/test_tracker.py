@@ -75,3 +75,22 @@ def test_stream_gives_what_process_gives_frame_by_frame_with_errors_in_place() -
         assert [r.frame_index for r in (next(results), next(results))] == [0, 1]
         with pytest.raises(ValueError, match="uint8"):
             next(results)
+
+
+def test_a_depth_stream_gives_what_process_gives_with_the_detector_a_frame_ahead() -> None:
+    depths = [render_demo_frame(i / 30.0, "depth")[1] for i in range(6)]
+    options = HandTrackerOptions(model="cadstn", intrinsics=DEMO_INTRINSICS, vertices=False)
+    with HandTracker(options) as tracker:
+        one_by_one = [tracker.process(depth=depth) for depth in depths]
+    with HandTracker(options) as tracker:
+        assert tracker._engine.detects_ahead
+        streamed = list(tracker.stream([{"depth": depth} for depth in depths]))
+    assert [r.frame_index for r in streamed] == list(range(6))
+    for a, b in zip(streamed, one_by_one):
+        assert len(a.hands) == len(b.hands) == 1
+        np.testing.assert_array_equal(a.hands[0].joints_3d, b.hands[0].joints_3d)
+    with HandTracker(options) as tracker:
+        results = tracker.stream([{"depth": depths[0]}, {"depth": depths[1].astype(np.float32)}])
+        assert next(results).frame_index == 0
+        with pytest.raises(ValueError, match="uint16"):
+            next(results)
