@@ -107,6 +107,8 @@ class TrainOptions:
     lr_decay_at: list[float] = field(default_factory=lambda: [1 / 3, 2 / 3])
     weight_decay: float = 0.0
     aux_weight: float = 1.0  # weight of each auxiliary loss of the spatial network
+    # a stage without a checkpoint of its own starts from this exported model (models/cadstn/from_onnx.py)
+    init_onnx: str = ""
     temporal_from_spatial: bool = True  # the temporal stage starts its tower from the spatial depth tower
     steps_spatial: int = 60000
     steps_temporal: int = 60000

@@ -67,10 +67,17 @@ def export_onnx(ckpt: Path, out: Path, int8: bool = False) -> Path:
         "gate": m.gate,
         "gate_aux": str(m.gate_aux).lower(),
         "int8": str(bool(int8)).lower(),
-        "trained_steps": json.dumps(payload.get("steps", {})),
+        "trained_steps": json.dumps(trained_steps(payload)),
     }
     write_metadata(out, metadata)
     return out
+
+
+def trained_steps(payload: dict) -> dict[str, int]:
+    """Each stage's steps, counting those of the exported model a run started from (`init_onnx`)."""
+    before = payload.get("init", {}).get("steps", {})
+    own = payload.get("steps", {})
+    return {stage: int(before.get(stage, 0)) + int(own.get(stage, 0)) for stage in {**before, **own}}
 
 
 def _skip_empty_heatmaps(path: Path) -> None:

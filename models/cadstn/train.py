@@ -7,6 +7,8 @@ the forward passes under bfloat16 autocast where the hardware has it (models/pre
 temporal stage starts with the spatial checkpoint's spatial network when there is one (and, with
 `temporal_from_spatial`, its own tower from the spatial depth tower); the fusion stage needs both and
 takes the spatial weights from `spatial.pt` and the temporal ones from `temporal.pt` (on resume too).
+With `init_onnx`, a stage without a checkpoint of its own starts every network from that exported model
+(models/cadstn/from_onnx.py) instead, and the earlier stages' checkpoints still replace what they trained.
 
 Multi-process: run under `torchrun` (WORLD_SIZE/RANK/LOCAL_RANK): the trained sub-network is wrapped
 in DistributedDataParallel (gloo on CPU, NCCL on GPU); each rank samples its own batches, rank 0
@@ -76,6 +78,19 @@ def _warm_start_temporal(model: Cadstn) -> None:
     model.temporal.fc.load_state_dict(model.spatial.h1_depth.state_dict())
 
 
+def _init_from_onnx(model: Cadstn, config: CadstnConfig, train_set: CropSet) -> dict:
+    """Start every network from the exported file `init_onnx` (its BatchNorm statistics measured on 512
+    training crops); → what the checkpoints record of it: the file and the steps it had been trained for."""
+    from models.cadstn.from_onnx import model_from_onnx
+
+    path = config.train.init_onnx
+    rng = np.random.default_rng([config.train.seed, 0xB7])
+    crops, _ = train_set.sample(rng, 512, keypoints=keypoint_inputs(config))
+    rebuilt, steps = model_from_onnx(path, config.model, crops)
+    model.load_state_dict(rebuilt.state_dict())
+    return {"onnx": str(path), "steps": steps}
+
+
 def _loss(model: Cadstn, trained: nn.Module, stage: str, depth: torch.Tensor, joints: torch.Tensor,
           aux_weight: float) -> torch.Tensor:
     if stage == "spatial":
@@ -117,10 +132,11 @@ def train_stage(config: CadstnConfig, stage: str, train_set: CropSet, val_set: C
     optimizer = torch.optim.Adam(trained.parameters(), lr=t.lr, weight_decay=t.weight_decay)
     milestones = sorted({max(1, round(f * steps)) for f in t.lr_decay_at})
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=t.lr_decay)
-    start, history, done_steps = 0, [], {}
+    start, history, done_steps, init = 0, [], {}, {}
     if resume and ckpt_path.is_file():  # without a checkpoint, resume starts the stage afresh
         payload = read_checkpoint(ckpt_path)
         model.load_state_dict(payload["model"])
+        init = dict(payload.get("init", {}))
         optimizer.load_state_dict(payload["optimizer"])
         scheduler.load_state_dict(payload["scheduler"])
         scheduler.milestones, scheduler.gamma = Counter(milestones), t.lr_decay  # the config may have changed
@@ -128,8 +144,11 @@ def train_stage(config: CadstnConfig, stage: str, train_set: CropSet, val_set: C
             group["lr"] = t.resume_lr
         start, history = int(payload["step"]), list(payload.get("history", []))
         done_steps = dict(payload.get("steps", {}))
+    elif t.init_onnx:
+        init = _init_from_onnx(model, config, train_set)
     _frozen_weights(model, out_dir, stage)
-    if stage == "temporal" and start == 0 and t.temporal_from_spatial and (out_dir / "spatial.pt").is_file():
+    if (stage == "temporal" and start == 0 and t.temporal_from_spatial and not t.init_onnx
+            and (out_dir / "spatial.pt").is_file()):
         _warm_start_temporal(model)
     for earlier in STAGES[:STAGES.index(stage)]:  # record what the inherited weights went through
         if (out_dir / f"{earlier}.pt").is_file():
@@ -152,7 +171,7 @@ def train_stage(config: CadstnConfig, stage: str, train_set: CropSet, val_set: C
             return
         payload = {"config": config.to_dict(), "stage": stage, "step": step, "model": model.state_dict(),
                    "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                   "history": history, "steps": {**done_steps, stage: step}}
+                   "history": history, "steps": {**done_steps, stage: step}, "init": init}
         if final and val_set is not None:
             payload["val_mm"] = validate(model, val_set, config)
         save_checkpoint(ckpt_path, payload)
