@@ -6,24 +6,25 @@ from pathlib import Path
 
 NAME = "pose-bank"
 HELP = "build a pose bank from BigHand2.2M / NYU / ICVL joint labels (IK fit) or the anatomical prior"
+PROCEDURAL = ("procedural", "straight-thumb")  # the prior's poses; open hands with a straight thumb
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="source", required=True, metavar="FORMAT:PATH",
                         help="bighand:Training_Annotation.txt | nyu:keypointsUVD.mat | icvl:keypointsUVD.mat | "
-                        "procedural:N")
+                        "procedural:N | straight-thumb:N (open hands, the thumb straight)")
     parser.add_argument("--out", type=Path, required=True, help="bank file to write (.npz)")
     parser.add_argument("--limit", type=int, help="use at most N labels")
     parser.add_argument("--every", type=int, default=1,
                         help="use every N-th label (consecutive frames are near duplicates; default 1)")
     parser.add_argument("--iterations", type=int, default=300, help="IK optimisation steps (default 300)")
-    parser.add_argument("--seed", type=int, default=0, help="procedural: seed (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="procedural, straight-thumb: seed (default 0)")
 
 
 def run(args: argparse.Namespace) -> int:
     fmt, sep, rest = args.source.partition(":")
     if not sep or not rest:
-        raise ValueError(f"--from must be FORMAT:PATH (or procedural:N), got {args.source!r}")
+        raise ValueError(f"--from must be FORMAT:PATH (or procedural:N, straight-thumb:N), got {args.source!r}")
     if args.out.suffix != ".npz":
         raise ValueError(f"--out {args.out} must end in .npz")
     if args.limit is not None and args.limit < 2:
@@ -35,12 +36,12 @@ def run(args: argparse.Namespace) -> int:
     from models.synth.ik import IKOptions
     from models.synth.pose_bank import bank_from_labels, procedural_bank
 
-    if fmt == "procedural":
+    if fmt in PROCEDURAL:
         try:
             n = int(rest)
         except ValueError:
-            raise ValueError(f"--from procedural:N needs a number of poses, got {rest!r}") from None
-        bank = procedural_bank(n, seed=args.seed)
+            raise ValueError(f"--from {fmt}:N needs a number of poses, got {rest!r}") from None
+        bank = procedural_bank(n, seed=args.seed, kind=fmt)
     else:
         import torch
 

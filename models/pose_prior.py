@@ -142,6 +142,30 @@ def sample_angles(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndar
     return flex, abd, twist
 
 
+def sample_straight_thumb(n: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, 45) open hands with a straight thumb (MCP and IP nearly straight), anywhere from beside the index finger
+    (CMC flexed up to 30° towards it) to spread (abducted up to 50°). `sample_poses` curls the thumb as it opposes:
+    its thumb is this straight (bent < 20° from metacarpal to tip) in only 5 % of its poses, and the depth network
+    read straight thumbs as bent (docs/checks/cadstn_thumb.py). The long fingers are the prior's open hands
+    (every PIP under 40°)."""
+    if n < 0:
+        raise ValueError(f"sample_straight_thumb: n must be >= 0, got {n}")
+    flex, abd, twist = np.zeros((0, 16)), np.zeros((0, 16)), np.zeros((0, 16))
+    pips = [FINGER_JOINTS[f][1] for f in _LONG_FINGERS]
+    while len(flex) < n:
+        f, a, t = sample_angles(8 * (n - len(flex)) + 8, rng)
+        keep = (f[:, pips] < 40 * _DEG).all(axis=1)
+        flex, abd, twist = (np.concatenate([x, y[keep]]) for x, y in ((flex, f), (abd, a), (twist, t)))
+    flex, abd, twist = flex[:n], abd[:n], twist[:n]
+    t1, t2, t3 = FINGER_JOINTS["thumb"]
+    flex[:, t1] = rng.uniform(-15.0, 30.0, n) * _DEG
+    abd[:, t1] = rng.uniform(-5.0, 50.0, n) * _DEG
+    twist[:, t1] = _clip(rng.normal(5 * _DEG, 5 * _DEG, n), THUMB_CMC_LIMITS.twist)
+    flex[:, t2] = rng.uniform(-10.0, 15.0, n) * _DEG
+    flex[:, t3] = rng.uniform(-15.0, 15.0, n) * _DEG
+    return angles_to_pose(flex, abd, twist) if n else np.zeros((0, 45))
+
+
 def sample_poses(n: int, rng: np.random.Generator) -> np.ndarray:
     """(n, 45) absolute axis-angle poses (flat hand = zeros) from the anatomical prior; float64."""
     flex, abd, twist = sample_angles(n, rng)

@@ -114,16 +114,21 @@ def join_banks(banks: list[PoseBank]) -> PoseBank:
                     None if any(e is None for e in errors) else np.concatenate(errors))
 
 
-def procedural_bank(n: int = DEFAULT_PROCEDURAL_SIZE, seed: int = 0, model=None) -> PoseBank:
-    """`n` poses drawn from the anatomical prior (`models.pose_prior`)."""
+def procedural_bank(n: int = DEFAULT_PROCEDURAL_SIZE, seed: int = 0, model=None,
+                    kind: str = "procedural") -> PoseBank:
+    """`n` poses drawn from the anatomical prior (`models.pose_prior`): `kind` "procedural" is the whole prior,
+    "straight-thumb" open hands with a straight thumb, from beside the index finger to spread (to join to the other)."""
     from models.hand.model import load_hand_model
-    from models.pose_prior import sample_poses
+    from models.pose_prior import sample_poses, sample_straight_thumb
 
+    samplers = {"procedural": sample_poses, "straight-thumb": sample_straight_thumb}
+    if kind not in samplers:
+        raise ValueError(f"unknown procedural pose bank {kind!r}; use {' or '.join(samplers)}")
     if n < 2:
         raise ValueError(f"a pose bank needs at least 2 poses, got {n}")
     model = load_hand_model() if model is None else model
-    theta = sample_poses(n, np.random.default_rng([seed, 0x5EED]))
-    return bank_from_theta(theta, model, f"procedural:{n}:{seed}")
+    theta = samplers[kind](n, np.random.default_rng([seed, 0x5EED]))
+    return bank_from_theta(theta, model, f"{kind}:{n}:{seed}")
 
 
 def read_label_joints(fmt: str, path: Path | str, every: int = 1) -> tuple[np.ndarray, JointMap]:

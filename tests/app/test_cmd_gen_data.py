@@ -41,6 +41,7 @@ def test_gen_data_writes_a_dataset(tmp_path, capsys) -> None:
     ("nyu", "FORMAT:PATH"),
     ("msra:/tmp/x.mat", "/tmp/x.mat"),
     ("procedural:many", "procedural:N"),
+    ("straight-thumb:x", "straight-thumb:N"),
 ])
 def test_pose_bank_bad_arguments(tmp_path, capsys, source, needle) -> None:
     code = main(["pose-bank", "--from", source, "--out", str(tmp_path / "bank.npz")])
@@ -48,9 +49,11 @@ def test_pose_bank_bad_arguments(tmp_path, capsys, source, needle) -> None:
     assert code == 2 and needle in err and "\n" not in err
 
 
-def test_pose_bank_procedural(tmp_path, capsys) -> None:
+@pytest.mark.parametrize("kind", ["procedural", "straight-thumb"])
+def test_pose_bank_procedural(tmp_path, capsys, kind) -> None:
     out = tmp_path / "bank.npz"
-    assert main(["pose-bank", "--from", "procedural:500", "--out", str(out)]) == 0
+    assert main(["pose-bank", "--from", f"{kind}:500", "--out", str(out), "--seed", "4"]) == 0
+    assert f"500 poses from {kind}:500:4" in capsys.readouterr().out
     with np.load(out) as z:
         assert z["theta"].shape == (500, 45) and z["joints"].shape == (500, 21, 3)
 

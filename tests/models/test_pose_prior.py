@@ -65,3 +65,37 @@ def test_finger_coupling(poses):
     closed = pip["index"] > np.deg2rad(70)
     opened = pip["index"] < np.deg2rad(20)
     assert index_abd[closed].mean() < index_abd[opened].mean()
+
+
+
+def _thumbs(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The thumb's bend from metacarpal to tip (degrees) and its tip's distance from the index finger's
+    MCP → tip segment (mm), hand model at β = 0."""
+    from models.finger_states import THUMB
+    from models.hand.model import load_hand_model
+    from models.synth.pose_bank import bank_from_theta
+
+    joints = bank_from_theta(theta, load_hand_model(), "test").joints * 1000.0
+    cmc, mcp, ip, tip = (joints[:, i] for i in THUMB)
+    cos = ((mcp - cmc) * (tip - ip)).sum(1) / np.linalg.norm(mcp - cmc, axis=1) / np.linalg.norm(tip - ip, axis=1)
+    a, b = joints[:, 5], joints[:, 8]
+    t = np.clip(((tip - a) * (b - a)).sum(1) / ((b - a) ** 2).sum(1), 0.0, 1.0)
+    return np.degrees(np.arccos(np.clip(cos, -1, 1))), np.linalg.norm(tip - (a + t[:, None] * (b - a)), axis=1)
+
+
+def test_open_hands_with_a_straight_thumb(poses):
+    from models.pose_prior import sample_straight_thumb
+
+    rng = np.random.default_rng(3)
+    theta = sample_straight_thumb(400, rng)
+    assert theta.shape == (400, 45) and sample_straight_thumb(0, rng).shape == (0, 45)
+    np.testing.assert_array_equal(sample_straight_thumb(5, np.random.default_rng(1)),
+                                  sample_straight_thumb(5, np.random.default_rng(1)))
+    for finger in ("index", "middle", "ring", "pinky"):  # open long fingers
+        assert _component(theta, FINGER_JOINTS[finger][1], 0).max() < np.deg2rad(40)
+    bend, beside = _thumbs(theta)
+    prior_bend, _ = _thumbs(poses[:400])
+    assert np.mean(bend < 20) > 0.5 and np.mean(prior_bend < 20) < 0.1  # straight, where the prior curls it
+    assert np.mean(beside < 40) > 0.05 and np.mean(beside > 70) > 0.25  # from beside the index finger to spread
+    with pytest.raises(ValueError, match="n must be >= 0"):
+        sample_straight_thumb(-1, rng)
