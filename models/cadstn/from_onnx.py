@@ -67,7 +67,8 @@ def load_onnx_weights(model: Cadstn, path: Path) -> list[tuple[nn.BatchNorm2d, t
     not mix them) start as copies of the spatial output layer, which maps the same features to the same joints."""
     weights = _initializers(path)
     state = model.state_dict()
-    named = {k[len("model."):]: v for k, v in weights.items() if k.startswith("model.")}
+    # `…_depth`: the first convs' depth channel, copied for the graph's depth-only branch (export._skip_empty_heatmaps)
+    named = {k[len("model."):]: v for k, v in weights.items() if k.startswith("model.") and not k.endswith("_depth")}
     unknown = sorted(set(named) - set(state))
     if unknown:
         raise ValueError(f"{path}: weights {unknown[:3]} are not in the config's network")

@@ -18,22 +18,27 @@ from models.cadstn.train import train_stage
 from models.onnx_session import open_session
 from tests.models.cadstn.conftest import hand_like_crops, tiny_config, toy_sequences
 
+RGBD = dict(keypoints=True, upright=True, gate="shared")
+
+
+def _export(folder, config, model):
+    save_checkpoint(folder / "fusion.pt", {"config": config.to_dict(), "model": model.state_dict(),
+                                           "steps": {"spatial": 7, "temporal": 5, "fusion": 3}})
+    return export_onnx(folder / "fusion.pt", folder / "model.onnx")
+
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     """An RGB-D model with deep towers whose BatchNorm statistics are far from the identity, exported."""
     torch.manual_seed(2)
-    config = tiny_config(convs_per_stage=2, batch_norm=True, keypoints=True, upright=True, gate="shared")
+    config = tiny_config(convs_per_stage=2, batch_norm=True, **RGBD)
     model = Cadstn(config.model)
     for norm in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
         norm.running_mean.uniform_(-0.3, 0.3)
         norm.running_var.uniform_(0.3, 3.0)
         norm.weight.data.uniform_(0.5, 1.5)
         norm.bias.data.uniform_(-0.2, 0.2)
-    folder = tmp_path_factory.mktemp("cadstn_from_onnx")
-    save_checkpoint(folder / "fusion.pt", {"config": config.to_dict(), "model": model.state_dict(),
-                                           "steps": {"spatial": 7, "temporal": 5, "fusion": 3}})
-    return export_onnx(folder / "fusion.pt", folder / "model.onnx"), model.eval(), config
+    return _export(tmp_path_factory.mktemp("cadstn_from_onnx"), config, model), model.eval(), config
 
 
 def _inputs(count: int, seed: int) -> np.ndarray:
@@ -62,6 +67,16 @@ def test_the_rebuilt_network_predicts_what_the_file_and_the_original_predict(exp
         np.testing.assert_allclose(joints[0], got.fused[0, t].numpy(), atol=1e-5, rtol=0)
 
 
+def test_the_papers_towers_without_batchnorm_come_back_too(tmp_path):
+    torch.manual_seed(3)
+    config = tiny_config(**RGBD)
+    original = Cadstn(config.model).eval()
+    rebuilt, _ = model_from_onnx(_export(tmp_path, config, original), config.model, _inputs(16, seed=0))
+    seq = torch.from_numpy(_inputs(6, seed=1))[None]
+    with torch.no_grad():
+        np.testing.assert_allclose(rebuilt.eval()(seq)[0].fused.numpy(), original(seq)[0].fused.numpy(), atol=1e-5)
+
+
 def test_batchnorm_in_training_mode_keeps_the_files_predictions(exported):
     """Training normalises by each batch's own statistics: rebuilt around the measured ones, a batch like
     the training crops passes nearly as in eval mode (a BatchNorm left as the identity would not)."""
@@ -85,8 +100,7 @@ def test_batchnorm_in_training_mode_keeps_the_files_predictions(exported):
                                          (dict(keypoints=False), "keypoints")])
 def test_another_network_is_refused_in_one_line(exported, change, key):
     path, _, config = exported
-    options = tiny_config(**{**dict(convs_per_stage=2, batch_norm=True, keypoints=True, upright=True,
-                                    gate="shared"), **change}).model
+    options = tiny_config(**{**dict(convs_per_stage=2, batch_norm=True, **RGBD), **change}).model
     with pytest.raises(ValueError, match=key) as error:
         model_from_onnx(path, options, _inputs(8, seed=0))
     assert "\n" not in str(error.value)
