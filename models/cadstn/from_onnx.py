@@ -24,6 +24,7 @@ AGREEMENT = 1e-3  # largest joint difference (crop units, ±1 = half the cube) a
 
 
 def onnx_metadata(path: Path) -> dict[str, str]:
+    """The file's metadata (written by `models.cadstn.export`): what its network is, and how long it trained."""
     import onnx
 
     return {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
