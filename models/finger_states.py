@@ -87,11 +87,17 @@ def long_finger_extended(joints: np.ndarray, finger: str) -> bool:
     return bool(bend < BEND_LIMIT_DEG and np.linalg.norm(tip - wrist) > np.linalg.norm(pip - wrist))
 
 
+def thumb_bend_deg(joints: np.ndarray) -> float:
+    """The thumb's bend of (21, 3) joints: the angle between its metacarpal and its last bone."""
+    cmc, mcp, ip, tip = (joints[i] for i in THUMB)
+    return _angle_deg(mcp - cmc, tip - ip)
+
+
 def thumb_extended(joints: np.ndarray) -> bool:
     """The thumb rule: straight enough, and the tip away from the index MCP (not folded across the palm)."""
-    cmc, mcp, ip, tip = (joints[i] for i in THUMB)
+    mcp, tip = joints[THUMB[1]], joints[THUMB[3]]
     index_mcp = joints[INDEX_MCP]
-    return bool(_angle_deg(mcp - cmc, tip - ip) < THUMB_LIMIT_DEG
+    return bool(thumb_bend_deg(joints) < THUMB_LIMIT_DEG
                 and np.linalg.norm(tip - index_mcp) > np.linalg.norm(mcp - index_mcp))
 
 

@@ -70,17 +70,8 @@ def read(model: Path, depth: np.ndarray, intrinsics) -> list[np.ndarray | None]:
     return out
 
 
-def thumb_bend_deg(joints: np.ndarray) -> float:
-    """The finger-state rule's measure of the thumb: the angle between its metacarpal and its last bone."""
-    from models.finger_states import THUMB
-
-    cmc, mcp, ip, tip = (joints[i] for i in THUMB)
-    a, b = mcp - cmc, tip - ip
-    return float(np.degrees(np.arccos(np.clip(a @ b / np.linalg.norm(a) / np.linalg.norm(b), -1.0, 1.0))))
-
-
 def main() -> None:
-    from models.finger_states import THUMB_LIMIT_DEG, finger_states
+    from models.finger_states import THUMB_LIMIT_DEG, finger_states, thumb_bend_deg
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-path", type=Path, default=Path("weights/cadstn_compact.onnx"))

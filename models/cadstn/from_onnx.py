@@ -23,13 +23,6 @@ FOLDED_CONV = re.compile(r"onnx::Conv_(\d+)$")  # the exporter's name for a conv
 AGREEMENT = 1e-3  # largest joint difference (crop units, ±1 = half the cube) allowed against ONNX Runtime
 
 
-def onnx_metadata(path: Path) -> dict[str, str]:
-    """The file's metadata (written by `models.cadstn.export`): what its network is, and how long it trained."""
-    import onnx
-
-    return {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-
-
 def _check_options(path: Path, meta: dict[str, str], options: ModelOptions) -> None:
     """The config's network must be the file's; say the first difference in one line."""
     expected = {"model": "cadstn", "cube_mm": f"{options.cube_mm:g}", "crop_size": str(options.crop_size),
@@ -133,12 +126,9 @@ def _measure_statistics(model: Cadstn, rebuilt: list[tuple[nn.BatchNorm2d, torch
             norm.bias.copy_((mean + bias.double()).float())
 
 
-def _check_agreement(model: Cadstn, path: Path, crops: torch.Tensor) -> float:
-    """The rebuilt network against ONNX Runtime on the file, a short stream of `crops` from zero state;
-    → the largest joint difference. Raises when it is not the same network."""
-    from models.onnx_session import open_session
-
-    session = open_session(path, threads=1)
+def _check_agreement(model: Cadstn, session, path: Path, crops: torch.Tensor) -> float:
+    """The rebuilt network against ONNX Runtime's `session` of the file, a short stream of `crops` from zero
+    state; → the largest joint difference. Raises when it is not the same network."""
     names = {i.name for i in session.get_inputs()}
     n = model.options.lstm
     h, c = np.zeros((1, n), np.float32), np.zeros((1, n), np.float32)
@@ -164,14 +154,15 @@ def model_from_onnx(path: Path | str, options: ModelOptions, crops: np.ndarray) 
 
     `crops` (N, C, M, M): training inputs (depth, then the heatmap channels of an RGB-D model) on which the
     BatchNorm statistics are measured; a few hundred are plenty."""
+    from models.onnx_session import open_session
+
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"model {path} does not exist")
-    meta = onnx_metadata(path)
+    session = open_session(path, threads=1)  # says so when the file is missing
+    meta = dict(session.get_modelmeta().custom_metadata_map)
     _check_options(path, meta, options)
     model = Cadstn(options)
     batch = torch.from_numpy(np.ascontiguousarray(crops, dtype=np.float32))
     rebuilt = load_onnx_weights(model, path)
     _measure_statistics(model, rebuilt, batch)
-    _check_agreement(model, path, batch)
+    _check_agreement(model, session, path, batch)
     return model, {k: int(v) for k, v in json.loads(meta.get("trained_steps", "{}")).items()}

@@ -69,18 +69,16 @@ def test_finger_coupling(poses):
 
 
 def _thumbs(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The thumb's bend from metacarpal to tip (degrees) and its tip's distance from the index finger's
+    """The thumb's bend (the finger-state rule's measure, degrees) and its tip's distance from the index finger's
     MCP → tip segment (mm), hand model at β = 0."""
-    from models.finger_states import THUMB
+    from models.finger_states import thumb_bend_deg
     from models.hand.model import load_hand_model
     from models.synth.pose_bank import bank_from_theta
 
     joints = bank_from_theta(theta, load_hand_model(), "test").joints * 1000.0
-    cmc, mcp, ip, tip = (joints[:, i] for i in THUMB)
-    cos = ((mcp - cmc) * (tip - ip)).sum(1) / np.linalg.norm(mcp - cmc, axis=1) / np.linalg.norm(tip - ip, axis=1)
-    a, b = joints[:, 5], joints[:, 8]
+    tip, a, b = joints[:, 4], joints[:, 5], joints[:, 8]
     t = np.clip(((tip - a) * (b - a)).sum(1) / ((b - a) ** 2).sum(1), 0.0, 1.0)
-    return np.degrees(np.arccos(np.clip(cos, -1, 1))), np.linalg.norm(tip - (a + t[:, None] * (b - a)), axis=1)
+    return np.array([thumb_bend_deg(j) for j in joints]), np.linalg.norm(tip - (a + t[:, None] * (b - a)), axis=1)
 
 
 def test_open_hands_with_a_straight_thumb(poses):
