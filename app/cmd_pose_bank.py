@@ -6,7 +6,6 @@ from pathlib import Path
 
 NAME = "pose-bank"
 HELP = "build a pose bank from BigHand2.2M / NYU / ICVL joint labels (IK fit) or the anatomical prior"
-PROCEDURAL = ("procedural", "straight-thumb")  # the prior's poses; open hands with a straight thumb
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,9 +33,9 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from models.synth.ik import IKOptions
-    from models.synth.pose_bank import bank_from_labels, procedural_bank
+    from models.synth.pose_bank import PROCEDURAL_KINDS, bank_from_labels, procedural_bank
 
-    if fmt in PROCEDURAL:
+    if fmt in PROCEDURAL_KINDS:
         try:
             n = int(rest)
         except ValueError:

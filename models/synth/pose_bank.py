@@ -114,6 +114,9 @@ def join_banks(banks: list[PoseBank]) -> PoseBank:
                     None if any(e is None for e in errors) else np.concatenate(errors))
 
 
+PROCEDURAL_KINDS = ("procedural", "straight-thumb")  # the banks drawn from the prior, not fitted to labels
+
+
 def procedural_bank(n: int = DEFAULT_PROCEDURAL_SIZE, seed: int = 0, model=None,
                     kind: str = "procedural") -> PoseBank:
     """`n` poses drawn from the anatomical prior (`models.pose_prior`): `kind` "procedural" is the whole prior,
@@ -121,13 +124,13 @@ def procedural_bank(n: int = DEFAULT_PROCEDURAL_SIZE, seed: int = 0, model=None,
     from models.hand.model import load_hand_model
     from models.pose_prior import sample_poses, sample_straight_thumb
 
-    samplers = {"procedural": sample_poses, "straight-thumb": sample_straight_thumb}
-    if kind not in samplers:
-        raise ValueError(f"unknown procedural pose bank {kind!r}; use {' or '.join(samplers)}")
+    if kind not in PROCEDURAL_KINDS:
+        raise ValueError(f"unknown procedural pose bank {kind!r}; use {' or '.join(PROCEDURAL_KINDS)}")
+    sampler = sample_poses if kind == "procedural" else sample_straight_thumb
     if n < 2:
         raise ValueError(f"a pose bank needs at least 2 poses, got {n}")
     model = load_hand_model() if model is None else model
-    theta = samplers[kind](n, np.random.default_rng([seed, 0x5EED]))
+    theta = sampler(n, np.random.default_rng([seed, 0x5EED]))
     return bank_from_theta(theta, model, f"{kind}:{n}:{seed}")
 
 
