@@ -19,7 +19,7 @@ from engine.options import EngineOptions
 from engine.runtime import ModelSession
 from models.cadstn.data import synth_sequences
 from models.cadstn.evaluate import CropsOffHand, EvalOptions, EvalResult
-from models.finger_states import states_agree
+from models.finger_states import extended_read_extended, states_agree
 from models.lifter.data import detector_points_2d
 from models.metrics import acceleration_error, pose_report
 
@@ -100,6 +100,7 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
     return EvalResult(reports={"fused": pose_report(pred, gt)}, acceleration_mm={"fused": float(np.mean(accel))},
                       axis_turnovers=float(np.mean(turns)) if info.upright and turns else None,
                       finger_states={"fused": states_agree(pred, gt)} if gt.shape[1] == 21 else {},
+                      extended_read={"fused": extended_read_extended(pred, gt)} if gt.shape[1] == 21 else {},
                       crops_off_hand=CropsOffHand.measure(np.stack(centres), pred, gt, held_out))
 
 

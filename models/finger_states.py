@@ -120,3 +120,19 @@ def states_agree(pred: np.ndarray, truth: np.ndarray) -> float:
     if pred.shape != truth.shape:
         raise ValueError(f"prediction shape {pred.shape} differs from ground-truth shape {truth.shape}")
     return float(np.mean([finger_states(p) == finger_states(t) for p, t in zip(pred, truth)]))
+
+
+def extended_read_extended(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Per finger (thumb, index, …), the share of frames with that finger extended in the truth that `pred`
+    reads extended; NaN for a finger never extended in the truth.
+
+    Why: most synthetic frames hold the thumb bent, so a model that always reads it bent still gets the thumb's
+    state right in most frames; this share shows what an open hand on a real camera meets."""
+    pred, truth = np.asarray(pred), np.asarray(truth)
+    if pred.shape != truth.shape:
+        raise ValueError(f"prediction shape {pred.shape} differs from ground-truth shape {truth.shape}")
+    read = np.array([finger_states(p).as_tuple() for p in pred], bool).reshape(-1, len(LETTERS))
+    true = np.array([finger_states(t).as_tuple() for t in truth], bool).reshape(-1, len(LETTERS))
+    names = ("thumb", *LONG_FINGERS)
+    return {name: float(read[true[:, i], i].mean()) if true[:, i].any() else float("nan")
+            for i, name in enumerate(names)}

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from models.cadstn.data import CropSet, build_crop_set, dataset_sequences, synth_sequences
-from models.finger_states import states_agree
+from models.finger_states import extended_read_extended, states_agree
 from models.metrics import PoseReport, acceleration_error, joint_errors, pose_report
 from models.onnx_session import open_session
 from models.synth.sequence import ANY_TILT_DEG
@@ -91,12 +91,17 @@ class EvalResult:
     axis_turnovers: float | None = None  # upright crops: share of consecutive frames whose turn flips (> 90°)
     # 21 joints: by prediction, share of frames whose five finger states match the truth's (`models.finger_states`)
     finger_states: dict[str, float] = field(default_factory=dict)
+    # 21 joints: by prediction, per finger, share of frames with it extended that read it extended
+    extended_read: dict[str, dict[str, float]] = field(default_factory=dict)
     crops_off_hand: CropsOffHand | None = None  # live evaluations only
 
     def summary(self) -> str:
         lines = [f"{name}: {r.summary()}, acceleration error {self.acceleration_mm[name]:.2f} mm"
                  + (f", finger states right {100 * self.finger_states[name]:.1f} %" if name in self.finger_states
-                    else "") for name, r in self.reports.items()]
+                    else "")
+                 + (", extended read extended " + " ".join(f"{finger} {100 * share:.0f} %" for finger, share
+                                                          in self.extended_read[name].items())
+                    if name in self.extended_read else "") for name, r in self.reports.items()]
         if self.axis_turnovers is not None:
             lines.append(f"crop axis turned over (> 90° between frames) in {100 * self.axis_turnovers:.2f} % of frames")
         if self.crops_off_hand is not None:
@@ -109,6 +114,7 @@ class EvalResult:
                        "per_joint_mm": [float(v) for v in r.per_joint], "frames": r.frames,
                        "acceleration_mm": self.acceleration_mm[name], "axis_turnovers": self.axis_turnovers,
                        "finger_states_right": self.finger_states.get(name),
+                       "extended_read_extended": self.extended_read.get(name),
                        "crops_off_hand": None if self.crops_off_hand is None else asdict(self.crops_off_hand)}
                 for name, r in self.reports.items()}
 
@@ -129,13 +135,7 @@ def load_eval_crops(options: EvalOptions, cube_mm: float, size: int, upright: bo
 def evaluate(model: Path, options: EvalOptions | None = None, crops: CropSet | None = None) -> EvalResult:
     """Evaluate a `.pt` checkpoint or `.onnx` model; `crops` overrides the data of `options`."""
     options = options or EvalOptions()
-    model = Path(model)
-    if not model.is_file():
-        raise FileNotFoundError(f"model {model} does not exist")
-    if model.suffix == ".onnx":
-        predict, layout, cube, size, upright, sigma = _onnx_predictor(model, options.threads)
-    else:
-        predict, layout, cube, size, upright, sigma = _checkpoint_predictor(model)
+    predict, layout, cube, size, upright, sigma = load_predictor(Path(model), options.threads)
     if crops is None:
         if DATA_LAYOUTS.get(options.data) not in (None, layout):
             raise ValueError(f"model {model} predicts the {layout} joints but {options.data} has "
@@ -151,6 +151,16 @@ def evaluate(model: Path, options: EvalOptions | None = None, crops: CropSet | N
             raise ValueError("MediaPipe's keypoints are evaluated live on full frames (--live)")
         keypoints = KeypointInputs(size, sigma, dropout=0.0 if options.keypoints == "simulated" else 1.0)
     return evaluate_crops(predict, crops, keypoints, options.seed)
+
+
+def load_predictor(model: Path, threads: int = 1):
+    """A `.pt` checkpoint's or `.onnx` file's sequence predictor (crops (T, C, M, M) → {name: normalised
+    joints}; a checkpoint gives spatial, temporal and fused, a file fused) with what it was made for: joint layout,
+    cube mm, crop size, upright crops, heatmap sigma (0 for a depth-only model)."""
+    model = Path(model)
+    if not model.is_file():
+        raise FileNotFoundError(f"model {model} does not exist")
+    return _onnx_predictor(model, threads) if model.suffix == ".onnx" else _checkpoint_predictor(model)
 
 
 def evaluate_crops(predict, crops: CropSet, keypoints=None, seed: int = 0) -> EvalResult:
@@ -172,6 +182,7 @@ def evaluate_crops(predict, crops: CropSet, keypoints=None, seed: int = 0) -> Ev
         result.acceleration_mm[name] = float(np.mean(accel)) if accel else float("nan")
         if gt.shape[1] == 21:
             result.finger_states[name] = states_agree(pred, gt)
+            result.extended_read[name] = extended_read_extended(pred, gt)
     return result
 
 

@@ -11,7 +11,7 @@ from engine.options import EngineOptions
 from engine.runtime import ModelSession
 from models.cadstn.data import synth_sequences
 from models.cadstn.evaluate import CropsOffHand, EvalOptions
-from models.finger_states import states_agree
+from models.finger_states import extended_read_extended, states_agree
 
 OPTIONS = EvalOptions(seed=5, sequences=2, frames=3, threads=1)
 
@@ -41,6 +41,9 @@ def test_live_figures_come_from_the_engines_cadstn_step(tiny_cadstn):
     assert result.reports["fused"].frames == 6
     assert result.reports["fused"].mean_error == pytest.approx(expected.mean_error, abs=1e-9)
     assert result.finger_states["fused"] == states_agree(np.stack(preds), np.stack(gts))
+    shares = extended_read_extended(np.stack(preds), np.stack(gts))
+    assert result.extended_read["fused"] == pytest.approx(shares, nan_ok=True)
+    assert "extended read extended thumb" in result.summary()
     assert result.crops_off_hand == CropsOffHand.measure(np.stack(centres), np.stack(preds), np.stack(gts))
     tracked = evaluate_live(tiny_cadstn, OPTIONS, centring="track", recentre=1)
     assert tracked.reports["fused"].mean_error != pytest.approx(expected.mean_error, abs=1e-6)

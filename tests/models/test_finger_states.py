@@ -4,7 +4,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.finger_states import DIGIT_EXTENDED, HANDS_CLASS_COUNT, FingerStates, finger_states, states_agree
+from models.finger_states import (
+    DIGIT_EXTENDED,
+    HANDS_CLASS_COUNT,
+    FingerStates,
+    extended_read_extended,
+    finger_states,
+    states_agree,
+)
 
 # A right hand in millimetres, fingers along +y, palm towards -z, thumb on the +x side.
 MCPS = {"index": (30.0, 80.0), "middle": (10.0, 84.0), "ring": (-10.0, 80.0), "pinky": (-28.0, 72.0)}
@@ -46,6 +53,20 @@ def test_states_agree_counts_the_frames_with_all_five_states_right() -> None:
     assert states_agree(pred, truth) == 0.5
     with pytest.raises(ValueError, match="differs from ground-truth shape"):
         states_agree(pred[:3], truth)
+
+
+def test_extended_read_extended_scores_each_finger_only_where_the_truth_holds_it_extended() -> None:
+    open_hand = _hand()
+    one_bent = _hand({"ring": (0.0, 90.0, 0.0)})
+    truth = np.stack([open_hand, open_hand, one_bent, one_bent])
+    pred = np.stack([one_bent, open_hand, open_hand, one_bent])  # the ring finger read bent in one of its two
+    shares = extended_read_extended(pred, truth)
+    assert shares == {"thumb": 1.0, "index": 1.0, "middle": 1.0, "ring": 0.5, "pinky": 1.0}
+    # a ring finger the truth never extends has no share; reading it extended costs the others nothing
+    shares = extended_read_extended(np.stack([open_hand, open_hand]), np.stack([one_bent, one_bent]))
+    assert np.isnan(shares["ring"]) and shares["index"] == 1.0
+    with pytest.raises(ValueError, match="differs from ground-truth shape"):
+        extended_read_extended(pred[:3], truth)
 
 
 @pytest.mark.parametrize("flex, extended", [
