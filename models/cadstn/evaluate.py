@@ -99,7 +99,7 @@ class EvalResult:
         lines = [f"{name}: {r.summary()}, acceleration error {self.acceleration_mm[name]:.2f} mm"
                  + (f", finger states right {100 * self.finger_states[name]:.1f} %" if name in self.finger_states
                     else "")
-                 + (", extended read extended " + " ".join(f"{finger} {100 * share:.0f} %" for finger, share
+                 + (", extended read extended " + " ".join(_share(finger, share) for finger, share
                                                           in self.extended_read[name].items())
                     if name in self.extended_read else "") for name, r in self.reports.items()]
         if self.axis_turnovers is not None:
@@ -117,6 +117,10 @@ class EvalResult:
                        "extended_read_extended": self.extended_read.get(name),
                        "crops_off_hand": None if self.crops_off_hand is None else asdict(self.crops_off_hand)}
                 for name, r in self.reports.items()}
+
+
+def _share(finger: str, share: float) -> str:
+    return f"{finger} {100 * share:.0f} %" if np.isfinite(share) else f"{finger} — (never extended)"
 
 
 def load_eval_crops(options: EvalOptions, cube_mm: float, size: int, upright: bool = False) -> CropSet:

@@ -75,3 +75,18 @@ def test_crops_off_the_hand_are_counted_with_their_own_error():
     assert "no crop and no score, in 20.0 % of the held-out frames" in fewer.summary()
     with pytest.raises(ValueError, match="4 frames scored out of 3 held out"):
         CropsOffHand.measure(centres, pred, gt, frames=3)
+
+
+def test_summary_gives_each_fingers_extended_share_and_says_when_the_truth_never_extends_it():
+    import numpy as np
+
+    from models.cadstn.evaluate import EvalResult
+    from models.metrics import pose_report
+
+    joints = np.zeros((2, 21, 3))
+    shares = {"thumb": 0.2, "index": 0.875, "middle": 1.0, "ring": float("nan"), "pinky": 0.0}
+    result = EvalResult(reports={"fused": pose_report(joints, joints)}, acceleration_mm={"fused": 0.0},
+                        finger_states={"fused": 0.5}, extended_read={"fused": shares})
+    line = result.summary().splitlines()[0]
+    assert line.endswith("extended read extended thumb 20 % index 88 % middle 100 % ring — (never extended) pinky 0 %")
+    assert result.to_dict()["fused"]["extended_read_extended"]["index"] == 0.875
