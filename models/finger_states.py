@@ -116,10 +116,8 @@ def states_agree(pred: np.ndarray, truth: np.ndarray) -> float:
 
     Why: the real-photo checks score exactly these states; on labelled synthetic frames the same measure says how
     a model will do there without looking at the real frames."""
-    pred, truth = np.asarray(pred), np.asarray(truth)
-    if pred.shape != truth.shape:
-        raise ValueError(f"prediction shape {pred.shape} differs from ground-truth shape {truth.shape}")
-    return float(np.mean([finger_states(p) == finger_states(t) for p, t in zip(pred, truth)]))
+    read, true = _state_arrays(pred, truth)
+    return float(np.all(read == true, axis=1).mean())
 
 
 def extended_read_extended(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
@@ -128,11 +126,16 @@ def extended_read_extended(pred: np.ndarray, truth: np.ndarray) -> dict[str, flo
 
     Why: most synthetic frames hold the thumb bent, so a model that always reads it bent still gets the thumb's
     state right in most frames; this share shows what an open hand on a real camera meets."""
-    pred, truth = np.asarray(pred), np.asarray(truth)
-    if pred.shape != truth.shape:
-        raise ValueError(f"prediction shape {pred.shape} differs from ground-truth shape {truth.shape}")
-    read = np.array([finger_states(p).as_tuple() for p in pred], bool).reshape(-1, len(LETTERS))
-    true = np.array([finger_states(t).as_tuple() for t in truth], bool).reshape(-1, len(LETTERS))
+    read, true = _state_arrays(pred, truth)
     names = ("thumb", *LONG_FINGERS)
     return {name: float(read[true[:, i], i].mean()) if true[:, i].any() else float("nan")
             for i, name in enumerate(names)}
+
+
+def _state_arrays(pred: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The finger states of predicted and true joints (N, 21, 3) each, as (N, 5) booleans in LETTERS order."""
+    pred, truth = np.asarray(pred), np.asarray(truth)
+    if pred.shape != truth.shape:
+        raise ValueError(f"prediction shape {pred.shape} differs from ground-truth shape {truth.shape}")
+    return tuple(np.array([finger_states(j).as_tuple() for j in joints], bool).reshape(-1, len(LETTERS))
+                 for joints in (pred, truth))
