@@ -92,5 +92,6 @@ def main() -> None:
         print(f"  thumb {name:<24} (bent {thumb_bend_deg(truth[0]):.0f}°)  palm to the camera {cells[0]:<14}"
               f"  back to it {cells[1]}")
 
+
 if __name__ == "__main__":
     main()

@@ -15,27 +15,12 @@ means the network regresses an uncertain reading to the mean bend, rather than f
 from __future__ import annotations
 
 import argparse
-import itertools
 from pathlib import Path
 
 import numpy as np
 
 BONES = {"thumb CMC–MCP": (1, 2), "thumb MCP–IP": (2, 3), "thumb IP–tip": (3, 4),
          "index MCP–PIP": (5, 6), "index PIP–DIP": (6, 7), "index DIP–tip": (7, 8)}
-
-
-def read(predict, crops, keypoints, sequences) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Joints read and true (mm), by prediction name, over the given (bounds, sequence) pairs."""
-    rng = np.random.default_rng(0)
-    preds: dict[str, list[np.ndarray]] = {}
-    truth = []
-    for (start, end), (depth, _, _) in sequences:
-        depth = keypoints(rng, depth[None], crops.keypoints[None, start:end])[0]
-        for name, joints in predict(depth).items():
-            preds.setdefault(name, []).append(crops.to_mm(joints, int(start)))
-        truth.append(crops.to_mm(crops.joints[start:end], int(start)))
-    gt = np.concatenate(truth)
-    return {name: (np.concatenate(parts), gt) for name, parts in preds.items()}
 
 
 def report(pred: np.ndarray, gt: np.ndarray) -> str:
@@ -71,22 +56,23 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2000)
     args = parser.parse_args()
 
-    from models.cadstn.evaluate import EvalOptions, load_eval_crops, load_predictor
+    from models.cadstn.evaluate import EvalOptions, load_eval_crops, load_predictor, read_crops
     from models.cadstn.keypoints import KeypointInputs
 
     predict, _, cube, size, upright, sigma = load_predictor(args.model_path)
-    keypoints = KeypointInputs(size, sigma, dropout=0.0 if args.keypoints == "simulated" else 1.0)
-    held_out = load_eval_crops(EvalOptions(seed=args.seed), cube, size, upright)
-    sets = {f"held out (seed {args.seed})": (held_out, zip(held_out.bounds, held_out.sequences()))}
+    if args.keypoints == "simulated" and not sigma:
+        parser.error(f"{args.model_path.name} takes no keypoints (not an RGB-D CADSTN model)")
+    # an RGB-D model reads zero heatmaps without keypoints, as from a depth-only source
+    keypoints = KeypointInputs(size, sigma, dropout=0.0 if args.keypoints == "simulated" else 1.0) if sigma else None
+    sets = {f"held out (seed {args.seed})": (load_eval_crops(EvalOptions(seed=args.seed), cube, size, upright), 1)}
     if args.config:
         from models.cadstn.config import load_config
         from models.cadstn.data import load_crop_set
 
-        train = load_crop_set(load_config(args.config), "train")
-        sets["training crops, every 50th sequence"] = (
-            train, itertools.islice(zip(train.bounds, train.sequences()), 0, None, 50))
-    for title, (crops, sequences) in sets.items():
-        for name, (pred, gt) in read(predict, crops, keypoints, sequences).items():
+        sets["training crops, every 50th sequence"] = (load_crop_set(load_config(args.config), "train"), 50)
+    for title, (crops, every) in sets.items():
+        outputs, gt = read_crops(predict, crops, keypoints, every=every)
+        for name, pred in outputs.items():
             print(f"{title}, {name} ({len(gt)} frames):\n{report(pred, gt)}")
 
 

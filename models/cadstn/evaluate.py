@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -167,20 +168,28 @@ def load_predictor(model: Path, threads: int = 1):
     return _onnx_predictor(model, threads) if model.suffix == ".onnx" else _checkpoint_predictor(model)
 
 
-def evaluate_crops(predict, crops: CropSet, keypoints=None, seed: int = 0) -> EvalResult:
-    """Run `predict` (whole sequence of crops → {name: normalised joints}) on every sequence; an RGB-D
-    model's heatmap channels are drawn by `keypoints` (a `models.cadstn.keypoints.KeypointInputs`)."""
+def read_crops(predict, crops: CropSet, keypoints=None, seed: int = 0,
+               every: int = 1) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Run `predict` (whole sequence of crops → {name: normalised joints}) on every `every`-th sequence; an
+    RGB-D model's heatmap channels are drawn by `keypoints` (a `models.cadstn.keypoints.KeypointInputs`).
+    → the joints read by prediction name and the true ones, camera mm (N, K, 3), sequences in order."""
     outputs: dict[str, list[np.ndarray]] = {}
+    truth = []
     rng = np.random.default_rng([seed, 11])
-    for (start, end), (depth, _, _) in zip(crops.bounds, crops.sequences()):
+    for (start, end), (depth, joints, _) in islice(zip(crops.bounds, crops.sequences()), 0, None, every):
         if keypoints is not None:
             depth = keypoints(rng, depth[None], crops.keypoints[None, start:end])[0]
         for name, pred in predict(depth).items():
             outputs.setdefault(name, []).append(crops.to_mm(pred, int(start)))
-    gt = crops.to_mm(crops.joints)
+        truth.append(crops.to_mm(joints, int(start)))
+    return {name: np.concatenate(parts) for name, parts in outputs.items()}, np.concatenate(truth)
+
+
+def evaluate_crops(predict, crops: CropSet, keypoints=None, seed: int = 0) -> EvalResult:
+    """`read_crops` on every sequence, scored."""
+    outputs, gt = read_crops(predict, crops, keypoints, seed)
     result = EvalResult(reports={})
-    for name, parts in outputs.items():
-        pred = np.concatenate(parts)
+    for name, pred in outputs.items():
         result.reports[name] = pose_report(pred, gt)
         accel = [acceleration_error(pred[s:e], gt[s:e]) for s, e in crops.bounds if e - s >= 3]
         result.acceleration_mm[name] = float(np.mean(accel)) if accel else float("nan")
