@@ -86,6 +86,12 @@ class DataOptions:
     # body or table; generator seed `seed` + SIMPLE_SEED_OFFSET), joined to the realistic ones so a model
     # trained for real cameras still reads clean depth
     simple_sequences: int = 0
+    # synth: this many more training sequences (generator seed `seed` + OFF_HAND_SEED_OFFSET) with half their
+    # crops centred on the forearm's axis 20 mm inside to 40 mm past the wrist (50-130 mm from the hand's centre,
+    # median 70), as the live
+    # detector cuts a hand it took the arm for: the network learns to say where the hand is from there, and the
+    # engine's re-cut then finds it
+    off_hand_sequences: int = 0
     keypoint_dropout: float = 0.3  # keypoint models: share of training windows without keypoints (depth only)
     # keypoint models: the lifter's detector shards (MediaPipe on RGB-D renders, models.lifter.detector_data),
     # rendered again as training crops with MediaPipe's own landmarks (models.cadstn.detector_crops); the

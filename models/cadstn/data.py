@@ -177,19 +177,25 @@ def join_crop_sets(sets: list[CropSet]) -> CropSet:
 
 
 SIMPLE_SEED_OFFSET = 100  # `simple_sequences`' generator seed: clear of the held-out seeds 1000 and 2000
+OFF_HAND_SEED_OFFSET = 200  # `off_hand_sequences`' generator seed, as clear of them
+OFF_HAND_SHARE = 0.5  # of the frames of `off_hand_sequences`, the share cut off the hand
+# their forearm: as far as a cube cut 120 mm down it sees, and short enough to stay in front of the camera when
+# it points at it from a hand 350 mm away (the renderer needs every vertex there)
+OFF_HAND_FOREARM_MM = 250.0
 FULL_FRAME_TILT_DEG = 45.0  # full frames: hands turned at most this far from the camera (a whole arm stays in front)
 
 
 def synth_sequences(seed: int, count: int, frames: int, cube_mm: float, size: int,
                     full_frame: bool = False, max_tilt_deg: float = ANY_TILT_DEG, pose_banks: list[str] = (),
-                    sensor: str = "") -> Iterator[DepthSequence]:
+                    sensor: str = "", off_hand_share: float = 0.0) -> Iterator[DepthSequence]:
     """Synthetic depth sequences of models/synth, rendered directly as crops around the joints' centroid
     (6x faster than full frames; `build_crop_set` re-crops them around a jittered centre), or as full
     640×480 frames with no centre given (`full_frame`: the live situation, arm and wall included, hands
     turned at most FULL_FRAME_TILT_DEG); crops have hands turned at most `max_tilt_deg` (180: any). Flows run
     through the procedural pose bank joined with any real `pose_banks` (.npz); `sensor` picks the depth
     sensor model (`DepthOptions.sensor`, "" for its default; "simple" also leaves out sleeves, bodies and
-    tables: the renders of earlier releases, bit for bit)."""
+    tables: the renders of earlier releases, bit for bit); `off_hand_share` of the crops are cut down the arm
+    (`DepthOptions.off_hand_share`; those sequences get a longer forearm)."""
     from models.synth.pose_flow import FlowOptions
     from models.synth.render_depth import WHOLE_ARM_MM, DepthOptions, crop_intrinsics
     from models.synth.sequence import SequenceGenerator, SequenceOptions
@@ -205,6 +211,8 @@ def synth_sequences(seed: int, count: int, frames: int, cube_mm: float, size: in
             size=size, cube_mm=cube_mm, full_frame=True, forearm_mm=WHOLE_ARM_MM, static_background=True,
             **sensor_option))
     else:
+        if off_hand_share > 0:
+            sensor_option.update(off_hand_share=off_hand_share, forearm_mm=OFF_HAND_FOREARM_MM)
         options = SequenceOptions(kind="depth", flow=flow, max_tilt_deg=max_tilt_deg,
                                   depth=DepthOptions(size=size, cube_mm=cube_mm, **sensor_option))
     bank = None
@@ -280,6 +288,15 @@ def load_crop_set(config: CadstnConfig, split: str) -> CropSet:
                             max_tilt_deg=d.max_tilt_deg, pose_banks=d.pose_banks, sensor="simple"),
             m.cube_mm, m.crop_size, jitter_mm=d.jitter_mm, seed=simple_key["seed"], upright=m.upright, axis=axis))
         crops = join_crop_sets([crops, simple])
+    if train and d.off_hand_sequences and d.source == "synth":
+        off_key = dict(key, seed=d.seed + OFF_HAND_SEED_OFFSET, count=d.off_hand_sequences, off_hand=OFF_HAND_SHARE,
+                       off_hand_forearm=OFF_HAND_FOREARM_MM)
+        off_hand = _cached(Path(config.train.out_dir), "off_hand", off_key, lambda: build_crop_set(
+            synth_sequences(off_key["seed"], d.off_hand_sequences, d.frames, m.cube_mm, m.crop_size,
+                            max_tilt_deg=d.max_tilt_deg, pose_banks=d.pose_banks, sensor=d.sensor,
+                            off_hand_share=OFF_HAND_SHARE),
+            m.cube_mm, m.crop_size, jitter_mm=d.jitter_mm, seed=off_key["seed"], upright=m.upright, axis=axis))
+        crops = join_crop_sets([crops, off_hand])
     if not (train and d.detector_shards):
         return crops
     from models.cadstn.detector_crops import mediapipe_crop_set

@@ -39,6 +39,11 @@ class DepthOptions:
     scene: SceneOptions = SceneOptions()  # sleeve, body, table: chance of each per sequence (PLAIN_SCENE: none)
     forearm_mm: float = 160.0  # forearm stub length (crops see ~10 cm of it; full frames may want a whole arm)
     static_background: bool = False  # full frames: one background for the whole sequence (a fixed camera)
+    # crops: this share of frames is cut around a point on the forearm's axis U(*off_hand_mm) past the wrist
+    # (negative: inside the palm's heel), as the live depth detector cuts a hand whose arm it took for the hand
+    # (give the forearm the length such a crop sees)
+    off_hand_share: float = 0.0
+    off_hand_mm: tuple[float, float] = (-20.0, 40.0)
 
     def __post_init__(self) -> None:
         if self.background not in BACKGROUNDS:
@@ -47,6 +52,9 @@ class DepthOptions:
             raise ValueError(f"depth crop size must be >= 16 and cube_mm > 0, got {self.size}, {self.cube_mm}")
         if self.forearm_mm <= 0:
             raise ValueError(f"forearm_mm must be > 0, got {self.forearm_mm}")
+        if not 0.0 <= self.off_hand_share <= 1.0 or not self.off_hand_mm[0] <= self.off_hand_mm[1]:
+            raise ValueError(f"off_hand_share must lie in [0, 1] and off_hand_mm be a range, got "
+                             f"{self.off_hand_share}, {self.off_hand_mm}")
         if self.sensor not in SENSORS:
             raise ValueError(f"depth sensor must be one of {', '.join(SENSORS)}, got {self.sensor!r}")
 

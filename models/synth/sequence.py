@@ -104,7 +104,7 @@ class SequenceTruth:
     bank_index: np.ndarray  # (T,) pose-bank rows visited by the flow
     camera: np.ndarray | None = None  # RGB: (T, 3) weak perspective [s, tx, ty] in crop units
     intrinsics: CameraIntrinsics | None = None  # depth: the full-frame camera
-    crop_centre_mm: np.ndarray | None = None  # depth: (T, 3) DeepPrior cube centre (the joints' centroid)
+    crop_centre_mm: np.ndarray | None = None  # depth: (T, 3) DeepPrior cube centre (joints' centroid or off-hand)
     crop_box: np.ndarray | None = None  # depth: (T, 4) x0, y0, x1, y1 of the crop in full-frame px
     cube_mm: float | None = None
 
@@ -279,10 +279,12 @@ class SequenceGenerator:
         points = local @ mats.transpose(0, 2, 1) * 1000.0 + centres[:, None]
         joints_mm = (hand.joints - origin) @ mats.transpose(0, 2, 1) * 1000.0 + centres[:, None]
         if d.full_frame:
+            crop_centres = centres
             cameras = [k] * frames
             boxes = np.tile([0.0, 0.0, float(k.width), float(k.height)], (frames, 1))
         else:
-            crops = [crop_intrinsics(k, c, d.cube_mm, d.size) for c in centres]
+            crop_centres = self._crop_centres(index, centres, joints_mm[:, 0], mats)
+            crops = [crop_intrinsics(k, c, d.cube_mm, d.size) for c in crop_centres]
             cameras, boxes = [c for c, _ in crops], np.array([b for _, b in crops])
         raster = render_depth_frames(points, self._all_faces, cameras, self.front)
         hand_px = raster.pixels[raster.face < len(self.faces)]
@@ -323,8 +325,20 @@ class SequenceGenerator:
             vertices=verts_mm.astype(np.float32), mask=masks, theta=theta.astype(np.float32),
             theta_pca=theta_pca.astype(np.float32), betas=betas.astype(np.float32),
             rotation=rotvecs.astype(np.float32), bank_index=idx, intrinsics=k,
-            crop_centre_mm=centres.astype(np.float32), crop_box=boxes.astype(np.float32), cube_mm=d.cube_mm)
+            crop_centre_mm=crop_centres.astype(np.float32), crop_box=boxes.astype(np.float32), cube_mm=d.cube_mm)
         return SynthSequence(index, "depth", rgb, depth, truth)
+
+    def _crop_centres(self, index: int, centres: np.ndarray, wrists: np.ndarray, mats: np.ndarray) -> np.ndarray:
+        """(T, 3) mm the crops are rendered around: the joints' centroid `centres`, or for a share of frames
+        (`DepthOptions.off_hand_share`) a point on the forearm's axis, which leaves the `wrists` along the hand's
+        +x (`mats`: its rotations). Drawn from a stream of its own, so sequences without it render as before."""
+        d = self.options.depth
+        if d.off_hand_share <= 0:
+            return centres
+        rng = np.random.default_rng([self.seed, int(index), 7])
+        moved = rng.random(len(centres)) < d.off_hand_share
+        past_wrist = rng.uniform(*d.off_hand_mm, len(centres))
+        return np.where(moved[:, None], wrists + past_wrist[:, None] * mats[:, :, 0], centres)
 
     def _colour_frames(self, rng: np.random.Generator, raster, points: np.ndarray, shape: tuple) -> np.ndarray:
         """Shaded hand and forearm (one skin template) over moving backgrounds, aligned with the depth frames."""

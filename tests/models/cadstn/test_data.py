@@ -133,3 +133,24 @@ def test_crops_turned_by_the_true_joints_put_the_middle_knuckle_above_the_wrist(
     # the crop's own principal axis for every crop: the knuckle is no longer straight above the wrist
     turned = build_crop_set(seqs, 250.0, 64, upright=True, axis=AxisOptions("joints", crop_share=1.0))
     assert np.abs((turned.keypoints[:, 9] - turned.keypoints[:, 0])[:, 0]).max() > 0.01
+
+
+def test_off_hand_sequences_join_crops_cut_down_the_arm(tmp_path):
+    from models.cadstn.config import config_from_dict
+    from models.cadstn.data import load_crop_set
+
+    def config(off_hand: int):
+        return config_from_dict({"model": {"crop_size": 32, "upright": True},
+                                 "data": {"sequences": 1, "frames": 16, "off_hand_sequences": off_hand},
+                                 "train": {"out_dir": str(tmp_path / str(off_hand))}})
+
+    alone = load_crop_set(config(0), "train")
+    joined = load_crop_set(config(3), "train")
+    assert len(joined) == len(alone) + 48 and len(joined.bounds) == 4
+    np.testing.assert_array_equal(joined.depth[:len(alone)], alone.depth)
+    # the network's target says where the hand lies: far from the centre in about half the added crops
+    off = np.linalg.norm(joined.to_mm(joined.joints).mean(1) - joined.centre_mm, axis=1)[len(alone):]
+    assert 0.25 < np.mean(off > 35.0) < 0.75 and np.all(off < 160.0)
+    # upright crops hold the fingers up, so a crop cut down the arm mostly has the hand above its centre (y down)
+    far = off > 35.0
+    assert np.mean(joined.joints[len(alone):][far].mean(1)[:, 1] < -0.2) > 0.5  # some turned by the crop's own axis

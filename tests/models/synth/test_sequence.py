@@ -183,3 +183,36 @@ def test_sleeve_lies_over_the_forearm(small_bank, hand_model) -> None:
     assert np.all((db[changed] < da[changed]) | (da[changed] == 0))
     assert not (b.truth.mask.astype(bool) & changed & (a.truth.mask == 0)).any()
     assert np.all(b.truth.mask <= a.truth.mask)
+
+
+def test_off_hand_crops_are_cut_down_the_forearm(small_bank, hand_model) -> None:
+    """The live depth detector sometimes centres its crop on the arm: such frames show the same hand cut around
+    a point on the forearm's axis near the wrist; the other frames render as before."""
+    from models.synth.depth_scene import PLAIN_SCENE
+
+    base = dict(size=64, background="none", forearm_mm=250.0, scene=PLAIN_SCENE)
+    plain = depth_generator(small_bank, hand_model, augment=False, depth=DepthOptions(**base))
+    off_hand = depth_generator(small_bank, hand_model, augment=False, depth=DepthOptions(off_hand_share=0.5, **base))
+    moved_frames = 0
+    for i in range(6):
+        a, b = plain.sequence(i), off_hand.sequence(i)
+        assert a.truth.joints_3d.tobytes() == b.truth.joints_3d.tobytes()
+        moved = (b.truth.crop_centre_mm != a.truth.crop_centre_mm).any(axis=1)
+        assert a.depth[~moved].tobytes() == b.depth[~moved].tobytes()
+        joints = b.truth.joints_3d.astype(np.float64)
+        arm = Rotation.from_rotvec(b.truth.rotation).as_matrix()[:, :, 0]  # the forearm leaves along model +x
+        to_arm = joints[:, 0] - joints[:, 9]  # middle knuckle → wrist
+        assert np.all((arm * to_arm).sum(1) > 0.8 * np.linalg.norm(to_arm, axis=1))
+        from_wrist = b.truth.crop_centre_mm.astype(np.float64) - joints[:, 0]
+        past = (from_wrist * arm).sum(1)  # how far down the arm's axis, and nothing off it
+        np.testing.assert_allclose(from_wrist[moved], past[moved, None] * arm[moved], atol=1e-3)
+        assert np.all((past[moved] > -20.01) & (past[moved] < 40.01))
+        from_hand = np.linalg.norm(b.truth.crop_centre_mm - joints.mean(1), axis=1)
+        assert np.all(from_hand[moved] > 25.0)
+        for f in np.nonzero(moved)[0]:  # the centre lies inside the arm: its ray meets the arm's near side
+            centre = b.depth[f, 31:33, 31:33].astype(np.float64)
+            assert np.all(centre > 0) and np.median(centre) <= b.truth.crop_centre_mm[f, 2] + 2.0
+        moved_frames += int(moved.sum())
+    assert 6 <= moved_frames <= 18  # of 24
+    with pytest.raises(ValueError, match="off_hand"):
+        DepthOptions(off_hand_share=1.5)
