@@ -88,9 +88,8 @@ class DataOptions:
     simple_sequences: int = 0
     # synth: this many more training sequences (generator seed `seed` + OFF_HAND_SEED_OFFSET) with half their
     # crops centred on the forearm's axis 20 mm inside to 40 mm past the wrist (50-130 mm from the hand's centre,
-    # median 70), as the live
-    # detector cuts a hand it took the arm for: the network learns to say where the hand is from there, and the
-    # engine's re-cut then finds it
+    # median 70), as the live detector cuts a hand it took the arm for: the network learns to say where the hand
+    # is from there, and the engine's re-cut then finds it
     off_hand_sequences: int = 0
     keypoint_dropout: float = 0.3  # keypoint models: share of training windows without keypoints (depth only)
     # keypoint models: the lifter's detector shards (MediaPipe on RGB-D renders, models.lifter.detector_data),

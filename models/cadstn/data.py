@@ -179,8 +179,8 @@ def join_crop_sets(sets: list[CropSet]) -> CropSet:
 SIMPLE_SEED_OFFSET = 100  # `simple_sequences`' generator seed: clear of the held-out seeds 1000 and 2000
 OFF_HAND_SEED_OFFSET = 200  # `off_hand_sequences`' generator seed, as clear of them
 OFF_HAND_SHARE = 0.5  # of the frames of `off_hand_sequences`, the share cut off the hand
-# their forearm: as far as a cube cut 120 mm down it sees, and short enough to stay in front of the camera when
-# it points at it from a hand 350 mm away (the renderer needs every vertex there)
+# their forearm: longer than a cube cut 40 mm past the wrist sees of it (~165 mm), and short enough to stay in
+# front of the camera when it points at it from a hand 350 mm away (the renderer needs every vertex there)
 OFF_HAND_FOREARM_MM = 250.0
 FULL_FRAME_TILT_DEG = 45.0  # full frames: hands turned at most this far from the camera (a whole arm stays in front)
 
