@@ -281,22 +281,24 @@ def load_crop_set(config: CadstnConfig, split: str) -> CropSet:
                               upright=m.upright, axis=axis)
 
     crops = _cached(Path(config.train.out_dir), split, key, build)
+
+    def more(name: str, offset: int, count: int, keyed: dict, **render) -> CropSet:
+        """`count` more synthetic training sequences (generator seed `seed` + `offset`) rendered with `render`
+        (`synth_sequences` options), cached under `name` with `keyed` in their key."""
+        extra = dict(key, seed=d.seed + offset, count=count, **keyed)
+        return _cached(Path(config.train.out_dir), name, extra, lambda: build_crop_set(
+            synth_sequences(extra["seed"], count, d.frames, m.cube_mm, m.crop_size, max_tilt_deg=d.max_tilt_deg,
+                            pose_banks=d.pose_banks, **render),
+            m.cube_mm, m.crop_size, jitter_mm=d.jitter_mm, seed=extra["seed"], upright=m.upright, axis=axis))
+
     if train and d.simple_sequences and d.source == "synth":
-        simple_key = dict(key, seed=d.seed + SIMPLE_SEED_OFFSET, count=d.simple_sequences, sensor="simple")
-        simple = _cached(Path(config.train.out_dir), "simple", simple_key, lambda: build_crop_set(
-            synth_sequences(simple_key["seed"], d.simple_sequences, d.frames, m.cube_mm, m.crop_size,
-                            max_tilt_deg=d.max_tilt_deg, pose_banks=d.pose_banks, sensor="simple"),
-            m.cube_mm, m.crop_size, jitter_mm=d.jitter_mm, seed=simple_key["seed"], upright=m.upright, axis=axis))
-        crops = join_crop_sets([crops, simple])
+        crops = join_crop_sets([crops, more("simple", SIMPLE_SEED_OFFSET, d.simple_sequences, {"sensor": "simple"},
+                                            sensor="simple")])
     if train and d.off_hand_sequences and d.source == "synth":
-        off_key = dict(key, seed=d.seed + OFF_HAND_SEED_OFFSET, count=d.off_hand_sequences, off_hand=OFF_HAND_SHARE,
-                       off_hand_forearm=OFF_HAND_FOREARM_MM)
-        off_hand = _cached(Path(config.train.out_dir), "off_hand", off_key, lambda: build_crop_set(
-            synth_sequences(off_key["seed"], d.off_hand_sequences, d.frames, m.cube_mm, m.crop_size,
-                            max_tilt_deg=d.max_tilt_deg, pose_banks=d.pose_banks, sensor=d.sensor,
-                            off_hand_share=OFF_HAND_SHARE),
-            m.cube_mm, m.crop_size, jitter_mm=d.jitter_mm, seed=off_key["seed"], upright=m.upright, axis=axis))
-        crops = join_crop_sets([crops, off_hand])
+        crops = join_crop_sets([crops, more(
+            "off_hand", OFF_HAND_SEED_OFFSET, d.off_hand_sequences,
+            {"off_hand": OFF_HAND_SHARE, "off_hand_forearm": OFF_HAND_FOREARM_MM},
+            sensor=d.sensor, off_hand_share=OFF_HAND_SHARE)])
     if not (train and d.detector_shards):
         return crops
     from models.cadstn.detector_crops import mediapipe_crop_set
