@@ -201,20 +201,20 @@ def synth_sequences(seed: int, count: int, frames: int, cube_mm: float, size: in
     from models.synth.sequence import SequenceGenerator, SequenceOptions
 
     flow = FlowOptions(frames=frames)
-    sensor_option = {"sensor": sensor} if sensor else {}
+    depth_options = {"sensor": sensor} if sensor else {}
     if sensor == "simple":
         from models.synth.depth_scene import PLAIN_SCENE
 
-        sensor_option["scene"] = PLAIN_SCENE
+        depth_options["scene"] = PLAIN_SCENE
     if full_frame:  # what a camera sees: an arm leaving the image, a wall that stays put, a hand that faces it
         options = SequenceOptions(kind="depth", flow=flow, max_tilt_deg=FULL_FRAME_TILT_DEG, depth=DepthOptions(
             size=size, cube_mm=cube_mm, full_frame=True, forearm_mm=WHOLE_ARM_MM, static_background=True,
-            **sensor_option))
+            **depth_options))
     else:
         if off_hand_share > 0:
-            sensor_option.update(off_hand_share=off_hand_share, forearm_mm=OFF_HAND_FOREARM_MM)
+            depth_options.update(off_hand_share=off_hand_share, forearm_mm=OFF_HAND_FOREARM_MM)
         options = SequenceOptions(kind="depth", flow=flow, max_tilt_deg=max_tilt_deg,
-                                  depth=DepthOptions(size=size, cube_mm=cube_mm, **sensor_option))
+                                  depth=DepthOptions(size=size, cube_mm=cube_mm, **depth_options))
     bank = None
     if pose_banks:
         from models.synth.pose_bank import join_banks, load_pose_bank, procedural_bank
