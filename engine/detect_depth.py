@@ -20,7 +20,9 @@ Tables and bodies (issue 23): an arm passing through a table, or a hand a few ce
 continuous with that surface, so clearing a rejected blob with everything continuing it cleared the hand too.
 A rejected blob now clears only what lies on the smooth surface fitted to it (``_surface``); what stands off it
 stays and may be the hand, whose outline then counts as standing out where it lies ``surface_mm`` in front of
-the cleared surface. A strip of table entering the image is rejected for being flat (``min_relief_mm``).
+the cleared surface. A strip of table entering the image is rejected for being flat (``min_relief_mm``), and a
+blob entering along more of the border than an arm's slanted cut (``max_entry_mm``) for being a table or body
+with the hand joined to it: kept as an arm, its centre landed on the surface, hundreds of millimetres off the hand.
 """
 from __future__ import annotations
 
@@ -51,6 +53,7 @@ class DepthDetectorOptions:
     min_standout: float = 0.4  # share of a blob's outline that must lie behind it (``models.depth_crop.standout``)
     min_relief_mm: float = 1.5  # RMS off the best plane of a blob entering the image: an arm is round, a table flat
     surface_mm: float = 15.0  # a surface cleared as no hand (table, wall, body): its pixels this close to its fit
+    max_entry_mm: float = 3.0 * ARM_WIDTH_MM  # border a blob enters along, beyond which it is a table or body
     step: int = 4
 
 
@@ -94,9 +97,12 @@ class DepthHandDetector:
                 # a speck (flying pixels, a sliver, a piece cut off by jumps) alone: what continues it may be the hand
                 remaining &= ~blob
                 continue
-            border = bool(ys.min() == 0 or xs.min() == 0 or ys.max() == d.shape[0] - 1 or xs.max() == d.shape[1] - 1)
+            on_border = (ys == 0) | (xs == 0) | (ys == d.shape[0] - 1) | (xs == d.shape[1] - 1)
+            border = bool(on_border.any())
+            entry_mm = np.count_nonzero(on_border) * o.step * z / fx
             if len(zs) > o.max_area_fraction * hand_px or standout(d, valid, blob, jumps) < o.min_standout or \
-                    border and self._flatness(xs, ys, zs, fx, fy, d.shape) < o.min_relief_mm:
+                    border and (entry_mm > o.max_entry_mm or
+                                self._flatness(xs, ys, zs, fx, fy, d.shape) < o.min_relief_mm):
                 # a patch of a wall, table or body: clear its surface, not what stands off it (a hand lying on it)
                 cleared = self._surface(d, blob, region, o.surface_mm)
                 surface |= cleared
