@@ -49,6 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--recentre", type=int, metavar="N",
                         help="with --live: re-cut each crop N times around the joints found in it "
                         "(default: the engine's, 1)")
+    parser.add_argument("--no-placer", action="store_true",
+                        help="with --live: without the placer beside a cadstn file (<stem>_placer.onnx), which moves "
+                        "crops the depth detector cut down the arm to the hand")
     parser.add_argument("--crops", action="store_true",
                         help="with --live: crop renders of every orientation (the training data's kind) instead of "
                         "full frames with arm and wall (hands turned at most 45 degrees)")
@@ -117,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
             from engine.stream import EngineOptions
 
             recentre = EngineOptions().depth_recentre if args.recentre is None else args.recentre
-            result = evaluate_live(model, options, centring=args.live, recentre=recentre, full_frame=not args.crops)
+            result = evaluate_live(model, options, centring=args.live, recentre=recentre, full_frame=not args.crops,
+                                   placer=not args.no_placer)
         else:
             if args.crops or args.rgbd_renders:
                 raise ValueError(f"{'--crops' if args.crops else '--rgbd-renders'} goes with --live")

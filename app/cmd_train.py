@@ -7,7 +7,8 @@ from pathlib import Path
 NAME = "train"
 HELP = "train SeqHAND-Net, CADSTN or the keypoint lifter from a TOML config (seqhand/cadstn run under torchrun for DDP)"
 
-STAGES = {"seqhand": ("pretrain", "finetune"), "cadstn": ("spatial", "temporal", "fusion"), "lifter": ("train",)}
+STAGES = {"seqhand": ("pretrain", "finetune"), "cadstn": ("spatial", "temporal", "fusion", "placer"),
+          "lifter": ("train",)}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,7 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stage",
         help="seqhand: pretrain (synthetic sequences) | finetune (real images, ConvLSTM frozen); "
-        "cadstn: spatial | temporal | fusion (gate only, both nets frozen); lifter: one stage",
+        "cadstn: spatial | temporal | fusion (gate only, both nets frozen) | placer (the crop placer, only when "
+        "named); lifter: one stage",
     )
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
 

@@ -30,7 +30,7 @@ TURN_OVER_DEG = 90.0  # an upright crop's turn changing by more than this betwee
 
 
 def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str = "track",
-                  recentre: int = 0, full_frame: bool = True) -> EvalResult:
+                  recentre: int = 0, full_frame: bool = True, placer: bool = True) -> EvalResult:
     """An ONNX model on synthetic sequences, cropped as the live engine must: around the engine's depth
     detector's hand centre (`com`), or around the previous frame's predicted joints (`track`, the detector's
     centre on the first frame), then re-cut `recentre` times around the joints found (the engine's `depth_recentre`).
@@ -42,6 +42,8 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
     model on the true joints, `models.lifter.data`) or `mediapipe` (MediaPipe itself on the colour of RGB-D
     full-frame renders, `models.lifter.detector_data`; frames where it finds no hand get none); where it found
     the hand, the crop is centred as the engine centres it (`landmark_centre_mm`), elsewhere by the depth detector.
+    `placer`: the model's placer, if it has one, moves the crops the detector (or a crop render's cube) placed, as
+    the engine does; a crop around the previous frame's joints (`track`) is not the detector's and keeps its place.
     `options.rgbd_renders` without keypoints runs the depth-only path on those same renders (what colour adds).
     Upright crops are turned as the engine turns them; the result counts how often that turn flips, and how often
     the crop lay off the hand (`CropsOffHand`)."""
@@ -53,8 +55,8 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
     if options.rgbd_renders and options.keypoints == "simulated":
         raise ValueError("the RGB-D renders are read with MediaPipe's keypoints or none, not simulated ones")
     session = ModelSession(Path(model), CadstnEstimator, threads=options.threads)
-    estimator = CadstnEstimator(session, EngineOptions(model="cadstn", model_path=Path(model),
-                                                       depth_recentre=recentre, threads=options.threads))
+    estimator = CadstnEstimator(session, EngineOptions(model="cadstn", model_path=Path(model), depth_recentre=recentre,
+                                                       depth_placer=placer, threads=options.threads))
     info = session.info
     if options.keypoints != "none" and "heatmaps" not in info.input_names:
         raise ValueError(f"{Path(model).name} takes no keypoints (not an RGB-D CADSTN model)")
@@ -84,7 +86,8 @@ def evaluate_live(model: Path, options: EvalOptions | None = None, centring: str
             else:
                 centre = detected
             previous_px = project_mm(previous, camera) if previous is not None else None
-            step = estimator.step(frame, centre, camera, state, landmarks=seen[f], previous_px=previous_px)
+            step = estimator.step(frame, centre, camera, state, landmarks=seen[f], previous_px=previous_px,
+                                  placed=centring == "com" or previous is None)
             if angle is not None:
                 turn = abs((step.crop.angle - angle + np.pi) % (2 * np.pi) - np.pi)
                 turns.append(np.degrees(turn) > TURN_OVER_DEG)

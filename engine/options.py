@@ -23,6 +23,8 @@ class EngineOptions:
     results then depend on timing, so keep it off where runs must be reproducible).
     ``depth_recentre``: CADSTN crops re-cut this often around the joints the network finds in the
     previous cut (each costs one more inference; `handstream eval --model cadstn --live com` shows the gain).
+    ``depth_placer``: CADSTN first asks the placer beside its file (``<stem>_placer.onnx``, if there is one) where
+    the hand is in a crop the depth detector cut, and moves a crop cut down the arm (`engine.estimators.cadstn`).
     ``stills``: frames are unrelated photos: MediaPipe runs in IMAGE mode and every frame starts with no
     tracks and fresh recurrent state (one image = one fresh sequence).
     ``detect_ahead``: where frames are pulled through the engine (``Pipeline``, ``HandTracker.stream``) and the
@@ -48,5 +50,6 @@ class EngineOptions:
     threads: int = 1
     background_detection: bool = False
     depth_recentre: int = 1
+    depth_placer: bool = True
     stills: bool = False
     detect_ahead: bool = True

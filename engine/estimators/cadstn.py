@@ -13,11 +13,17 @@ previous frame's joints, and only a new hand's first look uses the principal axi
 more than 30° (a stale turn: a hand that turned fast, or a first look upside down) is looked at again, at most
 twice (`models.depth_crop.recentred_crop`). An RGB-D model also reads the landmarks as heatmaps
 (`models.cadstn.keypoints`); without colour it gets none, as in training.
+
+Why a placer: the depth detector cuts some crops down the forearm, and CADSTN, trained on crops around the hand,
+reads a hand at their centre. A small network beside the model (``<model>_placer.onnx``, `models.cadstn.placer`)
+looks first at a crop the detector cut and moves it to the hand it finds when that lies more than PLACER_MOVE_MM
+away; nearer, CADSTN's own re-cut is the more precise. Crops placed by MediaPipe's landmarks do not need it.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -25,9 +31,37 @@ from calibration.intrinsics import CameraIntrinsics
 from calibration.projection import pixel_to_camera_mm, project_mm
 from engine.estimators.base import Estimator, FrameContext
 from engine.frames import Frame
+from engine.options import EngineOptions
 from engine.results import HandResult
-from engine.runtime import ModelInfo
+from engine.runtime import ModelInfo, ModelSession
 from engine.tracks import Detection, Track
+
+# the placer moves a crop only when it finds the hand farther than this from the crop's centre: CADSTN was trained
+# on crops displaced by N(0, 12 mm) per axis, nearly all within this, and re-cuts those more precisely itself
+PLACER_MOVE_MM = 40.0
+
+
+class PlacerContract:
+    """The placer file's contract for `engine.runtime.ModelSession`: depth crop → joints, no state."""
+
+    kind = "cadstn_placer"
+    inputs = ("depth",)
+    outputs = ("joints",)
+
+    @staticmethod
+    def read_info(info: ModelInfo, meta: dict[str, str], inputs: dict) -> None:
+        info.cube_mm = float(meta["cube_mm"])
+        info.crop_size = int(meta["crop_size"])
+        info.upright = meta["upright"] == "true"
+
+    @staticmethod
+    def example_inputs(info: ModelInfo) -> dict[str, np.ndarray]:
+        return {"depth": np.ones((1, 1, info.crop_size, info.crop_size), np.float32)}
+
+
+def placer_path(model_path: Path) -> Path:
+    """Where a CADSTN file's placer lies: beside it, ``<stem>_placer.onnx``."""
+    return model_path.with_name(model_path.stem + "_placer.onnx")
 
 
 @dataclass
@@ -48,6 +82,24 @@ class CadstnEstimator(Estimator):
     image = "depth"
     detectors = ("depth", "mediapipe")
     follows_predictions = False
+
+    def __init__(self, model: ModelSession, options: EngineOptions) -> None:
+        super().__init__(model, options)
+        self.placer = self._load_placer(model, options) if options.depth_placer else None
+
+    @staticmethod
+    def _load_placer(model: ModelSession, options: EngineOptions) -> ModelSession | None:
+        """The placer beside the model's file, if there is one; one made for other crops is a one-line error."""
+        path = placer_path(model.info.path)
+        if not path.is_file():
+            return None
+        placer = ModelSession(path, PlacerContract, options.providers, options.threads)
+        made, reads = placer.info, model.info
+        if (made.cube_mm, made.crop_size, made.upright, made.metadata.get("axis")) != \
+                (reads.cube_mm, reads.crop_size, reads.upright, reads.metadata.get("axis")):
+            raise ValueError(f"placer {path} was made for other crops than {reads.path.name} reads (cube, size or "
+                             "turn): remove or rename it")
+        return placer
 
     @classmethod
     def read_info(cls, info: ModelInfo, meta: dict[str, str], inputs: dict) -> None:
@@ -104,9 +156,11 @@ class CadstnEstimator(Estimator):
         return feeds
 
     def step(self, depth: np.ndarray, centre_mm: np.ndarray, intrinsics: CameraIntrinsics, state: dict,
-             landmarks: np.ndarray | None = None, previous_px: np.ndarray | None = None) -> DepthStep:
-        """One hand in one depth frame: the crop around ``centre_mm`` (camera mm), re-cut
-        ``depth_recentre`` times around the joints found in it, then one model step from ``state``. An
+             landmarks: np.ndarray | None = None, previous_px: np.ndarray | None = None,
+             placed: bool = True) -> DepthStep:
+        """One hand in one depth frame: the crop around ``centre_mm`` (camera mm), moved by the placer if there is
+        one and the depth detector ``placed`` it (not MediaPipe's ``landmarks``, not the previous frame's joints),
+        re-cut ``depth_recentre`` times around the joints found in it, then one model step from ``state``. An
         upright crop of a model trained on crops turned by the joints' axis (metadata ``axis = joints``) is
         turned by the colour detector's ``landmarks`` (21, 2) px when there are some, else by the previous
         frame's joints ``previous_px`` (21, 2) px, else by its own axis and then by the joints each look finds;
@@ -125,9 +179,19 @@ class CadstnEstimator(Estimator):
             spent[0] += time.perf_counter() - t
             return joints
 
+        first = None
+        if self.placer is not None and placed and landmarks is None:
+            first = depth_crop.crop_depth(depth, centre_mm, intrinsics, cube_mm=info.cube_mm, size=info.crop_size,
+                                          upright=info.upright, angle=angle)
+            t = time.perf_counter()
+            found = self.placer.step({"depth": first.depth[None, None].astype(np.float32)}, {})[0]["joints"][0]
+            spent[0] += time.perf_counter() - t
+            hand = depth_crop.joints_to_camera_mm(found, first).mean(axis=0)
+            if np.isfinite(hand).all() and hand[2] > 0 and np.linalg.norm(hand - first.centre_mm) > PLACER_MOVE_MM:
+                centre_mm, first = hand, None  # cut again there
         crop = depth_crop.recentred_crop(depth, centre_mm, intrinsics, predict, self.options.depth_recentre,
                                          cube_mm=info.cube_mm, size=info.crop_size, upright=info.upright,
-                                         angle=angle, follow_axis=by_joints and landmarks is None)
+                                         angle=angle, follow_axis=by_joints and landmarks is None, first=first)
         feeds = self.feeds(crop, landmarks)
         t = time.perf_counter()
         outputs, new_state = self.model.step(feeds, state)

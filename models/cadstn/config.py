@@ -118,6 +118,7 @@ class TrainOptions:
     steps_spatial: int = 60000
     steps_temporal: int = 60000
     steps_fusion: int = 40000
+    steps_placer: int = 0  # `--stage placer` only: the crop placer (models/cadstn/placer.py), at `lr`
     log_every: int = 50
     checkpoint_every: int = 500
     threads: int = 0  # torch threads per process; 0 = torch's default

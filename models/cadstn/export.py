@@ -22,18 +22,25 @@ QUANTISED_LAYERS = re.compile(r"/(h1_depth|h1_volume|h2_depth|h2_volume|fc)(_\d+
 
 
 def export_onnx(ckpt: Path, out: Path, int8: bool = False) -> Path:
+    """A CADSTN checkpoint → the streaming model; a placer checkpoint → the placer's file (models/cadstn/placer.py)."""
     import torch
 
-    from models.cadstn.checkpoint import load_model
+    from models.cadstn.checkpoint import load_model, read_checkpoint
     from models.cadstn.fusion import StreamingCadstn, StreamingRgbdCadstn
     from models.onnx_session import write_metadata
 
-    model, config, payload = load_model(Path(ckpt))
     out = Path(out)
     if out.suffix != ".onnx":
         raise ValueError(f"--out {out} must be a .onnx file")
     if not out.parent.is_dir():
         raise FileNotFoundError(f"output folder {out.parent} does not exist")
+    if read_checkpoint(Path(ckpt)).get("stage") == "placer":
+        if int8:
+            raise ValueError("--int8 is for CADSTN's large layers; the placer is small enough in float")
+        from models.cadstn.placer import export_placer
+
+        return export_placer(Path(ckpt), out)
+    model, config, payload = load_model(Path(ckpt))
     m = config.model
     depth = torch.zeros(1, 1, m.crop_size, m.crop_size)
     h = torch.zeros(1, m.lstm)

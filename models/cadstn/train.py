@@ -36,12 +36,19 @@ from models.precision import autocast, training_precision
 
 
 def train(config_path: Path, stage: str | None = None, resume: bool = False) -> Path:
-    """Train one stage (or all three in order when `stage` is None); → the last checkpoint."""
+    """Train one stage (or all three in order when `stage` is None; the crop placer only when asked, with
+    `stage="placer"`: models/cadstn/placer.py); → the last checkpoint."""
     config = load_config(Path(config_path))
-    if stage is not None and stage not in STAGES:
-        raise ValueError(f"stage {stage!r} is not a CADSTN stage; choose from {', '.join(STAGES)}")
+    if stage is not None and stage not in (*STAGES, "placer"):
+        raise ValueError(f"stage {stage!r} is not a CADSTN stage; choose from {', '.join(STAGES)} or placer")
+    if stage == "placer" and config.train.steps_placer < 1:
+        raise ValueError(f"{config.path} [train]: steps_placer must be positive to train the placer")
     train_set = load_crop_set(config, "train")
     val_set = load_crop_set(config, "val")
+    if stage == "placer":
+        from models.cadstn.placer import train_placer
+
+        return train_placer(config, train_set, val_set, resume=resume)
     ckpt = Path()
     for name in (stage,) if stage else STAGES:
         ckpt = train_stage(config, name, train_set, val_set, resume=resume)

@@ -105,9 +105,34 @@ def test_cadstn_recentring_recovers_from_a_detector_centre_off_the_hand(monkeypa
     monkeypatch.setattr(StreamingEngine, "_detect", missing_by_80_px)
     errors = {}
     for passes in (0, 1):
-        pred, gt = _run_demo("cadstn", depth_recentre=passes)
+        pred, gt = _run_demo("cadstn", depth_recentre=passes, depth_placer=False)  # the re-cut alone
         errors[passes] = np.linalg.norm(pred - gt, axis=-1).mean()
     assert errors[1] < 0.8 * errors[0] and errors[1] < CADSTN_MM, errors
+
+
+def test_the_shipped_placer_brings_a_crop_cut_down_the_arm_back_to_the_hand() -> None:
+    """Whole frames (arm, sleeve, body, table) cut as the depth detector cuts some: the crop's centre 90 mm from the
+    hand's, down its arm. CADSTN alone reads a hand at such a crop's centre and its re-cut stays on the arm; the
+    placer beside it (its own file and card) finds the hand."""
+    from engine.estimators.cadstn import CadstnEstimator, placer_path
+    from models.cadstn.data import synth_sequences
+
+    path = default_model_path("cadstn")
+    placer = placer_path(path)
+    card = placer.with_name(placer.name + ".md").read_text().lower()
+    assert placer.stat().st_size < 5e6 and all(w in card for w in ("handstream train", "seed", "held-out", "steps"))
+    session = ModelSession(path, CadstnEstimator)
+    misses: dict[bool, list[float]] = {True: [], False: []}
+    for on in misses:
+        estimator = CadstnEstimator(session, EngineOptions(model="cadstn", depth_placer=on))
+        for seq in synth_sequences(4321, 4, 2, session.info.cube_mm, session.info.crop_size, full_frame=True):
+            cameras = seq.intrinsics if isinstance(seq.intrinsics, list) else [seq.intrinsics] * len(seq.depth)
+            for depth, joints, camera in zip(seq.depth, seq.joints_mm, cameras):
+                centre = joints.mean(axis=0)
+                down = (joints[0] - centre) / np.linalg.norm(joints[0] - centre)  # towards the wrist, and the arm
+                step = estimator.step(depth, centre + 90.0 * down, camera, session.zero_state())
+                misses[on].append(float(np.linalg.norm(step.crop.centre_mm - centre)))
+    assert np.median(misses[True]) < 40.0 < np.median(misses[False]), misses
 
 
 def test_seqhand_recovers_the_demo_pose_and_places_it_in_camera_space() -> None:

@@ -102,3 +102,67 @@ def test_an_rgbd_model_reads_mediapipe_on_colour_frames_and_the_depth_alone_with
     assert not np.allclose(coloured.joints_3d, bare.joints_3d, atol=1e-3)  # landmarks placed and fed one
     with StreamingEngine(EngineOptions(model="cadstn", model_path=tiny_cadstn, threads=1)) as engine:
         assert engine.detector_kind == "depth"  # a depth-only model keeps the depth detector
+
+
+def _placer_finding(path, offset_mm: float, crop_size: int = 64, axis: str = "joints") -> None:
+    """A placer file that finds every hand `offset_mm` right of the crop's centre (in the crop's frame)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from models.onnx_session import write_metadata
+
+    joints = np.zeros((1, 21, 3), np.float32)
+    joints[..., 0] = offset_mm / 125.0  # crop-normalised: the 250 mm cube's half
+    nodes = [helper.make_node("ReduceMean", ["depth"], ["mean"], keepdims=0),
+             helper.make_node("Mul", ["mean", "zero"], ["nothing"]),
+             helper.make_node("Add", ["found", "nothing"], ["joints"])]
+    graph = helper.make_graph(nodes, "placer", [helper.make_tensor_value_info("depth", TensorProto.FLOAT,
+                                                                              [1, 1, crop_size, crop_size])],
+                              [helper.make_tensor_value_info("joints", TensorProto.FLOAT, [1, 21, 3])],
+                              [numpy_helper.from_array(joints, "found"),
+                               numpy_helper.from_array(np.array(0.0, np.float32), "zero")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    write_metadata(path, {"model": "cadstn_placer", "cube_mm": "250", "crop_size": str(crop_size), "upright": "true",
+                          "axis": axis})
+
+
+def _with_placer(rgbd_model, folder, offset_mm: float, **placer):
+    """A copy of `rgbd_model` in `folder` with the placer of `_placer_finding` beside it."""
+    import shutil
+
+    folder.mkdir()
+    shutil.copy(rgbd_model, folder / "m.onnx")
+    _placer_finding(folder / "m_placer.onnx", offset_mm, **placer)
+    return folder / "m.onnx"
+
+
+def test_the_placer_moves_a_crop_the_detector_cut_only_when_it_finds_the_hand_far_off(rgbd_model, tmp_path):
+    depth, centre = _frame()
+    turn = np.tile([[160.0, 140.0]], (21, 1))
+    turn[9] = (160.0, 110.0)  # the hand upright
+
+    def run(path, **how):
+        session, estimator = _estimator(path)
+        return estimator.step(depth, centre, CAM, session.zero_state(), **{"previous_px": turn, **how})
+
+    plain = run(rgbd_model)
+    far = _with_placer(rgbd_model, tmp_path / "far", 75.0)
+    moved = run(far)
+    assert np.linalg.norm(moved.crop.centre_mm - centre) == pytest.approx(75.0)  # no re-cut after it: recentre 0
+    assert moved.crop.centre_mm[2] == pytest.approx(centre[2])
+    near = _with_placer(rgbd_model, tmp_path / "near", 35.0)
+    for kept in (run(far, placed=False),  # a crop around the previous frame's joints
+                 run(far, landmarks=turn, previous_px=None),  # a crop MediaPipe's landmarks placed
+                 run(near)):  # the hand within PLACER_MOVE_MM of the centre
+        np.testing.assert_allclose(kept.crop.centre_mm, centre)
+    np.testing.assert_array_equal(run(near).joints_mm, plain.joints_mm)  # nothing moved: CADSTN's answer exactly
+    session = ModelSession(far, CadstnEstimator, threads=1)
+    assert CadstnEstimator(session, EngineOptions(model="cadstn", model_path=far, threads=1)).placer is not None
+    assert CadstnEstimator(session, EngineOptions(model="cadstn", model_path=far, depth_placer=False,
+                                                  threads=1)).placer is None
+
+
+def test_a_placer_made_for_other_crops_is_a_one_line_error(rgbd_model, tmp_path):
+    for k, made in enumerate(({"crop_size": 32}, {"axis": "crop"})):
+        with pytest.raises(ValueError, match=r"placer .*m_placer\.onnx was made for other crops than m\.onnx reads"):
+            _estimator(_with_placer(rgbd_model, tmp_path / str(k), 75.0, **made))
