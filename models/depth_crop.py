@@ -267,10 +267,9 @@ def recentred_crop(depth: np.ndarray, centre_mm: np.ndarray, intrinsics: CameraI
                    cube_mm: float = DEFAULT_CUBE_MM, size: int = DEFAULT_SIZE, upright: bool = False,
                    angle: float | None = None, follow_axis: bool = False, first: DepthCrop | None = None) -> DepthCrop:
     """The crop around `centre_mm` (turned by `angle` if given, see `crop_depth`; `first` if already cut), re-cut
-    `passes` times
-    around the centroid of the joints `predict` (crop → normalised (K, 3) joints) finds in it (DeepPrior++'s
-    refinement): the detector's centre of mass misses the joints' centroid by ~25 mm, the network's estimate
-    by less. With `follow_axis` (21-joint models) each re-cut is also turned by the joints found, and while a
+    `passes` times around the centroid of the joints `predict` (crop → normalised (K, 3) joints) finds in it
+    (DeepPrior++'s refinement): the detector's centre of mass misses the joints' centroid by ~25 mm, the network's
+    estimate by less. With `follow_axis` (21-joint models) each re-cut is also turned by the joints found, and while a
     re-cut turned the crop by more than SETTLE_DEG (a stale turn: a hand that turned fast between the frames, or a
     first look by the crop's own axis that put the hand upside down) up to SETTLE_PASSES more follow."""
     follow = upright and follow_axis
