@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     options = LiveOptions(source=args.source, model=args.model or default_model(args.source),
                           model_path=args.model_path, detector=args.detector, max_hands=args.max_hands,
-                          calibration=args.calibration)
+                          calibration=args.calibration, depth_placer=not args.no_placer)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("handstream")
     window = MainWindow(options, record_root=args.record_dir)

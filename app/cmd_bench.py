@@ -35,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-detect-ahead", action="store_true",
                         help="the detector and the model one after the other on one thread (by default the "
                              "detector finds the next frame's hands meanwhile, as in every run)")
+    parser.add_argument("--no-placer", action="store_true",
+                        help="cadstn: without the placer beside its file (what it costs: compare with and without)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     gen = parser.add_argument_group("bench gen")
     gen.add_argument("--kind", choices=("rgb", "depth"), help="only this kind of data (default: both)")
@@ -65,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     providers = args.providers or [p for p in pick_providers() if p in PREFERRED_PROVIDERS]
     results = [bench_engine(m, p, source=args.source, frames=args.frames, model_path=args.model_path,
                             detector=args.detector, threads=args.threads, vertices=not args.no_vertices,
-                            detect_ahead=not args.no_detect_ahead, max_hands=args.max_hands)
+                            detect_ahead=not args.no_detect_ahead, max_hands=args.max_hands,
+                            placer=not args.no_placer)
                for m in models for p in (["MediaPipe's own (TFLite, CPU)"] if m == "mediapipe" else providers)]
     if args.json:
         print(json.dumps([dataclasses.asdict(r) for r in results], indent=2))

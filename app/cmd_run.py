@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     engine = StreamingEngine(live_engine_options(
         args.source, args.model, args.model_path, args.detector, max_hands=args.max_hands,
         providers=tuple(args.providers) if args.providers else None, calibration=args.calibration,
-        threads=args.threads, stills=args.stills,
+        threads=args.threads, stills=args.stills, depth_placer=not args.no_placer,
         vertices=args.vertices,  # the mesh only when something keeps it (--out/--record/--stream --vertices)
         background_detection=not args.fast))  # live: never wait for MediaPipe; --fast: reproducible
     recorder = None

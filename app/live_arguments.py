@@ -24,3 +24,6 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calibration", type=Path, metavar="FILE",
                         help="camera calibration JSON (handstream calibrate)")
     parser.add_argument("--max-hands", type=int, default=2, help="hands to track (default 2)")
+    parser.add_argument("--no-placer", action="store_true",
+                        help="cadstn: without the placer beside its file (<stem>_placer.onnx), which moves crops the "
+                        "depth detector cut down the arm to the hand")

@@ -31,6 +31,7 @@ class LiveOptions:
     hand_model_path: Path | None = None
     max_hands: int = 2
     calibration: Path | None = None
+    depth_placer: bool = True  # cadstn: the placer beside its file (engine.options.EngineOptions.depth_placer)
 
 
 class LiveRunner(QObject):
@@ -67,7 +68,7 @@ class LiveRunner(QObject):
         self.stop()
         engine_options = live_engine_options(options.source, options.model, options.model_path, options.detector,
                                              max_hands=options.max_hands, hand_model_path=options.hand_model_path,
-                                             calibration=options.calibration,
+                                             calibration=options.calibration, depth_placer=options.depth_placer,
                                              background_detection=True)  # live: never wait for MediaPipe
         intrinsics = None
         if options.calibration is not None:  # the source reports (and a recording keeps) the camera the engine uses

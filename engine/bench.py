@@ -107,7 +107,8 @@ class MediaPipeAlone:
 
 def bench_engine(model: str, provider: str, *, source: str = "demo", frames: int = 300, warmup: int = 30,
                  model_path: Path | None = None, detector: str = "auto", threads: int = 1,
-                 vertices: bool = True, detect_ahead: bool = True, max_hands: int = 2) -> BenchResult:
+                 vertices: bool = True, detect_ahead: bool = True, max_hands: int = 2,
+                 placer: bool = True) -> BenchResult:
     """Run ``frames`` frames (after ``warmup``) of ``source`` through the pipeline and measure them.
 
     A missing model file or source does not raise: the result's ``error`` says so in one line.
@@ -120,7 +121,7 @@ def bench_engine(model: str, provider: str, *, source: str = "demo", frames: int
     try:
         engine = MediaPipeAlone(max_hands) if model == MEDIAPIPE else StreamingEngine(live_engine_options(
             source, model, model_path, detector, providers=(provider,), threads=threads, vertices=vertices,
-            detect_ahead=detect_ahead, max_hands=max_hands))
+            detect_ahead=detect_ahead, max_hands=max_hands, depth_placer=placer))
     except (OSError, ValueError) as exc:
         result.error = str(exc)
         return result

@@ -229,3 +229,26 @@ def test_a_session_replays_without_a_readable_manifest(tmp_path, capsys, app_cad
                      "--headless", "--fast", "--out", str(out)])
     assert code == 0, capsys.readouterr().err
     assert len(out.read_text().splitlines()) == 4
+
+
+def test_a_placer_beside_a_cadstn_file_moves_its_crops_and_no_placer_runs_without_it(tmp_path, capsys,
+                                                                                      app_cadstn_model):
+    import shutil
+
+    from tests.engine.conftest import build_placer_finding
+
+    alone, placed = tmp_path / "alone", tmp_path / "placed"
+    for folder in (alone, placed):
+        folder.mkdir()
+        shutil.copy(app_cadstn_model, folder / "m.onnx")
+    build_placer_finding(placed / "m_placer.onnx", 80.0, crop_size=128, upright=False, axis=None)
+
+    def joints(folder, *flags):
+        out = tmp_path / f"{len(list(tmp_path.glob('*.jsonl')))}.jsonl"
+        code = cli.main(["run", "--source", "demo", "--model", "cadstn", "--model-path", str(folder / "m.onnx"),
+                         "--headless", "--frames", "4", "--fast", "--out", str(out), *flags])
+        assert code == 0, capsys.readouterr().err
+        return [line["hands"][0]["joints_3d"] for line in map(json.loads, out.read_text().splitlines())]
+
+    assert joints(placed, "--no-placer") == joints(alone)
+    assert joints(placed) != joints(alone)  # every crop cut 80 mm to the side, where the placer says the hand is

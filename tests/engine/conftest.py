@@ -111,6 +111,33 @@ def build_tiny_cadstn(out: Path, seed: int = 0) -> Path:
         "state_shape": json.dumps(CADSTN_STATE)})
 
 
+def build_placer_finding(path: Path, offset_mm: float, crop_size: int = 64, upright: bool = True,
+                         axis: str | None = "joints") -> Path:
+    """A CADSTN placer file (`models.cadstn.placer`'s contract) that finds every hand `offset_mm` right of the crop's
+    centre, in the crop's frame; made for crops of `crop_size`, `upright`, turned by `axis` (None: not said)."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    joints = np.zeros((1, 21, 3), np.float32)
+    joints[..., 0] = offset_mm / 125.0  # crop-normalised: the 250 mm cube's half
+    nodes = [helper.make_node("ReduceMean", ["depth"], ["mean"], keepdims=0),
+             helper.make_node("Mul", ["mean", "zero"], ["nothing"]),
+             helper.make_node("Add", ["found", "nothing"], ["joints"])]
+    graph = helper.make_graph(nodes, "placer", [helper.make_tensor_value_info("depth", TensorProto.FLOAT,
+                                                                              [1, 1, crop_size, crop_size])],
+                              [helper.make_tensor_value_info("joints", TensorProto.FLOAT, [1, 21, 3])],
+                              [numpy_helper.from_array(joints, "found"),
+                               numpy_helper.from_array(np.array(0.0, np.float32), "zero")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    metadata = {"model": "cadstn_placer", "cube_mm": "250", "crop_size": str(crop_size),
+                "upright": str(upright).lower(), **({"axis": axis} if axis is not None else {})}
+    for key, value in metadata.items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.save(model, str(path))
+    return path
+
+
 @pytest.fixture(scope="session")
 def tiny_seqhand(tmp_path_factory) -> Path:
     import torch

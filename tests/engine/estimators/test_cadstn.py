@@ -14,6 +14,7 @@ from engine.options import EngineOptions
 from engine.runtime import ModelSession
 from models import depth_crop
 from models.cadstn.evaluate import EvalOptions
+from tests.engine.conftest import build_placer_finding
 
 CAM = CameraIntrinsics(fx=475.0, fy=475.0, cx=160.0, cy=120.0, width=320, height=240)
 
@@ -104,35 +105,13 @@ def test_an_rgbd_model_reads_mediapipe_on_colour_frames_and_the_depth_alone_with
         assert engine.detector_kind == "depth"  # a depth-only model keeps the depth detector
 
 
-def _placer_finding(path, offset_mm: float, crop_size: int = 64, axis: str = "joints") -> None:
-    """A placer file that finds every hand `offset_mm` right of the crop's centre (in the crop's frame)."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    from models.onnx_session import write_metadata
-
-    joints = np.zeros((1, 21, 3), np.float32)
-    joints[..., 0] = offset_mm / 125.0  # crop-normalised: the 250 mm cube's half
-    nodes = [helper.make_node("ReduceMean", ["depth"], ["mean"], keepdims=0),
-             helper.make_node("Mul", ["mean", "zero"], ["nothing"]),
-             helper.make_node("Add", ["found", "nothing"], ["joints"])]
-    graph = helper.make_graph(nodes, "placer", [helper.make_tensor_value_info("depth", TensorProto.FLOAT,
-                                                                              [1, 1, crop_size, crop_size])],
-                              [helper.make_tensor_value_info("joints", TensorProto.FLOAT, [1, 21, 3])],
-                              [numpy_helper.from_array(joints, "found"),
-                               numpy_helper.from_array(np.array(0.0, np.float32), "zero")])
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
-    write_metadata(path, {"model": "cadstn_placer", "cube_mm": "250", "crop_size": str(crop_size), "upright": "true",
-                          "axis": axis})
-
-
 def _with_placer(rgbd_model, folder, offset_mm: float, **placer):
     """A copy of `rgbd_model` in `folder` with the placer of `_placer_finding` beside it."""
     import shutil
 
     folder.mkdir()
     shutil.copy(rgbd_model, folder / "m.onnx")
-    _placer_finding(folder / "m_placer.onnx", offset_mm, **placer)
+    build_placer_finding(folder / "m_placer.onnx", offset_mm, **placer)
     return folder / "m.onnx"
 
 
