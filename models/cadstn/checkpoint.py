@@ -21,9 +21,10 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     return load_payload(path, "CADSTN", ("model", "config"))
 
 
-def load_model(path: Path) -> tuple[Cadstn, CadstnConfig, dict[str, Any]]:
-    """→ model in eval mode, its config, and the raw checkpoint (stage, step, validation metrics)."""
-    payload = read_checkpoint(path)
+def load_model(path: Path, payload: dict[str, Any] | None = None) -> tuple[Cadstn, CadstnConfig, dict[str, Any]]:
+    """→ model in eval mode, its config, and the raw checkpoint (stage, step, validation metrics); `payload`: the
+    checkpoint already read from `path`."""
+    payload = payload if payload is not None else read_checkpoint(path)
     config = config_from_dict(payload["config"], str(path))
     model = Cadstn(config.model)
     model.load_state_dict(payload["model"])

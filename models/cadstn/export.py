@@ -34,13 +34,14 @@ def export_onnx(ckpt: Path, out: Path, int8: bool = False) -> Path:
         raise ValueError(f"--out {out} must be a .onnx file")
     if not out.parent.is_dir():
         raise FileNotFoundError(f"output folder {out.parent} does not exist")
-    if read_checkpoint(Path(ckpt)).get("stage") == "placer":
+    payload = read_checkpoint(Path(ckpt))
+    if payload.get("stage") == "placer":
         if int8:
             raise ValueError("--int8 is for CADSTN's large layers; the placer is small enough in float")
         from models.cadstn.placer import export_placer
 
-        return export_placer(Path(ckpt), out)
-    model, config, payload = load_model(Path(ckpt))
+        return export_placer(Path(ckpt), out, payload)
+    model, config, payload = load_model(Path(ckpt), payload)
     m = config.model
     depth = torch.zeros(1, 1, m.crop_size, m.crop_size)
     h = torch.zeros(1, m.lstm)

@@ -116,16 +116,17 @@ def centroid_error_mm(placer: Placer, crops) -> float:
     return float(np.linalg.norm(found.mean(axis=1) - crops.joints.mean(axis=1), axis=-1).mean() * crops.cube_mm / 2)
 
 
-def export_placer(ckpt: Path, out: Path) -> Path:
+def export_placer(ckpt: Path, out: Path, payload: dict | None = None) -> Path:
     """A placer checkpoint → ONNX (`depth` (1, 1, M, M) → `joints` (1, K, 3)), with the crop it was trained on in
-    its metadata (model "cadstn_placer"), which the engine checks against the CADSTN file it places crops for."""
+    its metadata (model "cadstn_placer"), which the engine checks against the CADSTN file it places crops for;
+    `payload`: the checkpoint already read from `ckpt`."""
     import warnings
 
     from models.cadstn.checkpoint import read_checkpoint
     from models.cadstn.config import config_from_dict
     from models.onnx_session import write_metadata
 
-    payload = read_checkpoint(Path(ckpt))
+    payload = payload if payload is not None else read_checkpoint(Path(ckpt))
     if payload.get("stage") != "placer":
         raise ValueError(f"{ckpt} is not a placer checkpoint (stage {payload.get('stage')!r})")
     config = config_from_dict(payload["config"], str(ckpt))
