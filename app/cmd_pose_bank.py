@@ -18,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="use every N-th label (consecutive frames are near duplicates; default 1)")
     parser.add_argument("--iterations", type=int, default=300, help="IK optimisation steps (default 300)")
     parser.add_argument("--seed", type=int, default=0, help="procedural, straight-thumb: seed (default 0)")
+    parser.add_argument("--no-limits", action="store_true",
+                        help="fit free axis-angles, not joint angles within the anatomical limits (the banks made "
+                        "before hand model 1.3; the joints the labels leave free then twist and fold)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(max(1, min(4, torch.get_num_threads())))
         bank = bank_from_labels(fmt, Path(rest), limit=args.limit, every=args.every,
-                                options=IKOptions(iterations=args.iterations))
+                                options=IKOptions(iterations=args.iterations, anatomical=not args.no_limits))
     bank.save(args.out)
     line = f"{args.out}: {len(bank)} poses from {bank.source}"
     if bank.fit_error_mm is not None:

@@ -88,6 +88,48 @@ def angles_to_pose(flex: np.ndarray, abd: np.ndarray | None = None, twist: np.nd
     return (vec * scale).reshape(n, 45)
 
 
+def pose_to_angles(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(n, 45) axis-angle pose -> (flex, abd, twist), each (n, 16) radians (column 0 zero): `angles_to_pose`'s inverse.
+
+    Of the two angle triples that give a rotation, the one with |abduction| <= 90° (flexion may pass 90°).
+    Why: to read a fitted pose against the anatomical limits, and to start a fit in angle space.
+    """
+    from scipy.spatial.transform import Rotation
+
+    theta = np.atleast_2d(np.asarray(theta, dtype=np.float64))
+    n = theta.shape[0]
+    axes = joint_axes()[1:]
+    r = Rotation.from_rotvec(theta.reshape(-1, 3)).as_matrix().reshape(n, 15, 3, 3)
+    local = np.einsum("jab,njbc,jdc->njad", axes, r, axes)  # Ry(abd) Rx(flex) Rz(twist) in the joint's axes
+    cos_flex = np.hypot(local[..., 1, 0], local[..., 1, 1])
+    flex = np.arctan2(-local[..., 1, 2], cos_flex)
+    abd = np.arctan2(local[..., 0, 2], local[..., 2, 2])
+    twist = np.arctan2(local[..., 1, 0], local[..., 1, 1])
+    # Flexion at ±90° (to float32 precision): only abduction ∓ twist is defined (Ry(a) Rx(±90°) Rz(t) =
+    # Ry(a ∓ t) Rx(±90°)); it is split evenly, which keeps both within limits that held them.
+    lock = cos_flex < 1e-5
+    combined = np.arctan2(-local[..., 2, 0], local[..., 0, 0])
+    abd = np.where(lock, 0.5 * combined, abd)
+    twist = np.where(lock, -np.sign(flex) * 0.5 * combined, twist)
+    other = np.abs(abd) > np.pi / 2  # the same rotation as (abd ± 180°, 180° - flex, twist ± 180°)
+    abd = np.where(other, abd - np.pi * np.sign(abd), abd)
+    twist = np.where(other, twist - np.pi * np.sign(twist), twist)
+    flex = np.where(other, np.mod(2 * np.pi - flex, 2 * np.pi) - np.pi, flex)
+    pad = np.zeros((n, 1))
+    return tuple(np.concatenate([pad, a], axis=1) for a in (flex, abd, twist))
+
+
+def limit_bounds(slack_deg: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high), each (3, 16) radians — rows flexion, abduction, twist; column 0 (the wrist) free —
+    `joint_limits()` widened by `slack_deg` on each side."""
+    low = np.full((3, 16), -np.pi)
+    high = np.full((3, 16), np.pi)
+    for j, lim in joint_limits().items():
+        for row, (lo, hi) in enumerate((lim.flex, lim.abd, lim.twist)):
+            low[row, j], high[row, j] = (lo - slack_deg) * _DEG, (hi + slack_deg) * _DEG
+    return low, high
+
+
 def _clip(values: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
     return np.clip(values, bounds[0] * _DEG, bounds[1] * _DEG)
 

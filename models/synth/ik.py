@@ -6,7 +6,8 @@ rows, so a format joint may be a blend of model joints (e.g. NYU's palm centre) 
 wrist points average to our wrist). The fit solves θ, β, global rotation and translation by Adam on the
 differentiable kinematic chain of the hand model (`JointChain`: the model's joints and fingertips only, equal to
 `HandLayer`/`HandModel.forward` joints, ~50x cheaper than skinning every vertex), starting from a Kabsch
-alignment of the mean pose, and reports the residual in mm.
+alignment of the mean pose, and reports the residual in mm. By default the pose is fitted as each joint's flexion,
+abduction and twist, kept within the anatomical prior's limits (`IKOptions.anatomical`).
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.hand.skeleton import joint_axes
+from models.pose_prior import angles_to_pose, limit_bounds, pose_to_angles
 from models.rotations import procrustes, rodrigues
 
 
@@ -74,11 +77,18 @@ JOINT_MAPS = {m.name: m for m in (HAND21, BIGHAND21, NYU14, ICVL16)}
 class IKOptions:
     iterations: int = 300
     learning_rate: float = 0.05
-    # Regularisers, in m² of joint error per unit: pull θ towards the mean pose (rad²) and β towards 0.
+    # Regularisers, in m² of joint error per unit: pull θ (or the joint angles) towards the mean pose (rad²) and β
+    # towards 0.
     pose_weight: float = 1e-6
     shape_weight: float = 1e-6
     fit_shape: bool = True
     batch_size: int = 512
+    # Fit each joint's flexion, abduction and twist (`models.pose_prior`'s axes) kept within the prior's limits
+    # widened by `limit_slack_deg`. Why: labels fix only some joints (NYU: PIP and tip; ICVL: MCP, PIP and tip),
+    # and a free axis-angle fit twists and folds the joints between them any way that puts the tip right (ICVL's
+    # DIPs bent ±170°, PIPs twisted 90°), which no hand does and which skinning turns into torn meshes.
+    anatomical: bool = True
+    limit_slack_deg: float = 10.0
 
 
 @dataclass
@@ -123,12 +133,17 @@ class JointChain:
         self.hands_mean = t(model.hands_mean)
 
     def __call__(self, theta, betas, orient):
+        """(B, 21, 3) keypoints from θ (B, 45) axis-angle, β (B, num_betas) and the global rotation (B, 3)."""
+        return self.from_rotations(rodrigues(theta.reshape(theta.shape[0], 15, 3)), betas, orient)
+
+    def from_rotations(self, joint_rots, betas, orient):
+        """The same from the 15 joints' rotation matrices (B, 15, 3, 3), for fits that are not in axis-angle."""
         import torch
 
-        b = theta.shape[0]
+        b = joint_rots.shape[0]
         rest = self.rest + torch.einsum("jck,bk->bjc", self.rest_dirs, betas)
         tips = self.tips + torch.einsum("tck,bk->btc", self.tip_dirs, betas)
-        rots = rodrigues(torch.cat([orient, theta], 1).reshape(b, 16, 3))
+        rots = torch.cat([rodrigues(orient)[:, None], joint_rots], 1)
         if self.tip_posedirs is not None:
             feature = (rots[:, 1:] - torch.eye(3)).reshape(b, -1)
             tips = tips + torch.einsum("bk,tck->btc", feature, self.tip_posedirs)
@@ -171,6 +186,30 @@ def fit_joints(joints_m: np.ndarray, joint_map: JointMap, model=None, options: I
         rest = layer(mean[None], torch.zeros(1, layer.num_betas), torch.zeros(1, 3))
     rest_c = (model_w @ rest[0]).numpy().astype(np.float64)  # (C, 3) at the mean pose
     wrist = rest[0, 0].numpy().astype(np.float64)
+    if options.anatomical:
+        # the fit's pose is (flex, abd, twist) of the 15 joints, flattened (45,), kept within the widened limits
+        low, high = limit_bounds(options.limit_slack_deg)
+        bounds = (torch.tensor(low[:, 1:].ravel(), dtype=torch.float32),
+                  torch.tensor(high[:, 1:].ravel(), dtype=torch.float32))
+        start = np.stack(pose_to_angles(layer.hands_mean.numpy()[None]))[:, 0, 1:]  # (3, 15)
+        start_pose = torch.maximum(torch.minimum(torch.tensor(start.ravel(), dtype=torch.float32), bounds[1]),
+                                   bounds[0])
+        axes = torch.tensor(joint_axes()[1:], dtype=torch.float32)
+
+        def rotations(pose):
+            return _angle_rotations(pose.reshape(-1, 3, 15), axes)
+
+        def theta_of(pose):
+            angles = np.concatenate([np.zeros((len(pose), 3, 1)), pose.reshape(-1, 3, 15)], axis=2)
+            return angles_to_pose(angles[:, 0], angles[:, 1], angles[:, 2])
+    else:
+        bounds, start_pose = None, mean
+
+        def rotations(pose):
+            return rodrigues(pose.reshape(-1, 15, 3))
+
+        def theta_of(pose):
+            return pose
     out = {k: [] for k in ("theta", "betas", "orient", "transl", "err")}
     for start in range(0, len(joints_m), options.batch_size):
         tgt = targets_all[start:start + options.batch_size]
@@ -180,25 +219,28 @@ def fit_joints(joints_m: np.ndarray, joint_map: JointMap, model=None, options: I
         t = t - wrist + r @ wrist
         orient = torch.tensor(Rotation.from_matrix(r).as_rotvec(), dtype=torch.float32, requires_grad=True)
         transl = torch.tensor(t, dtype=torch.float32, requires_grad=True)
-        theta = mean.repeat(b, 1).requires_grad_(True)
+        pose = start_pose.repeat(b, 1).requires_grad_(True)
         betas = torch.zeros(b, layer.num_betas, requires_grad=options.fit_shape)
         target = torch.tensor(tgt, dtype=torch.float32)
-        params = [orient, transl, theta] + ([betas] if options.fit_shape else [])
+        params = [orient, transl, pose] + ([betas] if options.fit_shape else [])
         opt = torch.optim.Adam(params, lr=options.learning_rate)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, options.iterations)
         for _ in range(options.iterations):
             opt.zero_grad()
-            pred = _constraints(layer, model_w, theta, betas, orient, transl)
+            pred = model_w @ layer.from_rotations(rotations(pose), betas, orient) + transl[:, None, :]
             loss = ((pred - target) ** 2).sum(-1).mean() \
-                + options.pose_weight * ((theta - mean) ** 2).sum(-1).mean() \
+                + options.pose_weight * ((pose - start_pose) ** 2).sum(-1).mean() \
                 + options.shape_weight * (betas ** 2).sum(-1).mean()
             loss.backward()
             opt.step()
             sched.step()
+            if bounds is not None:
+                with torch.no_grad():
+                    pose.copy_(torch.maximum(torch.minimum(pose, bounds[1]), bounds[0]))
         with torch.no_grad():
-            pred = _constraints(layer, model_w, theta, betas, orient, transl)
+            pred = model_w @ layer.from_rotations(rotations(pose), betas, orient) + transl[:, None, :]
             err = (pred - target).norm(dim=-1).mean(-1) * 1000.0
-        out["theta"].append(theta.detach().numpy())
+        out["theta"].append(theta_of(pose.detach().numpy().astype(np.float64)))
         out["betas"].append(betas.detach().numpy())
         out["orient"].append(orient.detach().numpy())
         out["transl"].append(transl.detach().numpy())
@@ -207,6 +249,19 @@ def fit_joints(joints_m: np.ndarray, joint_map: JointMap, model=None, options: I
     return IKResult(cat["theta"], cat["betas"], cat["orient"], cat["transl"], cat["err"])
 
 
-def _constraints(layer, model_w, theta, betas, orient, transl):
-    """Model-side constraint points (B, C, 3) in metres, posed and placed."""
-    return model_w @ layer(theta, betas, orient) + transl[:, None, :]
+def _angle_rotations(angles, axes):
+    """(B, 3, 15) flexion, abduction, twist -> (B, 15, 3, 3) rotations abduction ∘ flexion ∘ twist about each
+    joint's axes (15, 3, 3) — `models.pose_prior.angles_to_pose` in torch, as matrices."""
+    import torch
+
+    def about(angle, i, j):  # rotation by `angle` in the (i, j) plane of the joint's axes
+        c, s = torch.cos(angle), torch.sin(angle)
+        m = torch.zeros(*angle.shape, 3, 3, dtype=angle.dtype)
+        k = 3 - i - j
+        m[..., k, k] = 1.0
+        m[..., i, i], m[..., j, j], m[..., i, j], m[..., j, i] = c, c, -s, s
+        return m
+
+    flex, abd, twist = angles.unbind(1)  # each (B, 15)
+    local = about(abd, 2, 0) @ about(flex, 1, 2) @ about(twist, 0, 1)
+    return axes.transpose(-1, -2) @ local @ axes

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from app.cli import main
+from tests.conftest import REPO_ROOT
 
 
 @pytest.mark.parametrize("extra,needle", [
@@ -56,6 +57,26 @@ def test_pose_bank_procedural(tmp_path, capsys, kind) -> None:
     assert f"500 poses from {kind}:500:4" in capsys.readouterr().out
     with np.load(out) as z:
         assert z["theta"].shape == (500, 45) and z["joints"].shape == (500, 21, 3)
+
+
+A2J_ICVL = REPO_ROOT.parent / "shared" / "data" / "a2j" / "icvl_keypointsUVD_test.mat"
+
+
+@pytest.mark.skipif(not A2J_ICVL.is_file(), reason=f"needs {A2J_ICVL}")
+def test_pose_bank_from_labels_within_the_joint_limits_or_free(tmp_path, capsys) -> None:
+    from models.pose_prior import limit_bounds, pose_to_angles
+
+    low, high = limit_bounds(10.0)
+    beyond = {}
+    for flag in ([], ["--no-limits"]):
+        out = tmp_path / f"icvl{len(flag)}.npz"
+        assert main(["pose-bank", "--from", f"icvl:{A2J_ICVL}", "--every", "100", "--iterations", "100",
+                     "--out", str(out), *flag]) == 0
+        assert "IK fit error mean" in capsys.readouterr().out
+        with np.load(out) as z:
+            angles = np.stack(pose_to_angles(z["theta"]), axis=1)[:, :, 1:]
+        beyond[bool(flag)] = np.rad2deg(np.maximum(low[:, 1:] - angles, angles - high[:, 1:]).max())
+    assert beyond[False] < 0.01 and beyond[True] > 30.0, beyond
 
 
 def test_landmark_shards_for_the_lifter(tmp_path, capsys):

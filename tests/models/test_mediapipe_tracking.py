@@ -32,7 +32,9 @@ def test_tracked_hands_are_what_mediapipes_video_mode_reports(mirror: bool) -> N
     side = "left" if mirror else "right"  # MediaPipe itself calls one borderline frame of this clip the other side
     assert sum(a.handedness == side for a, _ in pairs) >= len(pairs) - 1
     assert sum(a.handedness == b.handedness for a, b in pairs) >= len(pairs) - 2
-    assert np.median([abs(a.score - b.score) for a, b in pairs]) < 0.03  # near 0.5 on the mirrored clip
+    # On the mirrored clip the handedness score falls to 0.55-0.75 and moves with the crop's sub-pixel place:
+    # 0.022 there on hand model 1.2's renders, 0.041 on 1.3's; 0.003 on the clip itself.
+    assert np.median([abs(a.score - b.score) for a, b in pairs]) < (0.05 if mirror else 0.01)
     # the first frame comes from the palm detector's crop (1-4 px from MediaPipe's: `test_mediapipe_palms`), then
     # both follow the hand from the previous frame's landmarks and come together within a few frames; where a pose
     # is ambiguous a crop a little off sends either elsewhere for a frame or two, so the typical frame is compared

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from models.hand.skeleton import FINGER_JOINTS, joint_axes
-from models.pose_prior import angles_to_pose, joint_limits, sample_angles, sample_poses
+from models.pose_prior import angles_to_pose, joint_limits, limit_bounds, pose_to_angles, sample_angles, sample_poses
 
 N = 20_000
 
@@ -97,3 +97,35 @@ def test_open_hands_with_a_straight_thumb(poses):
     assert np.mean(beside < 40) > 0.05 and np.mean(beside > 70) > 0.25  # from beside the index finger to spread
     with pytest.raises(ValueError, match="n must be >= 0"):
         sample_straight_thumb(-1, rng)
+
+
+def test_pose_to_angles_inverts_angles_to_pose():
+    """Angles come back, flexion past 90° and at exactly 90° (gimbal lock: the rotation comes back) included."""
+    from scipy.spatial.transform import Rotation
+
+    flex, abd, twist = sample_angles(5000, np.random.default_rng(2))
+    assert np.any(flex > np.pi / 2)  # the PIPs bend past 90°: the other Euler solution must be taken
+    got = pose_to_angles(angles_to_pose(flex, abd, twist))
+    lock = np.abs(np.cos(flex)) < 1e-5
+    assert lock.any()  # MCPs clipped at their 90° limit
+    for want, have in zip((flex, abd, twist), got):
+        np.testing.assert_allclose(have[:, 1:][~lock[:, 1:]], want[:, 1:][~lock[:, 1:]], atol=1e-9)
+    # at ±90° flexion only abduction ∓ twist is defined; it comes back split evenly
+    np.testing.assert_allclose(got[0][lock], flex[lock], atol=1e-9)
+    np.testing.assert_allclose(got[1][lock], 0.5 * (abd - np.sign(flex) * twist)[lock], atol=1e-6)
+    np.testing.assert_allclose(got[2][lock], -got[1][lock] * np.sign(flex[lock]), atol=1e-12)
+    rng = np.random.default_rng(3)
+    any_pose = rng.normal(0, 1.2, (2000, 45))  # any rotation, far outside the limits
+    again = angles_to_pose(*pose_to_angles(any_pose))
+    as_matrix = lambda p: Rotation.from_rotvec(p.reshape(-1, 3)).as_matrix()  # noqa: E731
+    np.testing.assert_allclose(as_matrix(again), as_matrix(any_pose), atol=1e-9)
+    assert np.abs(pose_to_angles(any_pose)[1]).max() <= np.pi / 2 + 1e-12  # the solution with |abduction| <= 90°
+
+
+def test_limit_bounds_widen_the_joint_limits():
+    low, high = limit_bounds(10.0)
+    assert low.shape == high.shape == (3, 16)
+    assert low[:, 0].min() == -np.pi and high[:, 0].max() == np.pi  # the wrist is free
+    lim = joint_limits()[2]  # the index PIP
+    np.testing.assert_allclose(np.rad2deg([low[0, 2], high[0, 2], low[1, 2], high[2, 2]]),
+                               [lim.flex[0] - 10, lim.flex[1] + 10, lim.abd[0] - 10, lim.twist[1] + 10])

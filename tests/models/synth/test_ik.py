@@ -6,7 +6,7 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from models.pose_prior import sample_poses
+from models.pose_prior import limit_bounds, pose_to_angles, sample_poses
 from models.synth.ik import HAND21, ICVL16, NYU14, IKOptions, JointChain, fit_joints
 from models.synth.pose_bank import bank_from_labels, load_pose_bank, model_joints, read_label_joints
 from tests.conftest import REPO_ROOT
@@ -53,12 +53,36 @@ def test_real_labels_become_a_pose_bank(tmp_path, hand_model, fmt, file, joint_m
     bank = bank_from_labels(fmt, A2J / file, limit=8, model=hand_model,
                             options=IKOptions(iterations=150))
     assert len(bank) == 8 and bank.fit_error_mm.shape == (8,)
-    # joint definitions differ between datasets and our model; a correct correspondence fits within ~1 cm
-    assert np.median(bank.fit_error_mm) < 10.0, bank.fit_error_mm
+    # Joint definitions differ between datasets and our model; a correct correspondence fits within ~1 cm. ICVL's
+    # labels less closely within the joint limits (every 8th label: mean 9.5 mm; a free fit 5.9 mm, by folding joints).
+    assert np.median(bank.fit_error_mm) < (7.0 if fmt == "nyu" else 13.0), bank.fit_error_mm
     np.testing.assert_allclose(bank.joints[:, 0], 0.0, atol=1e-6)  # wrist-relative
     path = bank.save(tmp_path / f"{fmt}.npz")
     again = load_pose_bank(path)
     assert np.array_equal(again.theta, bank.theta) and again.source == bank.source
+
+
+@pytest.mark.skipif(not A2J.is_dir(), reason=f"needs the A2J files in {A2J}")
+def test_fit_keeps_joints_within_the_anatomical_limits(hand_model) -> None:
+    """ICVL gives no DIPs: a free fit folds and twists them far beyond what a hand does; the default fit keeps
+    every joint's flexion, abduction and twist within the prior's limits plus the slack."""
+    joints_mm, jm = read_label_joints("icvl", A2J / "icvl_keypointsUVD_test.mat", every=40)
+    joints = joints_mm[:16] / 1000.0
+    anatomical = fit_joints(joints, jm, model=hand_model, options=IKOptions(iterations=150))
+    free = fit_joints(joints, jm, model=hand_model, options=IKOptions(iterations=150, anatomical=False))
+    low, high = limit_bounds(IKOptions().limit_slack_deg)
+
+    def beyond(theta):  # radians beyond the widened limits, per pose
+        angles = np.stack(pose_to_angles(theta), axis=1)[:, :, 1:]  # (N, 3, 15)
+        return np.maximum(low[None, :, 1:] - angles, angles - high[None, :, 1:]).max(axis=(1, 2))
+
+    assert beyond(anatomical.theta).max() < 1e-4
+    assert np.rad2deg(beyond(free.theta)).max() > 30.0
+    # the fitted angles are what the returned θ poses: the fit's residual is that of the model's joints
+    posed = hand_model.forward(anatomical.theta, anatomical.betas, anatomical.global_orient, anatomical.transl).joints
+    residual = np.linalg.norm(np.einsum("ck,nkd->ncd", jm.model_weights, posed)
+                              - np.einsum("ck,nkd->ncd", jm.annotation_weights, joints), axis=-1).mean(1) * 1000
+    np.testing.assert_allclose(residual, anatomical.error_mm, atol=0.05)
 
 
 def test_bank_file_errors(tmp_path) -> None:
