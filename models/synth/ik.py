@@ -191,8 +191,8 @@ def fit_joints(joints_m: np.ndarray, joint_map: JointMap, model=None, options: I
         low, high = limit_bounds(options.limit_slack_deg)
         bounds = (torch.tensor(low[:, 1:].ravel(), dtype=torch.float32),
                   torch.tensor(high[:, 1:].ravel(), dtype=torch.float32))
-        start = np.stack(pose_to_angles(layer.hands_mean.numpy()[None]))[:, 0, 1:]  # (3, 15)
-        start_pose = torch.maximum(torch.minimum(torch.tensor(start.ravel(), dtype=torch.float32), bounds[1]),
+        mean_angles = np.stack(pose_to_angles(layer.hands_mean.numpy()[None]))[:, 0, 1:]  # (3, 15)
+        start_pose = torch.maximum(torch.minimum(torch.tensor(mean_angles.ravel(), dtype=torch.float32), bounds[1]),
                                    bounds[0])
         axes = torch.tensor(joint_axes()[1:], dtype=torch.float32)
 

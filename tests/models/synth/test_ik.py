@@ -54,7 +54,7 @@ def test_real_labels_become_a_pose_bank(tmp_path, hand_model, fmt, file, joint_m
                             options=IKOptions(iterations=150))
     assert len(bank) == 8 and bank.fit_error_mm.shape == (8,)
     # Joint definitions differ between datasets and our model; a correct correspondence fits within ~1 cm. ICVL's
-    # labels less closely within the joint limits (every 8th label: mean 9.5 mm; a free fit 5.9 mm, by folding joints).
+    # labels fit less closely within the joint limits (every 8th label: mean 9.5 mm; freely 5.9 mm, by folding joints).
     assert np.median(bank.fit_error_mm) < (7.0 if fmt == "nyu" else 13.0), bank.fit_error_mm
     np.testing.assert_allclose(bank.joints[:, 0], 0.0, atol=1e-6)  # wrist-relative
     path = bank.save(tmp_path / f"{fmt}.npz")
