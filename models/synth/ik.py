@@ -86,7 +86,7 @@ class IKOptions:
     # Fit each joint's flexion, abduction and twist (`models.pose_prior`'s axes) kept within the prior's limits
     # widened by `limit_slack_deg`. Why: labels fix only some joints (NYU: PIP and tip; ICVL: MCP, PIP and tip),
     # and a free axis-angle fit twists and folds the joints between them any way that puts the tip right (ICVL's
-    # DIPs bent ±170°, PIPs twisted 90°), which no hand does and which skinning turns into torn meshes.
+    # DIPs bent ±170°, PIPs twisted 90°), which no hand does and which skinning turns into folded meshes.
     anatomical: bool = True
     limit_slack_deg: float = 10.0
 
