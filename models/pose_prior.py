@@ -130,6 +130,14 @@ def limit_bounds(slack_deg: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     return low, high
 
 
+def beyond_limits(theta: np.ndarray, slack_deg: float = 0.0) -> np.ndarray:
+    """(n,) radians by which the joint furthest out of `limit_bounds(slack_deg)` lies beyond them, per pose (≤ 0: all
+    within). Why: to tell a fitted real pose a hand can make from one an unconstrained fit folded."""
+    low, high = limit_bounds(slack_deg)
+    angles = np.stack(pose_to_angles(theta), axis=1)[:, :, 1:]  # (n, 3, 15)
+    return np.maximum(low[:, 1:] - angles, angles - high[:, 1:]).max(axis=(1, 2))
+
+
 def _clip(values: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
     return np.clip(values, bounds[0] * _DEG, bounds[1] * _DEG)
 

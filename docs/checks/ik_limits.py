@@ -18,15 +18,6 @@ import numpy as np
 A2J = Path(__file__).resolve().parents[3] / "shared" / "data" / "a2j"
 
 
-def beyond_limits_deg(theta: np.ndarray) -> np.ndarray:
-    """(N,) the largest angle (degrees) by which any joint of each pose lies beyond the prior's limits."""
-    from models.pose_prior import limit_bounds, pose_to_angles
-
-    low, high = limit_bounds(0.0)
-    angles = np.stack(pose_to_angles(theta), axis=1)[:, :, 1:]
-    return np.rad2deg(np.maximum(low[:, 1:] - angles, angles - high[:, 1:]).max(axis=(1, 2)))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--every", type=int, default=8, help="every N-th test label (default 8)")
@@ -34,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from models.hand.model import load_hand_model
     from models.hand.render import render_grid
+    from models.pose_prior import beyond_limits
     from models.synth.ik import IKOptions, fit_joints
     from models.synth.pose_bank import read_label_joints
 
@@ -43,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         joints_mm, joint_map = read_label_joints(fmt, A2J / f"{fmt}_keypointsUVD_test.mat", every=args.every)
         for anatomical in (False, True):
             fit = fit_joints(joints_mm / 1000.0, joint_map, model=model, options=IKOptions(anatomical=anatomical))
-            beyond = beyond_limits_deg(fit.theta)
+            beyond = np.rad2deg(beyond_limits(fit.theta))
             print(f"{fmt} ({len(beyond)} labels), {'within the limits' if anatomical else 'free'}: residual "
                   f"{fit.error_mm.mean():.2f} mm mean; poses with a joint > 10° beyond the limits "
                   f"{100 * np.mean(beyond > 10.01):.0f} %, largest {beyond.max():.0f}°")

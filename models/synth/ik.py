@@ -251,7 +251,11 @@ def fit_joints(joints_m: np.ndarray, joint_map: JointMap, model=None, options: I
 
 def _angle_rotations(angles, axes):
     """(B, 3, 15) flexion, abduction, twist -> (B, 15, 3, 3) rotations abduction ∘ flexion ∘ twist about each
-    joint's axes (15, 3, 3) — `models.pose_prior.angles_to_pose` in torch, as matrices."""
+    joint's axes (15, 3, 3) — `models.pose_prior.angles_to_pose` in torch, as matrices.
+
+    Built from plane rotations in each joint's frame rather than from `rodrigues` of each angle: the same rotation,
+    but the banks (and `models/hand/fit_poses.npz`, made from them) reproduce bit for bit only with this arithmetic.
+    """
     import torch
 
     def about(angle, i, j):  # rotation by `angle` in the (i, j) plane of the joint's axes

@@ -64,9 +64,8 @@ A2J_ICVL = REPO_ROOT.parent / "shared" / "data" / "a2j" / "icvl_keypointsUVD_tes
 
 @pytest.mark.skipif(not A2J_ICVL.is_file(), reason=f"needs {A2J_ICVL}")
 def test_pose_bank_from_labels_within_the_joint_limits_or_free(tmp_path, capsys) -> None:
-    from models.pose_prior import limit_bounds, pose_to_angles
+    from models.pose_prior import beyond_limits
 
-    low, high = limit_bounds(10.0)
     beyond = {}
     for flag in ([], ["--no-limits"]):
         out = tmp_path / f"icvl{len(flag)}.npz"
@@ -74,8 +73,7 @@ def test_pose_bank_from_labels_within_the_joint_limits_or_free(tmp_path, capsys)
                      "--out", str(out), *flag]) == 0
         assert "IK fit error mean" in capsys.readouterr().out
         with np.load(out) as z:
-            angles = np.stack(pose_to_angles(z["theta"]), axis=1)[:, :, 1:]
-        beyond[bool(flag)] = np.rad2deg(np.maximum(low[:, 1:] - angles, angles - high[:, 1:]).max())
+            beyond[bool(flag)] = np.rad2deg(beyond_limits(z["theta"], 10.0).max())
     assert beyond[False] < 0.01 and beyond[True] > 30.0, beyond
 
 

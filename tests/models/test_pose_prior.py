@@ -5,7 +5,15 @@ import numpy as np
 import pytest
 
 from models.hand.skeleton import FINGER_JOINTS, joint_axes
-from models.pose_prior import angles_to_pose, joint_limits, limit_bounds, pose_to_angles, sample_angles, sample_poses
+from models.pose_prior import (
+    angles_to_pose,
+    beyond_limits,
+    joint_limits,
+    limit_bounds,
+    pose_to_angles,
+    sample_angles,
+    sample_poses,
+)
 
 N = 20_000
 
@@ -129,3 +137,8 @@ def test_limit_bounds_widen_the_joint_limits():
     lim = joint_limits()[2]  # the index PIP
     np.testing.assert_allclose(np.rad2deg([low[0, 2], high[0, 2], low[1, 2], high[2, 2]]),
                                [lim.flex[0] - 10, lim.flex[1] + 10, lim.abd[0] - 10, lim.twist[1] + 10])
+    flex, abd, twist = np.zeros((2, 16)), np.zeros((2, 16)), np.zeros((2, 16))
+    flex[1, 3] = np.deg2rad(joint_limits()[3].flex[1] + 25.0)  # the index DIP, 25° past its limit
+    got = np.rad2deg(beyond_limits(angles_to_pose(flex, abd, twist), 10.0))
+    np.testing.assert_allclose(got[1], 15.0, atol=1e-9)
+    assert got[0] < 0  # the flat hand is within every limit

@@ -6,7 +6,7 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from models.pose_prior import limit_bounds, pose_to_angles, sample_poses
+from models.pose_prior import beyond_limits, sample_poses
 from models.synth.ik import HAND21, ICVL16, NYU14, IKOptions, JointChain, fit_joints
 from models.synth.pose_bank import bank_from_labels, load_pose_bank, model_joints, read_label_joints
 from tests.conftest import REPO_ROOT
@@ -70,14 +70,9 @@ def test_fit_keeps_joints_within_the_anatomical_limits(hand_model) -> None:
     joints = joints_mm[:16] / 1000.0
     anatomical = fit_joints(joints, jm, model=hand_model, options=IKOptions(iterations=150))
     free = fit_joints(joints, jm, model=hand_model, options=IKOptions(iterations=150, anatomical=False))
-    low, high = limit_bounds(IKOptions().limit_slack_deg)
-
-    def beyond(theta):  # radians beyond the widened limits, per pose
-        angles = np.stack(pose_to_angles(theta), axis=1)[:, :, 1:]  # (N, 3, 15)
-        return np.maximum(low[None, :, 1:] - angles, angles - high[None, :, 1:]).max(axis=(1, 2))
-
-    assert beyond(anatomical.theta).max() < 1e-4
-    assert np.rad2deg(beyond(free.theta)).max() > 30.0
+    slack = IKOptions().limit_slack_deg
+    assert beyond_limits(anatomical.theta, slack).max() < 1e-4
+    assert np.rad2deg(beyond_limits(free.theta, slack)).max() > 30.0
     # the fitted angles are what the returned θ poses: the fit's residual is that of the model's joints
     posed = hand_model.forward(anatomical.theta, anatomical.betas, anatomical.global_orient, anatomical.transl).joints
     residual = np.linalg.norm(np.einsum("ck,nkd->ncd", jm.model_weights, posed)
