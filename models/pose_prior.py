@@ -4,7 +4,8 @@ It is where the open hand model's 45-D pose PCA comes from, and the default pose
 is 15 joint rotations (MANO order, wrist excluded) as absolute axis-angle, flat hand = zeros, in MANO's canonical
 frame (see `models.hand.skeleton`). Each joint gets a flexion, abduction and twist angle about its own anatomical
 axes, within per-joint limits; fingers are coupled the way real hands are (the DIP follows about 2/3 of the PIP,
-neighbouring fingers close together, spread shrinks as the hand closes, the thumb opposes as the fingers close).
+neighbouring fingers close together, spread shrinks as the hand closes, the thumb opposes as the fingers close),
+and a long finger closes no further than where it meets the palm.
 """
 from __future__ import annotations
 
@@ -142,8 +143,73 @@ def _clip(values: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
     return np.clip(values, bounds[0] * _DEG, bounds[1] * _DEG)
 
 
-def sample_angles(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(flex, abd, twist), each (n, 16) radians within `joint_limits()`, with anatomical coupling."""
+def palm_depth(flex: np.ndarray, abd: np.ndarray, twist: np.ndarray) -> np.ndarray:
+    """(n, 4) how deep (metres; > 0 inside, < 0 the gap) each long finger's last two phalanges sink into the palm.
+
+    The phalanges are the open hand model's implicit ones (`models.hand.surface`: tapered capsules around the
+    skeleton's bones, carried by their joints; read round, not flattened, so a finger stops up to 1 mm early); the
+    palm is its slab and hypothenar pad. Only the skeleton is posed, so this needs no mesh (~30 µs a pose).
+    """
+    from models.hand.model import chain_transforms, rodrigues
+    from models.hand.skeleton import FINGER_POINTS, FINGER_RADII, PARENTS, rest_joints
+    from models.hand.surface import palm_distance
+
+    n = len(flex)
+    fingers = rodrigues(angles_to_pose(flex, abd, twist).reshape(n, 15, 3))
+    rots = np.concatenate([np.tile(np.eye(3), (n, 1, 1, 1)), fingers], axis=1)
+    world_r, _, skin_t = chain_transforms(PARENTS, rots, rest_joints()[None])
+    t = np.linspace(0.0, 1.0, 6)
+    depth = np.empty((n, 4))
+    for fi, finger in enumerate(_LONG_FINGERS):
+        pts, radii = FINGER_POINTS[finger], FINGER_RADII[finger]
+        deepest = np.full(n, -np.inf)
+        for k in (1, 2):  # the middle and last phalanx, each carried by the joint at its base
+            bone = pts[k + 1] - pts[k]
+            end = pts[k + 1] - (0.35 * radii[3] / np.linalg.norm(bone) * bone if k == 2 else 0.0)  # as `surface`
+            rest = pts[k] + t[:, None] * (end - pts[k])  # (6, 3) along the bone
+            radius = 0.97 * (radii[k] + t * (radii[k + 1] - radii[k]))
+            j = FINGER_JOINTS[finger][k]
+            posed = np.einsum("nab,sb->nsa", world_r[:, j], rest) + skin_t[:, j, None]
+            deepest = np.maximum(deepest, (radius - palm_distance(posed)).max(axis=1))
+        depth[:, fi] = deepest
+    return depth
+
+
+def keep_tips_out_of_palm(flex: np.ndarray, abd: np.ndarray, twist: np.ndarray, steps: int = 12) -> np.ndarray:
+    """`flex` with each long finger whose last phalanges would sink into the palm closed only until they touch it
+    (its three flexions scaled down together, by bisection).
+
+    Why: the limits alone let a finger close through the palm: a quarter of this prior's poses did (up to 15 mm),
+    of NYU's test labels fitted within the limits 2 of 1,032. Synthetic training data showed such fists, and no
+    mesh can draw them without folding the palm (weights/HAND_MODEL.md, "A fist stops at the palm").
+    """
+    depth = palm_depth(flex, abd, twist)
+    bad = np.argwhere(depth > 0.0)  # (pose, finger) pairs
+    if len(bad) == 0:
+        return flex
+    rows = np.unique(bad[:, 0])
+    lo = np.where(depth[rows] > 0.0, 0.0, 1.0)  # scales known to be clear: fingers clear of the palm keep theirs
+    hi = np.ones((len(rows), 4))
+    cols = [list(FINGER_JOINTS[f]) for f in _LONG_FINGERS]
+    for _ in range(steps):
+        mid = 0.5 * (lo + hi)
+        trial = flex[rows].copy()
+        for fi, c in enumerate(cols):
+            trial[:, c] *= mid[:, fi, None]
+        ok = palm_depth(trial, abd[rows], twist[rows]) <= 0.0
+        lo = np.where(ok, mid, lo)
+        hi = np.where(ok, hi, mid)
+    out = flex.copy()
+    for fi, c in enumerate(cols):
+        out[rows[:, None], c] *= lo[:, fi, None]
+    return out
+
+
+def sample_angles(n: int, rng: np.random.Generator, *, keep_tips_out: bool = True
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(flex, abd, twist), each (n, 16) radians within `joint_limits()`, with anatomical coupling; a finger closes
+    no further than where it meets the palm (`keep_tips_out=False`: as far as its limits allow, the prior before
+    2026-12-07, from which the hand model's pose PCA was made)."""
     if n < 0:
         raise ValueError(f"sample_poses: n must be >= 0, got {n}")
     flex = np.zeros((n, 16))
@@ -189,6 +255,8 @@ def sample_angles(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndar
     for j, lim in ((t2, THUMB_MCP_LIMITS), (t3, THUMB_IP_LIMITS)):
         abd[:, j] = _clip(rng.normal(0, 2 * _DEG, n), lim.abd)
         twist[:, j] = _clip(rng.normal(0, 2 * _DEG, n), lim.twist)
+    if keep_tips_out and n:
+        flex = keep_tips_out_of_palm(flex, abd, twist)
     return flex, abd, twist
 
 
@@ -216,9 +284,10 @@ def sample_straight_thumb(n: int, rng: np.random.Generator) -> np.ndarray:
     return angles_to_pose(flex, abd, twist) if n else np.zeros((0, 45))
 
 
-def sample_poses(n: int, rng: np.random.Generator) -> np.ndarray:
-    """(n, 45) absolute axis-angle poses (flat hand = zeros) from the anatomical prior; float64."""
-    flex, abd, twist = sample_angles(n, rng)
+def sample_poses(n: int, rng: np.random.Generator, *, keep_tips_out: bool = True) -> np.ndarray:
+    """(n, 45) absolute axis-angle poses (flat hand = zeros) from the anatomical prior; float64 (`keep_tips_out`:
+    as `sample_angles`)."""
+    flex, abd, twist = sample_angles(n, rng, keep_tips_out=keep_tips_out)
     if n == 0:
         return np.zeros((0, 45))
     return angles_to_pose(flex, abd, twist)

@@ -187,20 +187,21 @@ def evaluate(model: HandModel, poses: np.ndarray, targets: QualityTargets = Qual
                                             & (np.maximum(fingers, palm) <= targets.max_penetration)))})
 
 
-def closed_hand_poses(n: int = 60, seed: int = 0) -> np.ndarray:
+def closed_hand_poses(n: int = 60, seed: int = 0, *, keep_tips_out: bool = True) -> np.ndarray:
     """The prior's closed hands: the named fist and pinch plus `n` grasps drawn from the prior with every long
-    finger at least two-thirds closed."""
+    finger at least two-thirds closed (`keep_tips_out=False`: the prior's before 2026-12-07, fingers through the
+    palm; see `models.pose_prior.sample_angles`)."""
     from models.pose_prior import angles_to_pose, sample_angles
 
     rng = np.random.default_rng(seed)
     found = []
     while sum(len(x) for x in found) < n:
-        flex, abd, twist = sample_angles(20 * n, rng)
+        flex, abd, twist = sample_angles(20 * n, rng, keep_tips_out=keep_tips_out)
         long_pips = [FINGER_JOINTS[f][1] for f in FINGERS[1:]]
         closed = np.all(flex[:, long_pips] > np.deg2rad(70.0), axis=1)
         found.append(angles_to_pose(flex[closed], abd[closed], twist[closed]))
     grasps = np.concatenate(found)[:n]
-    return np.concatenate([named_pose("fist")[None], named_pose("pinch")[None], grasps])
+    return np.concatenate([named_pose("fist", keep_tips_out=keep_tips_out)[None], named_pose("pinch")[None], grasps])
 
 
 def main(argv: list[str] | None = None) -> int:

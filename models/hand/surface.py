@@ -78,6 +78,20 @@ def _palm(p: np.ndarray) -> np.ndarray:
     return np.minimum(np.maximum(w0, w1), 0.0) + outside - rounding
 
 
+def _hypothenar(p: np.ndarray) -> np.ndarray:
+    """The pad along the palm's little-finger edge."""
+    return _tapered_capsule(p, np.array([0.082, -0.004, -0.024]), np.array([0.035, -0.005, -0.031]), 0.0105, 0.009,
+                            0.85)
+
+
+def palm_distance(p: np.ndarray) -> np.ndarray:
+    """Distance to the palm's own primitives (slab and hypothenar pad), in the wrist's frame.
+
+    Why: what a closing finger meets; the pose prior (`models.pose_prior`) stops a finger there.
+    """
+    return np.minimum(_palm(p), _hypothenar(p))
+
+
 def _part_distances(points: list[np.ndarray]) -> list[np.ndarray]:
     """Distances to the implicit hand's primitives, primitive i evaluated at points[PRIMITIVE_PART[i]].
 
@@ -90,8 +104,7 @@ def _part_distances(points: list[np.ndarray]) -> list[np.ndarray]:
     thumb = FINGER_POINTS["thumb"]
     out.append(_tapered_capsule(p[1], WRIST + [-0.006, -0.007, 0.014], thumb[1] + [0.004, 0.002, -0.008],
                                 0.0135, 0.0105, 0.85))
-    out.append(_tapered_capsule(p[0], np.array([0.082, -0.004, -0.024]), np.array([0.035, -0.005, -0.031]),
-                                0.0105, 0.009, 0.85))
+    out.append(_hypothenar(p[0]))
     for fi, finger in enumerate(FINGERS):
         pts, radii = FINGER_POINTS[finger], FINGER_RADII[finger]
         for k in range(3):

@@ -9,7 +9,9 @@ from models.pose_prior import (
     angles_to_pose,
     beyond_limits,
     joint_limits,
+    keep_tips_out_of_palm,
     limit_bounds,
+    palm_depth,
     pose_to_angles,
     sample_angles,
     sample_poses,
@@ -142,3 +144,33 @@ def test_limit_bounds_widen_the_joint_limits():
     got = np.rad2deg(beyond_limits(angles_to_pose(flex, abd, twist), 10.0))
     np.testing.assert_allclose(got[1], 15.0, atol=1e-9)
     assert got[0] < 0  # the flat hand is within every limit
+
+
+def test_no_finger_closes_into_the_palm():
+    """Within the joint limits alone a quarter of the prior's hands closed a finger into the palm (up to 15 mm, the
+    little finger most often); the prior stops each such finger where it meets the palm and changes nothing else."""
+    free = sample_angles(5000, np.random.default_rng(3), keep_tips_out=False)
+    kept = sample_angles(5000, np.random.default_rng(3))
+    before, after = palm_depth(*free), palm_depth(*kept)
+    inside = before > 0.0
+    assert 0.15 < inside.any(axis=1).mean() < 0.35 and before.max() > 0.010
+    assert after.max() <= 0.0
+    np.testing.assert_array_equal(free[1], kept[1])
+    np.testing.assert_array_equal(free[2], kept[2])
+    changed = np.abs(kept[0] - free[0]) > 0
+    long_fingers = [FINGER_JOINTS[f] for f in ("index", "middle", "ring", "pinky")]
+    for fi, joints in enumerate(long_fingers):
+        assert np.array_equal(changed[:, list(joints)].any(axis=1), inside[:, fi])  # only fingers that sank in
+        scale = kept[0][inside[:, fi]][:, list(joints)] / free[0][inside[:, fi]][:, list(joints)]
+        assert np.allclose(scale, scale[:, :1]) and (scale < 1.0).all()  # the finger's three joints alike
+    assert (after[inside] > -0.0005).all()  # stopped where it touches, not short of it
+    np.testing.assert_array_equal(keep_tips_out_of_palm(*kept), kept[0])  # nothing left to do
+
+
+def test_a_finger_bent_through_the_palm_sinks_into_it():
+    flex = np.zeros((2, 16))
+    j1, j2, j3 = FINGER_JOINTS["middle"]
+    flex[1, [j1, j2, j3]] = np.deg2rad([90.0, 110.0, 80.0])
+    depth = palm_depth(flex, np.zeros_like(flex), np.zeros_like(flex))
+    assert depth[0].max() < -0.005  # the flat hand's fingers are far from the palm
+    assert depth[1, 1] > 0.003 and depth[1, [0, 2, 3]].max() < -0.005

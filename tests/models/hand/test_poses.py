@@ -37,6 +37,18 @@ def test_fist_pinch_spread(joints):
     assert span(spread) > span(flat) + 0.01
 
 
+def test_the_fist_closes_until_its_fingers_meet_the_palm():
+    """The named fist used to close its little finger 14 mm into the palm; now each finger stops where it meets it,
+    and only the little finger needed much less flexion than the fist's 85 / 100 / 65°."""
+    from models.pose_prior import palm_depth, pose_to_angles
+
+    depth = palm_depth(*pose_to_angles(np.stack([named_pose("fist"), named_pose("fist", keep_tips_out=False)])))
+    assert depth[0].max() <= 0.0 < depth[0].max() + 0.0005  # touching (index, middle, ring, little)
+    assert depth[1, 3] > 0.010
+    flex = np.rad2deg(pose_to_angles(named_pose("fist")[None])[0][0])
+    assert 95.0 < flex[5] and 85.0 < flex[8] < 92.0  # the middle finger's PIP barely moves, the little's by ~13°
+
+
 def test_finger_flexion_pose_bends_only_that_finger():
     pose = finger_flexion_pose("ring", 60.0).reshape(15, 3)
     bent = np.flatnonzero(np.linalg.norm(pose, axis=1) > 0)
