@@ -151,8 +151,8 @@ def palm_depth(flex: np.ndarray, abd: np.ndarray, twist: np.ndarray) -> np.ndarr
     palm is its slab and hypothenar pad. Only the skeleton is posed, so this needs no mesh (~30 µs a pose).
     """
     from models.hand.model import chain_transforms, rodrigues
-    from models.hand.skeleton import FINGER_POINTS, FINGER_RADII, PARENTS, rest_joints
-    from models.hand.surface import palm_distance
+    from models.hand.skeleton import PARENTS, rest_joints
+    from models.hand.surface import palm_distance, phalanx_capsule
 
     n = len(flex)
     fingers = rodrigues(angles_to_pose(flex, abd, twist).reshape(n, 15, 3))
@@ -161,13 +161,11 @@ def palm_depth(flex: np.ndarray, abd: np.ndarray, twist: np.ndarray) -> np.ndarr
     t = np.linspace(0.0, 1.0, 6)
     depth = np.empty((n, 4))
     for fi, finger in enumerate(_LONG_FINGERS):
-        pts, radii = FINGER_POINTS[finger], FINGER_RADII[finger]
         deepest = np.full(n, -np.inf)
         for k in (1, 2):  # the middle and last phalanx, each carried by the joint at its base
-            bone = pts[k + 1] - pts[k]
-            end = pts[k + 1] - (0.35 * radii[3] / np.linalg.norm(bone) * bone if k == 2 else 0.0)  # as `surface`
-            rest = pts[k] + t[:, None] * (end - pts[k])  # (6, 3) along the bone
-            radius = 0.97 * (radii[k] + t * (radii[k + 1] - radii[k]))
+            start, end, r_start, r_end = phalanx_capsule(finger, k)
+            rest = start + t[:, None] * (end - start)  # (6, 3) along the bone
+            radius = r_start + t * (r_end - r_start)
             j = FINGER_JOINTS[finger][k]
             posed = np.einsum("nab,sb->nsa", world_r[:, j], rest) + skin_t[:, j, None]
             deepest = np.maximum(deepest, (radius - palm_distance(posed)).max(axis=1))

@@ -92,6 +92,15 @@ def palm_distance(p: np.ndarray) -> np.ndarray:
     return np.minimum(_palm(p), _hypothenar(p))
 
 
+def phalanx_capsule(finger: str, k: int) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Phalanx k (0 first) of `finger` in the rest hand: its tapered capsule's two ends and radii (metres)."""
+    pts, radii = FINGER_POINTS[finger], FINGER_RADII[finger]
+    bone = pts[k + 1] - pts[k]
+    # The last phalanx stops short of the tip point by a third of the tip radius (its rounded cap).
+    end = pts[k + 1] - bone * (0.0 if k < 2 else 0.35 * radii[3] / np.linalg.norm(bone))
+    return pts[k], end, radii[k] * 0.97, radii[k + 1] * 0.97
+
+
 def _part_distances(points: list[np.ndarray]) -> list[np.ndarray]:
     """Distances to the implicit hand's primitives, primitive i evaluated at points[PRIMITIVE_PART[i]].
 
@@ -109,17 +118,13 @@ def _part_distances(points: list[np.ndarray]) -> list[np.ndarray]:
         pts, radii = FINGER_POINTS[finger], FINGER_RADII[finger]
         for k in range(3):
             q = p[2 + 3 * fi + k]
-            bone = pts[k + 1] - pts[k]
-            length = np.linalg.norm(bone)
-            # The last phalanx stops short of the tip point by a third of the tip radius (its rounded cap).
-            end = pts[k + 1] - bone * (0.0 if k < 2 else 0.35 * radii[3] / length)
-            out.append(_tapered_capsule(q, pts[k], end, radii[k] * 0.97, radii[k + 1] * 0.97, FLATTEN))
+            out.append(_tapered_capsule(q, *phalanx_capsule(finger, k), FLATTEN))
             if k > 0:
                 # The knuckle joints bulge a little beyond the shafts.
-                before = pts[k] - pts[k - 1]
+                bone, before = pts[k + 1] - pts[k], pts[k] - pts[k - 1]
                 out.append(_tapered_capsule(q, pts[k] - 0.002 * before / np.linalg.norm(before),
-                                            pts[k] + 0.002 * bone / length, radii[k] * 1.03, radii[k] * 1.03,
-                                            FLATTEN))
+                                            pts[k] + 0.002 * bone / np.linalg.norm(bone), radii[k] * 1.03,
+                                            radii[k] * 1.03, FLATTEN))
     return out
 
 
