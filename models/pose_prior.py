@@ -5,10 +5,13 @@ is 15 joint rotations (MANO order, wrist excluded) as absolute axis-angle, flat 
 frame (see `models.hand.skeleton`). Each joint gets a flexion, abduction and twist angle about its own anatomical
 axes, within per-joint limits; fingers are coupled the way real hands are (the DIP follows about 2/3 of the PIP,
 neighbouring fingers close together, spread shrinks as the hand closes, the thumb opposes as the fingers close),
-and a long finger closes no further than where it meets the palm.
+a long finger closes no further than where it meets the palm, and the thumb no further than where it meets the palm
+or a finger.
 """
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -143,71 +146,193 @@ def _clip(values: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
     return np.clip(values, bounds[0] * _DEG, bounds[1] * _DEG)
 
 
-def palm_depth(flex: np.ndarray, abd: np.ndarray, twist: np.ndarray) -> np.ndarray:
-    """(n, 4) how deep (metres; > 0 inside, < 0 the gap) each long finger's last two phalanges sink into the palm.
+_SAMPLES = np.linspace(0.0, 1.0, 6)  # points along each phalanx where contact is read
 
-    The phalanges are the open hand model's implicit ones (`models.hand.surface`: tapered capsules around the
-    skeleton's bones, carried by their joints; read round, not flattened, so a finger stops up to 1 mm early); the
-    palm is its slab and hypothenar pad. Only the skeleton is posed, so this needs no mesh (~30 µs a pose).
-    """
-    from models.hand.model import chain_transforms, rodrigues
-    from models.hand.skeleton import PARENTS, rest_joints
-    from models.hand.surface import palm_distance, phalanx_capsule
 
-    n = len(flex)
-    fingers = rodrigues(angles_to_pose(flex, abd, twist).reshape(n, 15, 3))
-    rots = np.concatenate([np.tile(np.eye(3), (n, 1, 1, 1)), fingers], axis=1)
-    world_r, _, skin_t = chain_transforms(PARENTS, rots, rest_joints()[None])
-    t = np.linspace(0.0, 1.0, 6)
-    depth = np.empty((n, 4))
-    for fi, finger in enumerate(_LONG_FINGERS):
-        deepest = np.full(n, -np.inf)
-        for k in (1, 2):  # the middle and last phalanx, each carried by the joint at its base
+@functools.lru_cache(maxsize=1)
+def _rest_axes() -> np.ndarray:
+    """`joint_axes()`, made once (4 ms a call; treat as read-only)."""
+    return joint_axes()
+
+
+def _joint_rotations(flex: np.ndarray, abd: np.ndarray, twist: np.ndarray, joints: np.ndarray) -> np.ndarray:
+    """(n, len(joints), 3, 3) the rotation matrices `angles_to_pose` describes, for some joints only (straight from
+    the quaternions: the contact stops pose a few joints many times over)."""
+    axes = _rest_axes()[joints]
+    w, x, y, z = np.moveaxis(_hamilton(_hamilton(_quaternions(abd[:, joints], axes[:, 1]),
+                                                 _quaternions(flex[:, joints], axes[:, 0])),
+                                       _quaternions(twist[:, joints], axes[:, 2])), -1, 0)
+    return np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+                     2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+                     2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], axis=-1
+                    ).reshape(*w.shape, 3, 3)
+
+
+@functools.lru_cache(maxsize=8)
+def _capsule_axes(fingers: tuple[str, ...], ks: tuple[int, ...]
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per finger its joints (F, 3) and rest joints (F, 3, 3); per finger and phalanx k in `ks` its capsule's axis
+    sampled at `_SAMPLES`, from the joint carrying it (F, len(ks), 6, 3), with the radii there (F, len(ks), 6)."""
+    from models.hand.skeleton import rest_joints
+    from models.hand.surface import phalanx_capsule
+
+    joints = np.array([FINGER_JOINTS[f] for f in fingers])
+    rest = rest_joints()[joints]
+    axes, radii = np.empty((len(fingers), len(ks), len(_SAMPLES), 3)), np.empty((len(fingers), len(ks), len(_SAMPLES)))
+    for fi, finger in enumerate(fingers):
+        for ki, k in enumerate(ks):
             start, end, r_start, r_end = phalanx_capsule(finger, k)
-            rest = start + t[:, None] * (end - start)  # (6, 3) along the bone
-            radius = r_start + t * (r_end - r_start)
-            j = FINGER_JOINTS[finger][k]
-            posed = np.einsum("nab,sb->nsa", world_r[:, j], rest) + skin_t[:, j, None]
-            deepest = np.maximum(deepest, (radius - palm_distance(posed)).max(axis=1))
-        depth[:, fi] = deepest
-    return depth
+            axes[fi, ki] = start + _SAMPLES[:, None] * (end - start) - rest[fi, k]
+            radii[fi, ki] = r_start + _SAMPLES * (r_end - r_start)
+    return joints, rest, axes, radii
 
 
-def keep_tips_out_of_palm(flex: np.ndarray, abd: np.ndarray, twist: np.ndarray, steps: int = 12) -> np.ndarray:
+def _phalanges(fingers: tuple[str, ...], flex: np.ndarray, abd: np.ndarray, twist: np.ndarray, ks: tuple[int, ...]
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """The phalanges `ks` (0 first) of `fingers`, posed: their capsules' axes sampled at `_SAMPLES`,
+    (n, fingers, len(ks), 6, 3) metres in the wrist's frame, and the radii there, (fingers, len(ks), 6).
+
+    The capsules are the open hand model's implicit ones (`models.hand.surface.phalanx_capsule`), read round, not
+    flattened (a finger stops up to 1 mm early); only the fingers' own chains are posed (the wrist stays put), so no
+    mesh is needed.
+    """
+    joints, rest, axes, radii = _capsule_axes(fingers, ks)
+    n, nf = len(flex), len(fingers)
+    rots = _joint_rotations(flex, abd, twist, joints.ravel()).reshape(n, nf, 3, 3, 3)
+    world_r, world_t = rots[:, :, 0], np.broadcast_to(rest[:, 0], (n, nf, 3))
+    points = []
+    for k in range(max(ks) + 1):
+        if k:  # the next joint: carried by the bone before it
+            world_t = world_t + (world_r @ (rest[:, k] - rest[:, k - 1])[..., None])[..., 0]
+            world_r = world_r @ rots[:, :, k]
+        if k in ks:
+            along = axes[:, ks.index(k)]  # (F, 6, 3)
+            points.append(np.swapaxes(world_r @ np.swapaxes(along, 1, 2), 2, 3) + world_t[:, :, None])
+    return np.stack(points, axis=2), radii
+
+
+def palm_depth(flex: np.ndarray, abd: np.ndarray, twist: np.ndarray) -> np.ndarray:
+    """(n, 4) how deep (metres; > 0 inside, < 0 the gap) each long finger's middle and last phalanx sink into the
+    palm (the implicit hand's slab and hypothenar pad; `_phalanges` says what a phalanx is)."""
+    from models.hand.surface import palm_distance
+
+    points, radii = _phalanges(_LONG_FINGERS, flex, abd, twist, (1, 2))
+    return (radii - palm_distance(points)).max(axis=(2, 3))
+
+
+def _thumb_depth(thumb: tuple[np.ndarray, np.ndarray], fingers: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """(n,) deepest overlap of the thumb's posed phalanges (`_phalanges` output) with the palm or the long fingers'
+    phalanges (the same; each a tapered capsule between its first and last sample)."""
+    from models.hand.surface import palm_distance
+
+    (p, rp), (q, rq) = thumb, fingers
+    p, rp = p.reshape(len(p), -1, 3), rp.reshape(-1)
+    depth = (rp - palm_distance(p)).max(axis=1)
+    a, b = q[..., 0, :].reshape(len(q), -1, 3), q[..., -1, :].reshape(len(q), -1, 3)  # (n, phalanges, 3)
+    ra, rb = rq[..., 0].reshape(-1), rq[..., -1].reshape(-1)
+    # Per coordinate, (n, thumb points, phalanges): a quarter of the time of the same on (..., 3) arrays.
+    ap = [p[:, :, None, c] - a[:, None, :, c] for c in range(3)]
+    ab = [(b - a)[:, None, :, c] for c in range(3)]
+    t = np.clip((ap[0] * ab[0] + ap[1] * ab[1] + ap[2] * ab[2]) / (ab[0] ** 2 + ab[1] ** 2 + ab[2] ** 2), 0.0, 1.0)
+    dist = np.sqrt(sum((ap[c] - t * ab[c]) ** 2 for c in range(3)))
+    gap = dist - (ra + t * (rb - ra)) - rp[:, None]
+    return np.maximum(depth, -gap.min(axis=(1, 2)))
+
+
+def thumb_depth(flex: np.ndarray, abd: np.ndarray, twist: np.ndarray) -> np.ndarray:
+    """(n,) how deep (metres; > 0 overlapping) the thumb's last two phalanges overlap the palm or any phalanx of a
+    long finger."""
+    return _thumb_depth(_phalanges(("thumb",), flex, abd, twist, (1, 2)),
+                        _phalanges(_LONG_FINGERS, flex, abd, twist, (0, 1, 2)))
+
+
+def _largest_clear_scale(depth_at: Callable[[np.ndarray], np.ndarray], clear: np.ndarray, steps: int = 12
+                         ) -> np.ndarray:
+    """The largest s in [0, 1] (to 2^-steps, by bisection) with depth_at(s) <= 0, elementwise; `clear` marks those
+    already clear at s = 1 (they keep 1). The others overlap at s = 1 and are clear at s = 0 (the joints scaled by s
+    towards the flat hand's).
+
+    Why bisection: regula falsi (Illinois) in 6 steps left a third of the fingers more than 0.1 mm short of the
+    palm and some thumbs 8 mm short; 12 halvings bound the scale to 1/4096 (a tip to ~0.1 mm) whatever the shape.
+    """
+    lo, hi = np.where(clear, 1.0, 0.0), np.ones(clear.shape)
+    for _ in range(steps):
+        mid = 0.5 * (lo + hi)
+        ok = depth_at(mid) <= 0.0
+        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
+    return lo
+
+
+def keep_tips_out_of_palm(flex: np.ndarray, abd: np.ndarray, twist: np.ndarray) -> np.ndarray:
     """`flex` with each long finger whose last phalanges would sink into the palm closed only until they touch it
-    (its three flexions scaled down together, by bisection).
+    (its three flexions scaled down together).
 
     Why: the limits alone let a finger close through the palm: a quarter of this prior's poses did (up to 15 mm),
     of NYU's test labels fitted within the limits 2 of 1,032. Synthetic training data showed such fists, and no
     mesh can draw them without folding the palm (weights/HAND_MODEL.md, "A fist stops at the palm").
     """
     depth = palm_depth(flex, abd, twist)
-    bad = np.argwhere(depth > 0.0)  # (pose, finger) pairs
-    if len(bad) == 0:
-        return flex
-    rows = np.unique(bad[:, 0])
-    lo = np.where(depth[rows] > 0.0, 0.0, 1.0)  # scales known to be clear: fingers clear of the palm keep theirs
-    hi = np.ones((len(rows), 4))
-    cols = [list(FINGER_JOINTS[f]) for f in _LONG_FINGERS]
-    for _ in range(steps):
-        mid = 0.5 * (lo + hi)
-        trial = flex[rows].copy()
-        for fi, c in enumerate(cols):
-            trial[:, c] *= mid[:, fi, None]
-        ok = palm_depth(trial, abd[rows], twist[rows]) <= 0.0
-        lo = np.where(ok, mid, lo)
-        hi = np.where(ok, hi, mid)
+    rows = np.flatnonzero((depth > 0.0).any(axis=1))
     out = flex.copy()
-    for fi, c in enumerate(cols):
-        out[rows[:, None], c] *= lo[:, fi, None]
+    if len(rows) == 0:
+        return out
+    cols = np.array([FINGER_JOINTS[f] for f in _LONG_FINGERS])  # (4, 3)
+    f, a, t = flex[rows], abd[rows], twist[rows]
+
+    def depth_at(scale: np.ndarray) -> np.ndarray:  # scale (rows, 4): one per finger
+        trial = f.copy()
+        trial[:, cols] *= scale[:, :, None]
+        return palm_depth(trial, a, t)
+
+    out[rows[:, None, None], cols] *= _largest_clear_scale(depth_at, depth[rows] <= 0.0)[:, :, None]
     return out
+
+
+def keep_thumb_clear(flex: np.ndarray, abd: np.ndarray, twist: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(flex, abd, twist) with a thumb that would overlap the palm or a long finger moved back only until it
+    touches: all its joints' angles scaled down together, towards the flat hand's thumb (clear of any hand).
+
+    Why: after the long fingers stopped at the palm, the thumb was what still sank in: into the index finger or the
+    palm in 16 % of the prior's poses (up to 18 mm; the named fist's 15 mm, the pinch's pads 6 mm). It stops where it
+    touches, as the long fingers do, and moves back along its whole chain: of the ways tried, the one whose closed
+    hands the hand model draws best (weights/HAND_MODEL.md, "The thumb stops too").
+    """
+    thumb = list(FINGER_JOINTS["thumb"])
+    fingers = _phalanges(_LONG_FINGERS, flex, abd, twist, (0, 1, 2))
+    depth = _thumb_depth(_phalanges(("thumb",), flex, abd, twist, (1, 2)), fingers)
+    rows = np.flatnonzero(depth > 0.0)
+    out = tuple(x.copy() for x in (flex, abd, twist))
+    if len(rows) == 0:
+        return out
+    picked = tuple(x[rows] for x in (flex, abd, twist))
+    around = (fingers[0][rows], fingers[1])
+
+    def depth_at(scale: np.ndarray) -> np.ndarray:
+        trial = tuple(x.copy() for x in picked)
+        for x in trial:
+            x[:, thumb] *= scale[:, None]
+        return _thumb_depth(_phalanges(("thumb",), *trial, (1, 2)), around)
+
+    scale = _largest_clear_scale(depth_at, np.zeros(len(rows), dtype=bool))
+    for x in out:
+        x[rows[:, None], thumb] *= scale[:, None]
+    return out
+
+
+def close_until_touching(flex: np.ndarray, abd: np.ndarray, twist: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The long fingers stopped at the palm (`keep_tips_out_of_palm`), then the thumb at the palm and the long
+    fingers (`keep_thumb_clear`): what `sample_angles` and the named poses do."""
+    return keep_thumb_clear(keep_tips_out_of_palm(flex, abd, twist), abd, twist)
 
 
 def sample_angles(n: int, rng: np.random.Generator, *, keep_tips_out: bool = True
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(flex, abd, twist), each (n, 16) radians within `joint_limits()`, with anatomical coupling; a finger closes
-    no further than where it meets the palm (`keep_tips_out=False`: as far as its limits allow, the prior before
-    2026-12-07, from which the hand model's pose PCA was made)."""
+    no further than where it meets the palm, the thumb than where it meets the palm or a finger
+    (`close_until_touching`; `keep_tips_out=False`: as far as the limits allow, the prior before 2026-12-07, from
+    which the hand model's pose PCA was made)."""
     if n < 0:
         raise ValueError(f"sample_poses: n must be >= 0, got {n}")
     flex = np.zeros((n, 16))
@@ -254,7 +379,7 @@ def sample_angles(n: int, rng: np.random.Generator, *, keep_tips_out: bool = Tru
         abd[:, j] = _clip(rng.normal(0, 2 * _DEG, n), lim.abd)
         twist[:, j] = _clip(rng.normal(0, 2 * _DEG, n), lim.twist)
     if keep_tips_out and n:
-        flex = keep_tips_out_of_palm(flex, abd, twist)
+        flex, abd, twist = close_until_touching(flex, abd, twist)
     return flex, abd, twist
 
 

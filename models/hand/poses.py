@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from models.hand.skeleton import FINGER_JOINTS
-from models.pose_prior import angles_to_pose, keep_tips_out_of_palm
+from models.pose_prior import angles_to_pose, close_until_touching
 
 _DEG = np.pi / 180.0
 POSE_NAMES = ("flat", "fist", "pinch", "spread", "point")
@@ -22,8 +22,8 @@ def finger_flexion_pose(finger: str, degrees: float) -> np.ndarray:
 
 
 def named_pose(name: str, *, keep_tips_out: bool = True) -> np.ndarray:
-    """(45,) absolute axis-angle for one of `POSE_NAMES` (`keep_tips_out=False`: the fist before 2026-12-07, whose
-    little finger closed into the palm)."""
+    """(45,) absolute axis-angle for one of `POSE_NAMES` (`keep_tips_out=False`: the poses before 2026-12-07, the
+    fist's little finger closed into the palm, its thumb into the index finger, the pinch's pads into each other)."""
     flex = np.zeros((1, 16))
     abd = np.zeros((1, 16))
     twist = np.zeros((1, 16))
@@ -63,6 +63,6 @@ def named_pose(name: str, *, keep_tips_out: bool = True) -> np.ndarray:
         twist[0, t1] = 9.0 * _DEG
     else:
         raise ValueError(f"unknown pose {name!r}; choose one of {', '.join(POSE_NAMES)}")
-    if keep_tips_out:  # the fist's fingers close until they meet the palm (the little finger ~13° short)
-        flex = keep_tips_out_of_palm(flex, abd, twist)
+    if keep_tips_out:  # the fist's fingers close until they meet the palm, its thumb until it meets them
+        flex, abd, twist = close_until_touching(flex, abd, twist)
     return angles_to_pose(flex, abd, twist)[0]

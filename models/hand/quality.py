@@ -189,8 +189,8 @@ def evaluate(model: HandModel, poses: np.ndarray, targets: QualityTargets = Qual
 
 def closed_hand_poses(n: int = 60, seed: int = 0, *, keep_tips_out: bool = True) -> np.ndarray:
     """The prior's closed hands: the named fist and pinch plus `n` grasps drawn from the prior with every long
-    finger at least two-thirds closed (`keep_tips_out=False`: the prior's before 2026-12-07, fingers through the
-    palm; see `models.pose_prior.sample_angles`)."""
+    finger at least two-thirds closed (`keep_tips_out=False`: the prior's before 2026-12-07, fingers and thumb
+    through the palm and each other; see `models.pose_prior.sample_angles`)."""
     from models.pose_prior import angles_to_pose, sample_angles
 
     rng = np.random.default_rng(seed)
@@ -201,7 +201,8 @@ def closed_hand_poses(n: int = 60, seed: int = 0, *, keep_tips_out: bool = True)
         closed = np.all(flex[:, long_pips] > np.deg2rad(70.0), axis=1)
         found.append(angles_to_pose(flex[closed], abd[closed], twist[closed]))
     grasps = np.concatenate(found)[:n]
-    return np.concatenate([named_pose("fist", keep_tips_out=keep_tips_out)[None], named_pose("pinch")[None], grasps])
+    named = [named_pose(name, keep_tips_out=keep_tips_out) for name in ("fist", "pinch")]
+    return np.concatenate([np.stack(named), grasps])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,8 +29,8 @@ def test_fist_pinch_spread(joints):
     palm_centre = 0.5 * (fist[0] + fist[9])
     assert np.linalg.norm(fist[tips] - palm_centre, axis=1).max() < 0.06
     assert np.linalg.norm(flat[tips] - 0.5 * (flat[0] + flat[9]), axis=1).min() > 0.09
-    # Pinch: thumb tip meets index tip.
-    assert np.linalg.norm(pinch[4] - pinch[8]) < 0.01
+    # Pinch: the thumb's pad meets the index finger's (the tip keypoints, at the nails' ends, 13.5 mm apart).
+    assert np.linalg.norm(pinch[4] - pinch[8]) < 0.015
     assert np.linalg.norm(flat[4] - flat[8]) > 0.06
     # Spread: fingertips further apart than in the flat hand.
     span = lambda j: np.linalg.norm(j[8] - j[20])  # noqa: E731
@@ -47,6 +47,16 @@ def test_the_fist_closes_until_its_fingers_meet_the_palm():
     assert depth[1, 3] > 0.010
     flex = np.rad2deg(pose_to_angles(named_pose("fist")[None])[0][0])
     assert 95.0 < flex[5] and 85.0 < flex[8] < 92.0  # the middle finger's PIP barely moves, the little's by ~13°
+
+
+def test_the_thumb_of_the_fist_and_the_pinch_touches_instead_of_sinking_in():
+    """The fist's thumb lay 14 mm inside the index finger and the pinch's pads overlapped 6 mm; each thumb now moves
+    back until it touches, and the pinch still meets the index tip."""
+    from models.pose_prior import pose_to_angles, thumb_depth
+
+    for name, was_at_least in (("fist", 0.010), ("pinch", 0.004)):
+        depth = thumb_depth(*pose_to_angles(np.stack([named_pose(name), named_pose(name, keep_tips_out=False)])))
+        assert -0.0005 < depth[0] <= 0.0 and depth[1] > was_at_least
 
 
 def test_finger_flexion_pose_bends_only_that_finger():
