@@ -51,7 +51,7 @@ def test_the_fist_closes_until_its_fingers_meet_the_palm():
 
 def test_the_thumb_of_the_fist_and_the_pinch_touches_instead_of_sinking_in():
     """The fist's thumb lay 14 mm inside the index finger and the pinch's pads overlapped 6 mm; each thumb now moves
-    back until it touches, and the pinch still meets the index tip."""
+    back only until it touches."""
     from models.pose_prior import pose_to_angles, thumb_depth
 
     for name, was_at_least in (("fist", 0.010), ("pinch", 0.004)):
