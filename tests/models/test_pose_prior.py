@@ -212,3 +212,21 @@ def test_a_finger_bent_through_the_palm_sinks_into_it():
     depth = palm_depth(flex, np.zeros_like(flex), np.zeros_like(flex))
     assert depth[0].max() < -0.005  # the flat hand's fingers are far from the palm
     assert depth[1, 1] > 0.003 and depth[1, [0, 2, 3]].max() < -0.005
+
+
+def test_the_contact_check_poses_the_fingers_as_the_hand_model_does():
+    """The stops pose the fingers' chains straight from the quaternions, all fingers at once; their joints must land
+    where the hand model's own chain (`angles_to_pose` → Rodrigues → `chain_transforms`) puts them."""
+    from models.hand.model import chain_transforms, rodrigues
+    from models.hand.skeleton import PARENTS, rest_joints
+    from models.pose_prior import _phalanges
+
+    flex, abd, twist = sample_angles(200, np.random.default_rng(4), keep_tips_out=False)
+    rots = rodrigues(angles_to_pose(flex, abd, twist).reshape(-1, 15, 3))
+    rots = np.concatenate([np.tile(np.eye(3), (len(flex), 1, 1, 1)), rots], axis=1)
+    _, world_t, _ = chain_transforms(PARENTS, rots, rest_joints()[None])
+    fingers = ("thumb", "index", "middle", "ring", "pinky")
+    points, _ = _phalanges(fingers, flex, abd, twist, (0, 1, 2))
+    for fi, finger in enumerate(fingers):
+        for k, j in enumerate(FINGER_JOINTS[finger]):
+            np.testing.assert_allclose(points[:, fi, k, 0], world_t[:, j], atol=1e-12)  # each phalanx starts there
