@@ -129,7 +129,8 @@ def build_hand_model(options: BuildOptions | None = None) -> dict[str, object]:
     samples_v, samples_j = hand_rig.shape_samples(verts, shape_weights, options.shape_samples, rng)
     shapedirs, _ = hand_rig.shape_basis(verts, samples_v)
     regressor = hand_rig.joint_regressor(verts, samples_v, samples_j)
-    # The PCA stays the one made from the prior before it kept fingers out of the palm: networks predict in it.
+    # The PCA stays the one made from the prior before its contact stops (fingers at the palm, the thumb at the palm
+    # and the fingers): networks predict in it.
     comps, mean, _ = pose_pca(sample_poses(options.pose_samples, rng, keep_tips_out=False))
     tips = hand_rig.fingertip_ids(verts)
     weights = hand_rig.skinning_weights(verts, hand_rig.SKIN_BLEND, hand_rig.SKIN_REACH)

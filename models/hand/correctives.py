@@ -58,8 +58,9 @@ def fit_pose_set(options: CorrectiveOptions = CorrectiveOptions(), seed: int = 0
         real = z["fit"].astype(np.float64)[:options.real_poses]
     bends = [finger_flexion_pose(f, deg) for f in FINGERS for deg in options.bends
              if f != "thumb" or deg <= 60.0]
-    # The closed hands 1.3 was fitted on, drawn before the prior kept fingers out of the palm: refitted on the new
-    # ones the file measures no better (weights/HAND_MODEL.md, "A fist stops at the palm"), so it stays.
+    # The closed hands 1.3 was fitted on, drawn before the prior's contact stops: refitted on those with the palm stop,
+    # or with the thumb's too, the file measures no better (weights/HAND_MODEL.md, "A fist stops at the palm", "The
+    # thumb stops too"), so it stays.
     closed = closed_hand_poses(options.closed_poses, seed, keep_tips_out=False)
     return np.concatenate([real, closed, np.stack(bends)])
 
