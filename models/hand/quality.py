@@ -194,7 +194,7 @@ def closed_hand_poses(n: int = 60, seed: int = 0, *, keep_tips_out: bool = True)
     from models.pose_prior import angles_to_pose, sample_angles
 
     rng = np.random.default_rng(seed)
-    found = []
+    found = [np.zeros((0, 45))]
     while sum(len(x) for x in found) < n:
         flex, abd, twist = sample_angles(20 * n, rng, keep_tips_out=keep_tips_out)
         long_pips = [FINGER_JOINTS[f][1] for f in FINGERS[1:]]
@@ -209,9 +209,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None, help="hand model file (default: the active one)")
     parser.add_argument("--bank", type=Path, action="append", default=[], help="pose bank .npz (repeatable)")
-    parser.add_argument("--closed", type=int, default=60, help="closed hands drawn from the prior")
+    parser.add_argument("--closed", type=int, default=60,
+                        help="closed hands drawn from the prior besides the fist and the pinch (default 60)")
     parser.add_argument("--json", type=Path, default=None, help="also write the reports here")
     args = parser.parse_args(argv)
+    if args.closed < 0:
+        parser.error(f"--closed must be >= 0, got {args.closed}")
     from models.synth.pose_bank import load_pose_bank
 
     model = load_hand_model(args.model)

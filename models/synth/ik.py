@@ -56,11 +56,14 @@ BIGHAND21 = _one_to_one("bighand", [
 
 # NYU, the usual 14-of-36 subset (DeepPrior/A2J order): 0 pinky tip, 1 pinky PIP, 2 ring tip, 3 ring PIP,
 # 4 middle tip, 5 middle PIP, 6 index tip, 7 index PIP, 8 thumb tip, 9 thumb IP, 10 thumb MCP, 11 and 12 the two
-# sides of the wrist (their mean is our wrist), 13 the palm centre (between the wrist and the four MCPs).
+# sides of the wrist (their mean is our wrist), 13 the palm centre: 0.3 of the wrist and 0.7 of the four MCPs' mean,
+# where the other labels place it (fitted without it; halfway, the palm label lay 19.6 mm further towards the
+# fingers than the point tied to it, and the fit turned the palm and swept the fingers back; weights/HAND_MODEL.md).
+NYU_PALM_WRIST = 0.3
 NYU14 = _one_to_one("nyu", [(0, 20), (1, 18), (2, 16), (3, 14), (4, 12), (5, 10), (6, 8), (7, 6),
                             (8, 4), (9, 3), (10, 2)], 14, extra=[
     ({11: 0.5, 12: 0.5}, {0: 1.0}),
-    ({13: 1.0}, {0: 0.5, 5: 0.125, 9: 0.125, 13: 0.125, 17: 0.125}),
+    ({13: 1.0}, {0: NYU_PALM_WRIST, **{k: (1.0 - NYU_PALM_WRIST) / 4 for k in (5, 9, 13, 17)}}),
 ])
 
 # ICVL 16: 0 palm (at the base of the palm, near the wrist), then root (MCP), mid (PIP; thumb: IP... root is its

@@ -85,3 +85,18 @@ def test_shipped_model_on_real_and_closed_poses(model):
     assert report.max_penetration_palm <= PALM_PENETRATION_AT_MOST
     fingers, palm = quality.penetration(model, poses[-10:])
     assert max(fingers.max(), palm.max()) <= quality.QualityTargets().max_penetration  # closed hands: touching
+
+
+def test_closed_hands_are_the_named_two_and_the_grasps_asked_for():
+    fist, pinch = named_pose("fist"), named_pose("pinch")
+    for n in (0, 3):
+        poses = quality.closed_hand_poses(n)
+        assert poses.shape == (2 + n, 45)
+        np.testing.assert_array_equal(poses[:2], np.stack([fist, pinch]))
+        assert np.all(np.abs(poses[2:]).sum(1) > np.abs(fist).sum() / 3)  # grasps, not open hands
+
+
+def test_command_refuses_a_negative_count(capsys):
+    with pytest.raises(SystemExit):
+        quality.main(["--closed", "-1"])
+    assert "--closed must be >= 0" in capsys.readouterr().err
