@@ -2,7 +2,7 @@
 
     python docs/checks/ik_limits.py [--every 8] [--out docs/hand_model/ik_free_vs_limits.png]
 
-Why: NYU labels fix only each finger's PIP and tip, ICVL's its MCP, PIP and tip. A free axis-angle fit poses the
+Why: NYU labels fix only each finger's PIP and tip, ICVL's its MCP, PIP and DIP. A free axis-angle fit poses the
 joints between them any way that puts the tips right. Printed, for both fits of every `--every`-th NYU and ICVL
 test label (`../shared/data/a2j`): the IK residual, and the share of poses with some joint more than 10° beyond the
 prior's limits (`models.pose_prior.joint_limits`), the slack the fit within the limits may use. Drawn: six ICVL

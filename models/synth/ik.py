@@ -22,16 +22,19 @@ from models.rotations import procrustes, rodrigues
 
 @dataclass(frozen=True)
 class JointMap:
-    """`annotation_weights @ annotation_joints ≈ model_weights @ model_joints_21`, one row per constraint."""
+    """`annotation_weights @ annotation_joints ≈ model_weights @ model_joints_21`, one row per constraint.
+    `mirrored`: the labels are of the mirror image of our right hand (a left hand, or a flipped image), so the fit
+    reads them mirrored (x → −x)."""
 
     name: str
     num_joints: int  # joints per annotation in this format
     annotation_weights: np.ndarray  # (C, num_joints)
     model_weights: np.ndarray  # (C, 21)
+    mirrored: bool = False
 
 
 def _one_to_one(name: str, pairs: list[tuple[int, int]], num_joints: int,
-                extra: list[tuple[dict[int, float], dict[int, float]]] = ()) -> JointMap:
+                extra: list[tuple[dict[int, float], dict[int, float]]] = (), mirrored: bool = False) -> JointMap:
     rows = [({a: 1.0}, {m: 1.0}) for a, m in pairs] + list(extra)
     ann = np.zeros((len(rows), num_joints))
     mod = np.zeros((len(rows), 21))
@@ -40,7 +43,7 @@ def _one_to_one(name: str, pairs: list[tuple[int, int]], num_joints: int,
             ann[r, k] = w
         for k, w in m_w.items():
             mod[r, k] = w
-    return JointMap(name, num_joints, ann, mod)
+    return JointMap(name, num_joints, ann, mod, mirrored)
 
 
 # Our 21 keypoints (MediaPipe order): 0 wrist; thumb 1 CMC, 2 MCP, 3 IP, 4 tip; index 5 MCP, 6 PIP, 7 DIP, 8 tip;
@@ -66,12 +69,14 @@ NYU14 = _one_to_one("nyu", [(0, 20), (1, 18), (2, 16), (3, 14), (4, 12), (5, 10)
     ({13: 1.0}, {0: NYU_PALM_WRIST, **{k: (1.0 - NYU_PALM_WRIST) / 4 for k in (5, 9, 13, 17)}}),
 ])
 
-# ICVL 16: 0 palm (at the base of the palm, near the wrist), then root (MCP), mid (PIP; thumb: IP... root is its
-# MCP) and tip for thumb, index, middle, ring, pinky.
-ICVL16 = _one_to_one("icvl", [(1, 2), (2, 3), (3, 4), (4, 5), (5, 6), (6, 8), (7, 9), (8, 10), (9, 12),
-                              (10, 13), (11, 14), (12, 16), (13, 17), (14, 18), (15, 20)], 16, extra=[
-    ({0: 1.0}, {0: 0.75, 9: 0.25}),
-])
+# ICVL 16: 0 palm, then root, mid and tip for thumb, index, middle, ring, pinky. What the other labels say, each
+# left out of the fit in turn (weights/HAND_MODEL.md, "ICVL's labels read as they are"): the labels are of the
+# mirror image of a right hand; a finger's three are its MCP, PIP and DIP (the thumb's CMC, MCP and IP), not its
+# fingertip; the palm is the middle of the wrist and the four MCPs.
+ICVL16 = _one_to_one("icvl", [(1, 1), (2, 2), (3, 3), (4, 5), (5, 6), (6, 7), (7, 9), (8, 10), (9, 11),
+                              (10, 13), (11, 14), (12, 15), (13, 17), (14, 18), (15, 19)], 16, extra=[
+    ({0: 1.0}, {0: 0.5, 5: 0.125, 9: 0.125, 13: 0.125, 17: 0.125}),
+], mirrored=True)
 
 JOINT_MAPS = {m.name: m for m in (HAND21, BIGHAND21, NYU14, ICVL16)}
 
@@ -169,7 +174,8 @@ class JointChain:
 
 def fit_joints(joints_m: np.ndarray, joint_map: JointMap, model=None, options: IKOptions = IKOptions()) -> IKResult:
     """Fit the hand model (default: `load_hand_model()`) to (N, K, 3) joints in metres (any camera frame) of
-    the layout `joint_map`."""
+    the layout `joint_map`. A `mirrored` map's hands are fitted in the mirrored frame: the global rotation and
+    translation place the right hand on the labels mirrored x → −x."""
     import torch
     from scipy.spatial.transform import Rotation
 
@@ -182,6 +188,8 @@ def fit_joints(joints_m: np.ndarray, joint_map: JointMap, model=None, options: I
     if not np.isfinite(joints_m).all():
         raise ValueError(f"IK for {joint_map.name}: joints contain NaN or inf")
     layer = JointChain(load_hand_model() if model is None else model)
+    if joint_map.mirrored:
+        joints_m = joints_m * np.array([-1.0, 1.0, 1.0])
     targets_all = np.einsum("ck,nkd->ncd", joint_map.annotation_weights, joints_m)
     model_w = torch.tensor(joint_map.model_weights, dtype=torch.float32)
     mean = layer.hands_mean.detach().clone()

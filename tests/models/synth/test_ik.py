@@ -53,9 +53,9 @@ def test_real_labels_become_a_pose_bank(tmp_path, hand_model, fmt, file, joint_m
     bank = bank_from_labels(fmt, A2J / file, limit=8, model=hand_model,
                             options=IKOptions(iterations=150))
     assert len(bank) == 8 and bank.fit_error_mm.shape == (8,)
-    # Joint definitions differ between datasets and our model; a correct correspondence fits within ~1 cm. ICVL's
-    # labels fit less closely within the joint limits (every 8th label: mean 9.5 mm; freely 5.9 mm, by folding joints).
-    assert np.median(bank.fit_error_mm) < (7.0 if fmt == "nyu" else 13.0), bank.fit_error_mm
+    # Joint definitions differ between datasets and our model; the correspondences fit them within ~5 mm (ICVL's read
+    # as a right hand's, its tips as fingertips: ~9.5 mm, every joint at its widened limit).
+    assert np.median(bank.fit_error_mm) < 6.5, bank.fit_error_mm
     np.testing.assert_allclose(bank.joints[:, 0], 0.0, atol=1e-6)  # wrist-relative
     path = bank.save(tmp_path / f"{fmt}.npz")
     again = load_pose_bank(path)
@@ -64,8 +64,8 @@ def test_real_labels_become_a_pose_bank(tmp_path, hand_model, fmt, file, joint_m
 
 @pytest.mark.skipif(not A2J.is_dir(), reason=f"needs the A2J files in {A2J}")
 def test_fit_keeps_joints_within_the_anatomical_limits(hand_model) -> None:
-    """ICVL gives no DIPs: a free fit folds and twists them far beyond what a hand does; the default fit keeps
-    every joint's flexion, abduction and twist within the prior's limits plus the slack."""
+    """ICVL's labels leave joints free (no fingertips): a free fit folds and twists them far beyond what a hand does;
+    the default fit keeps every joint's flexion, abduction and twist within the prior's limits plus the slack."""
     joints_mm, jm = read_label_joints("icvl", A2J / "icvl_keypointsUVD_test.mat", every=40)
     joints = joints_mm[:16] / 1000.0
     anatomical = fit_joints(joints, jm, model=hand_model, options=IKOptions(iterations=150))
@@ -75,8 +75,9 @@ def test_fit_keeps_joints_within_the_anatomical_limits(hand_model) -> None:
     assert np.rad2deg(beyond_limits(free.theta, slack)).max() > 30.0
     # the fitted angles are what the returned θ poses: the fit's residual is that of the model's joints
     posed = hand_model.forward(anatomical.theta, anatomical.betas, anatomical.global_orient, anatomical.transl).joints
+    seen = joints * [-1.0, 1.0, 1.0] if jm.mirrored else joints  # a mirrored map's hands are posed on the mirror image
     residual = np.linalg.norm(np.einsum("ck,nkd->ncd", jm.model_weights, posed)
-                              - np.einsum("ck,nkd->ncd", jm.annotation_weights, joints), axis=-1).mean(1) * 1000
+                              - np.einsum("ck,nkd->ncd", jm.annotation_weights, seen), axis=-1).mean(1) * 1000
     np.testing.assert_allclose(residual, anatomical.error_mm, atol=0.05)
 
 
@@ -122,3 +123,17 @@ def test_nyu_palm_label_is_tied_where_the_other_labels_place_it(hand_model) -> N
     halfway = 0.5 * posed[:, 0] + 0.125 * posed[:, [5, 9, 13, 17]].sum(1)
     miss, before = (np.median(np.linalg.norm(p - label, axis=1)) * 1000 for p in (tied, halfway))
     assert miss < 10.0 < 15.0 < before, (miss, before)
+
+
+@pytest.mark.skipif(not A2J.is_dir(), reason=f"needs the A2J files in {A2J}")
+def test_icvl_labels_fit_our_right_hand_mirrored(hand_model) -> None:
+    """ICVL's labels as A2J gives them are of the mirror image of a right hand: read as they are, the fit lies about
+    twice as far from them (3.0 against 6.2 mm here)."""
+    joints_mm, jm = read_label_joints("icvl", A2J / "icvl_keypointsUVD_test.mat", every=64)
+    joints = joints_mm[:24] / 1000.0
+    assert jm.mirrored
+    as_read = JointMap("icvl-as-read", 16, jm.annotation_weights, jm.model_weights)
+    options = IKOptions(iterations=200)
+    mirrored, unmirrored = (np.median(fit_joints(joints, m, model=hand_model, options=options).error_mm)
+                            for m in (jm, as_read))
+    assert mirrored < 4.5 and unmirrored > 1.6 * mirrored, (mirrored, unmirrored)
