@@ -88,7 +88,6 @@ class DepthHandDetector:
                 break
             blob = nearest_blob(d, remaining, o.band_mm, jump)
             ys, xs = np.nonzero(blob)
-            region = self._continuing(remaining, d, blob, (int(xs[0]), int(ys[0])), jump)
             zs = d[ys, xs]
             z = float(np.median(zs))
             hand_px = (fx / o.step * HAND_SPAN_MM / z) * (fy / o.step * HAND_SPAN_MM / z)
@@ -97,6 +96,7 @@ class DepthHandDetector:
                 # a speck (flying pixels, a sliver, a piece cut off by jumps) alone: what continues it may be the hand
                 remaining &= ~blob
                 continue
+            region = self._continuing(remaining, d, blob, (int(xs[0]), int(ys[0])), jump)
             on_border = (ys == 0) | (xs == 0) | (ys == d.shape[0] - 1) | (xs == d.shape[1] - 1)
             border = bool(on_border.any())
             entry_mm = np.count_nonzero(on_border) * o.step * z / fx
