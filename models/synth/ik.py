@@ -70,7 +70,7 @@ NYU14 = _one_to_one("nyu", [(0, 20), (1, 18), (2, 16), (3, 14), (4, 12), (5, 10)
 ])
 
 # ICVL 16: 0 palm, then root, mid and tip for thumb, index, middle, ring, pinky. What the other labels say, each
-# left out of the fit in turn (weights/HAND_MODEL.md, "ICVL's labels read as they are"): the labels are of the
+# left out of the fit in turn (weights/HAND_MODEL.md, "How NYU's and ICVL's labels are read"): the labels are of the
 # mirror image of a right hand; a finger's three are its MCP, PIP and DIP (the thumb's CMC, MCP and IP), not its
 # fingertip; the palm is the middle of the wrist and the four MCPs.
 ICVL16 = _one_to_one("icvl", [(1, 1), (2, 2), (3, 3), (4, 5), (5, 6), (6, 7), (7, 9), (8, 10), (9, 11),

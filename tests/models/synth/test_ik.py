@@ -122,7 +122,7 @@ def test_nyu_palm_label_is_tied_where_the_other_labels_place_it(hand_model) -> N
     tied = np.einsum("k,nkd->nd", jm.model_weights[palm], posed)
     halfway = 0.5 * posed[:, 0] + 0.125 * posed[:, [5, 9, 13, 17]].sum(1)
     miss, before = (np.median(np.linalg.norm(p - label, axis=1)) * 1000 for p in (tied, halfway))
-    assert miss < 10.0 < 15.0 < before, (miss, before)
+    assert miss < 10.0 and before > 15.0, (miss, before)
 
 
 @pytest.mark.skipif(not A2J.is_dir(), reason=f"needs the A2J files in {A2J}")
