@@ -6,8 +6,8 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from models.pose_prior import beyond_limits, sample_poses
-from models.synth.ik import HAND21, ICVL16, NYU14, IKOptions, JointChain, JointMap, fit_joints
+from models.pose_prior import angles_to_pose, beyond_limits, sample_poses
+from models.synth.ik import HAND21, ICVL16, NYU14, IKOptions, JointChain, JointMap, finger_overlap, fit_joints
 from models.synth.pose_bank import bank_from_labels, load_pose_bank, model_joints, read_label_joints
 from tests.conftest import REPO_ROOT
 
@@ -140,9 +140,6 @@ def test_icvl_labels_fit_our_right_hand_mirrored(hand_model) -> None:
 
 
 def test_finger_overlap_is_zero_apart_and_grows_as_fingers_press_together(hand_model) -> None:
-    from models.pose_prior import angles_to_pose
-    from models.synth.ik import finger_overlap
-
     flat = hand_model.forward(np.zeros((1, 45))).joints
     abd = np.zeros((3, 16))
     abd[:, 1] = np.deg2rad([-10.0, -25.0, -40.0])  # the index MCP turned towards the middle finger, further and further
@@ -160,8 +157,6 @@ def test_fit_keeps_neighbouring_fingers_out_of_each_other(hand_model) -> None:
     fits = [fit_joints(joints, jm, model=hand_model, options=IKOptions(iterations=200, contact_weight=w))
             for w in (0.0, IKOptions().contact_weight)]
     chain = JointChain(hand_model)
-    from models.synth.ik import finger_overlap
-
     overlapping = [np.mean(finger_overlap(chain(*(torch.tensor(a) for a in (f.theta, f.betas, f.global_orient))))
                            .numpy() > 1e-8) for f in fits]
     residual = [np.median(f.error_mm) for f in fits]
