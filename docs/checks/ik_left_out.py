@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     options = IKOptions() if args.contact_weight is None else IKOptions(contact_weight=args.contact_weight)
     joints_mm, jm = read_label_joints(args.data, A2J / f"{args.data}_keypointsUVD_test.mat", every=args.every)
     labels = joints_mm[(0 if args.split == "even" else 1)::2] / 1000.0
-    seen = labels * [-1.0, 1.0, 1.0] if jm.mirrored else labels  # where a mirrored map's hand is posed
+    seen = jm.fit_frame(labels)  # where the fitted hands are posed
     print(f"{args.data}, {len(labels)} {args.split} entries of every {args.every}th label, contact weight "
           f"{options.contact_weight:g}: residual {np.median(fit_joints(labels, jm, model, options).error_mm):.2f} mm")
     for row in range(len(jm.annotation_weights)):

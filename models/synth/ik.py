@@ -32,6 +32,11 @@ class JointMap:
     model_weights: np.ndarray  # (C, 21)
     mirrored: bool = False
 
+    def fit_frame(self, joints: np.ndarray) -> np.ndarray:
+        """Labels (..., num_joints, 3) in the frame a fit poses our right hand in: mirrored x → −x for a mirrored map
+        (so a fitted hand is compared with them there)."""
+        return joints * np.array([-1.0, 1.0, 1.0]) if self.mirrored else joints
+
 
 def _one_to_one(name: str, pairs: list[tuple[int, int]], num_joints: int,
                 extra: list[tuple[dict[int, float], dict[int, float]]] = (), mirrored: bool = False) -> JointMap:
@@ -193,9 +198,7 @@ def fit_joints(joints_m: np.ndarray, joint_map: JointMap, model=None, options: I
     if not np.isfinite(joints_m).all():
         raise ValueError(f"IK for {joint_map.name}: joints contain NaN or inf")
     layer = JointChain(load_hand_model() if model is None else model)
-    if joint_map.mirrored:
-        joints_m = joints_m * np.array([-1.0, 1.0, 1.0])
-    targets_all = np.einsum("ck,nkd->ncd", joint_map.annotation_weights, joints_m)
+    targets_all = np.einsum("ck,nkd->ncd", joint_map.annotation_weights, joint_map.fit_frame(joints_m))
     model_w = torch.tensor(joint_map.model_weights, dtype=torch.float32)
     mean = layer.hands_mean.detach().clone()
     with torch.no_grad():

@@ -75,9 +75,9 @@ def test_fit_keeps_joints_within_the_anatomical_limits(hand_model) -> None:
     assert np.rad2deg(beyond_limits(free.theta, slack)).max() > 30.0
     # the fitted angles are what the returned θ poses: the fit's residual is that of the model's joints
     posed = hand_model.forward(anatomical.theta, anatomical.betas, anatomical.global_orient, anatomical.transl).joints
-    seen = joints * [-1.0, 1.0, 1.0] if jm.mirrored else joints  # a mirrored map's hands are posed on the mirror image
     residual = np.linalg.norm(np.einsum("ck,nkd->ncd", jm.model_weights, posed)
-                              - np.einsum("ck,nkd->ncd", jm.annotation_weights, seen), axis=-1).mean(1) * 1000
+                              - np.einsum("ck,nkd->ncd", jm.annotation_weights, jm.fit_frame(joints)),
+                              axis=-1).mean(1) * 1000
     np.testing.assert_allclose(residual, anatomical.error_mm, atol=0.05)
 
 
