@@ -30,7 +30,7 @@ from models.pose_prior import sample_poses
 from models.shipped import shipped_file
 
 MODEL_NAME = "handstream open hand (right)"
-MODEL_VERSION = "1.3"
+MODEL_VERSION = "1.4"
 DEFAULT_OUT = shipped_file("handstream_hand_right.pkl")
 
 

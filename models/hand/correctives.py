@@ -9,7 +9,7 @@ two fingers meet halfway). The skinned mesh is projected onto it and its vertice
 at rest; `posedirs` is then the ridge least-squares fit of the rest-space offsets to MANO's pose feature over all
 targets, each vertex using only the joints of the fingers around it. Since 1.2 a few rounds then check the fitted
 mesh itself in every sample pose (parts sunk into each other, as `models.hand.quality` measures it; edges stretched
-too far), move those targets and fit again.
+too far; since 1.4 triangles turned over, and webs folded under a finger), move those targets and fit again.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ import numpy as np
 from models.hand.contact import ContactFinder, finger_shares, mesh_edges, vertex_normals
 from models.hand.model import chain_transforms, rodrigues
 from models.hand.poses import finger_flexion_pose
+from models.hand.quality import closed_hand_poses, face_normals, flipped, triangle_bones
 from models.hand.skeleton import FINGER_JOINTS, FINGERS, PARENTS
 from models.hand.surface import NUM_PARTS, PRIMITIVE_PART, combine_primitives, part_transforms, posed_part_distances
 
@@ -52,8 +53,6 @@ class CorrectiveOptions:
 
 def fit_pose_set(options: CorrectiveOptions = CorrectiveOptions(), seed: int = 0) -> np.ndarray:
     """(N, 45) the poses the correctives are fitted on."""
-    from models.hand.quality import closed_hand_poses
-
     with np.load(FIT_POSES_FILE) as z:
         real = z["fit"].astype(np.float64)[:options.real_poses]
     bends = [finger_flexion_pose(f, deg) for f in FINGERS for deg in options.bends
@@ -103,6 +102,11 @@ class TargetBuilder:
         # only these.
         share = finger_shares(weights)
         self.clear = np.maximum(share.max(axis=1), 1.0 - share.sum(axis=1)) >= options.clear_share
+        # For the contact rounds' shared and turned-over vertices: each vertex's ring of neighbours, and each
+        # triangle's bone and rest normal (a flip as `models.hand.quality` counts it).
+        self.rings = [np.setdiff1d(faces[np.any(faces == v, axis=1)], v) for v in range(len(verts))]
+        self.face_bones = triangle_bones(weights, faces)
+        self.rest_normals = face_normals(verts, faces)
         self.edge_rest = np.linalg.norm(verts[self.edges[:, 1]] - verts[self.edges[:, 0]], axis=1)
 
     def _field(self, x: np.ndarray, rots: np.ndarray, trans: np.ndarray) -> np.ndarray:
@@ -228,6 +232,7 @@ def fit_correctives(verts: np.ndarray, faces: np.ndarray, weights: np.ndarray, r
         for i, pose in enumerate(poses):
             if contact:
                 uses |= push_apart(builder, finder, posedirs, pose, offsets[i], tip_ids, options)
+                unfold(builder, posedirs, pose, offsets[i], tip_ids)
             shorten_edges(builder, posedirs, pose, offsets[i], tip_ids,
                           options.stretch_limit if contact else options.late_stretch_limit)
         posedirs = solve_correctives(offsets, features, uses, initial, tip_ids, options.ridge)
@@ -247,10 +252,11 @@ def push_apart(builder: TargetBuilder, finder: ContactFinder, posedirs: np.ndarr
                offsets: np.ndarray, tip_ids: np.ndarray, options: CorrectiveOptions) -> np.ndarray:
     """Move one pose's targets (`offsets` (V, 3), in place) so the vertices the fitted mesh sinks into another part
     come out `contact_margin` beyond its surface, the move fading over two rings of neighbours. A fingertip vertex
-    is a keypoint and cannot move, so the triangle it sank through moves instead (a dent). Left alone: vertices
-    shared between parts (web, knuckle seams) and those within `contact_seam` of the part they sank into (where
-    the two join, the nearest triangle of that part is no sign of which way is out). Returns (V, 5) the fingers
-    whose joints the moved palm vertices must now follow.
+    is a keypoint and cannot move, so the triangle it sank through moves instead (a dent). Not pushed: vertices
+    within `contact_seam` of the part they sank into (where the two join, the nearest triangle of that part is no
+    sign of which way is out), and vertices shared between parts (web, knuckle seams), for the same reason; a
+    shared vertex that sank in goes instead where its ring of neighbours carries it (`ring_carried`). Returns
+    (V, 5) the fingers whose joints the moved palm vertices must now follow.
 
     Why: the implicit targets keep parts apart only approximately, and the linear fit blurs them; this measures
     contact the way the quality check does (`models.hand.contact`), on the fitted mesh itself.
@@ -282,8 +288,52 @@ def push_apart(builder: TargetBuilder, finder: ContactFinder, posedirs: np.ndarr
     for _ in range(2):
         move = np.where(moved[:, None], move, 0.8 * (builder.mean @ move))
     move[tip_ids] = 0.0  # (their correctives are not fitted anyway)
+    move += _to_rings(builder, posed, np.setdiff1d(found.vertex[~builder.clear[found.vertex]], tip_ids))
     offsets += np.linalg.solve(m, move[..., None])[..., 0]
     return uses
+
+
+def unfold(builder: TargetBuilder, posedirs: np.ndarray, pose: np.ndarray, offsets: np.ndarray,
+           tip_ids: np.ndarray) -> None:
+    """Move one pose's targets (`offsets` (V, 3), in place) so the corners of the triangles the fitted mesh turns
+    over (flipped, as `models.hand.quality` counts it) go where their rings of neighbours carry them; a fingertip, a
+    keypoint, stays.
+
+    Why: a flip is a fold the fit makes where several joints' blends meet (the thumb's base, the palm side of the
+    index MCP in a fist); the targets there are not folded, but the linear fit averages them into one. Pulling the
+    corners towards their bone's rigid motion made everything else worse (weights/HAND_MODEL.md); their rings
+    bend with the hand and say how the surface lies there.
+    """
+    world_r, _, _, _ = builder.skinning(pose)
+    m, _, posed = _fitted(builder, posedirs, pose)
+    turned = flipped(posed, builder.faces, builder.rest_normals, world_r[builder.face_bones])
+    corners = np.setdiff1d(builder.faces[turned], tip_ids)
+    offsets += np.linalg.solve(m, _to_rings(builder, posed, corners)[..., None])[..., 0]
+
+
+def _to_rings(builder: TargetBuilder, posed: np.ndarray, vertices: np.ndarray) -> np.ndarray:
+    """(V, 3) the moves that take `vertices` of a posed mesh where their rings carry them (others: zero)."""
+    move = np.zeros_like(posed)
+    for v in vertices:
+        ring = builder.rings[v]
+        move[v] = ring_carried(builder.verts[v], builder.verts[ring], posed[ring]) - posed[v]
+    return move
+
+
+def ring_carried(rest: np.ndarray, rest_ring: np.ndarray, posed_ring: np.ndarray) -> np.ndarray:
+    """Where a vertex (3,) goes if it keeps its rest offset from its ring of neighbours (K, 3), turned as the ring
+    turned (the rotation that best maps the rest ring onto the posed one).
+
+    Why: where the fit folds the mesh, the ring around the fold still bends with the hand. A web vertex between two
+    fingers is skinned to both and the palm, so it lags when one finger presses towards the other, and that finger's
+    side folds over it (the index–middle web, weights/HAND_MODEL.md); kept where its ring carries it, it stays in
+    the crease instead of under it. The same holds for a turned-over triangle's corners (`unfold`).
+    """
+    a = rest_ring - rest_ring.mean(axis=0)
+    b = posed_ring - posed_ring.mean(axis=0)
+    u, _, vt = np.linalg.svd(a.T @ b)
+    flip = np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))])
+    return posed_ring.mean(axis=0) + (u @ flip @ vt).T @ (rest - rest_ring.mean(axis=0))
 
 
 def shorten_edges(builder: TargetBuilder, posedirs: np.ndarray, pose: np.ndarray, offsets: np.ndarray,

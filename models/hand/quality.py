@@ -67,15 +67,25 @@ class QualityReport:
                 "poses meeting: " + ", ".join(f"{k} {v:.0%}" for k, v in self.share_meeting.items()))
 
 
-def triangle_bones(model: HandModel) -> np.ndarray:
+def triangle_bones(weights: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """(F,) the bone that carries most of each triangle's skinning weight (its rigid motion)."""
-    return np.argmax(model.weights[model.faces].sum(axis=1), axis=1)
+    return np.argmax(weights[faces].sum(axis=1), axis=1)
 
 
-def _normals(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
+def face_normals(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(..., F, 3) unit normals of the triangles of one or more meshes (..., V, 3)."""
     n = np.cross(verts[..., faces[:, 1], :] - verts[..., faces[:, 0], :],
                  verts[..., faces[:, 2], :] - verts[..., faces[:, 0], :])
     return n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-18)
+
+
+def flipped(verts: np.ndarray, faces: np.ndarray, rest_normals: np.ndarray, face_rots: np.ndarray,
+            flip_degrees: float = QualityTargets.flip_degrees) -> np.ndarray:
+    """(..., F) which triangles of posed meshes (..., V, 3) have turned further than `flip_degrees` against their
+    rest normals (F, 3) carried by their bones' rotations (..., F, 3, 3)."""
+    carried = np.einsum("...fij,fj->...fi", face_rots, rest_normals)
+    cos = np.einsum("...fi,...fi->...f", face_normals(verts, faces), carried)
+    return cos < np.cos(np.deg2rad(flip_degrees))
 
 
 def flips_and_stretch(model: HandModel, poses: np.ndarray, targets: QualityTargets = QualityTargets()
@@ -84,15 +94,12 @@ def flips_and_stretch(model: HandModel, poses: np.ndarray, targets: QualityTarge
     faces = model.faces
     verts = model.forward(poses).vertices
     rots, _ = model.bone_transforms(poses)
-    bones = triangle_bones(model)
-    rest_n = _normals(model.v_template, faces)
-    carried = np.einsum("nfij,fj->nfi", rots[:, bones], rest_n)
-    cos = np.einsum("nfi,nfi->nf", _normals(verts, faces), carried)
-    flipped = (cos < np.cos(np.deg2rad(targets.flip_degrees))).sum(axis=1)
+    bones = triangle_bones(model.weights, faces)
+    flips = flipped(verts, faces, face_normals(model.v_template, faces), rots[:, bones], targets.flip_degrees)
     e, _ = mesh_edges(faces)
     rest_len = np.linalg.norm(model.v_template[e[:, 0]] - model.v_template[e[:, 1]], axis=1)
     posed_len = np.linalg.norm(verts[:, e[:, 0]] - verts[:, e[:, 1]], axis=-1)
-    return flipped, (posed_len / rest_len).max(axis=1)
+    return flips.sum(axis=1), (posed_len / rest_len).max(axis=1)
 
 
 def line_hits(verts: np.ndarray, faces: np.ndarray, origin: np.ndarray, direction: np.ndarray) -> np.ndarray:

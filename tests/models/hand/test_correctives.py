@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 
 from models.hand.contact import ContactFinder
-from models.hand.correctives import CorrectiveOptions, TargetBuilder, fit_correctives, push_apart
-from models.hand.model import OPEN_MODEL_PATH, load_hand_model
+from models.hand.correctives import CorrectiveOptions, TargetBuilder, fit_correctives, push_apart, ring_carried, unfold
+from models.hand.model import OPEN_MODEL_PATH, load_hand_model, rodrigues
 from models.hand.poses import named_pose
+from models.hand.quality import flipped
 from models.hand.rig import pose_correctives
 from models.hand.surface import NUM_PARTS, PRIMITIVE_PART, part_transforms, posed_part_distances
+from models.pose_prior import angles_to_pose
 
 OPTIONS = CorrectiveOptions(iterations=3)
 
@@ -69,8 +71,6 @@ def test_fit_moves_the_mesh_towards_its_targets(builder):
 
 
 def _feature(pose: np.ndarray) -> np.ndarray:
-    from models.hand.model import rodrigues
-
     return (rodrigues(pose.reshape(15, 3)) - np.eye(3)).reshape(-1)
 
 
@@ -93,3 +93,55 @@ def test_contact_round_pushes_sunk_vertices_out_and_keeps_the_tips(builder):
     assert before > 0.01 and sunk() < 0.5 * before
     np.testing.assert_array_equal(offsets[m.fingertip_ids], tips)
     assert uses.shape == (len(m.v_template), 5)
+
+
+def test_ring_carried_follows_a_rigid_motion_of_the_ring():
+    rng = np.random.default_rng(0)
+    ring = rng.normal(size=(7, 3)) * 0.01
+    vertex = ring.mean(axis=0) + np.array([0.0, 0.0, -0.006])  # a web vertex: below its ring
+    turn = rodrigues(np.array([[0.3, -0.8, 0.5]]))[0]
+    shift = np.array([0.02, -0.01, 0.03])
+    np.testing.assert_allclose(ring_carried(vertex, ring, ring @ turn.T + shift), turn @ vertex + shift, atol=1e-12)
+
+
+def test_contact_round_brings_a_web_vertex_out_from_under_a_finger(builder):
+    """The index finger turned 20° towards the middle finger: plain skinning leaves the web between them behind, and
+    the index's side folds over it. Web vertices are shared between parts, so the push out along the nearest
+    triangle leaves them alone; the round moves them where their ring of neighbours carries them, out of the fold."""
+    m, tb = builder
+    flex, abd = np.zeros((1, 16)), np.zeros((1, 16))
+    abd[0, 1] = np.deg2rad(-20.0)  # index MCP, towards the middle finger
+    pose = angles_to_pose(flex, abd)[0]
+    single = pose_correctives(m.v_template, m.weights, m.J_regressor)
+    offsets = single @ _feature(pose)
+    finder = ContactFinder(m.v_template, m.faces, m.weights)
+    _, _, mat, t = tb.skinning(pose)
+
+    def sunk_web() -> set[int]:
+        found = finder.find(np.einsum("vij,vj->vi", mat, m.v_template + offsets) + t)
+        return {int(v) for v, d in zip(found.vertex, found.depth) if not tb.clear[v] and d > 0.002}
+
+    before = sunk_web()
+    assert before  # the index–middle web, about 6 mm under the index finger's side
+    push_apart(tb, finder, single, pose, offsets, m.fingertip_ids, OPTIONS)
+    assert not sunk_web() & before
+
+
+def test_unfold_moves_the_corners_of_turned_over_triangles_and_turns_fewer_over(builder):
+    """Plain skinning of a fist turns triangles over at the knuckles and the thumb's base; moved where their rings
+    carry them, the corners of those triangles (and nothing else) make a target that turns fewer over."""
+    m, tb = builder
+    pose = named_pose("fist", keep_tips_out=False)
+    plain = np.zeros_like(m.posedirs)
+    offsets = np.zeros_like(m.v_template)
+    world_r, _, mat, t = tb.skinning(pose)
+
+    def turned() -> np.ndarray:
+        posed = np.einsum("vij,vj->vi", mat, m.v_template + offsets) + t
+        return flipped(posed, m.faces, tb.rest_normals, world_r[tb.face_bones])
+
+    before = turned()
+    unfold(tb, plain, pose, offsets, m.fingertip_ids)
+    moved = np.flatnonzero(np.abs(offsets).sum(axis=1) > 0)
+    assert set(moved) <= set(m.faces[before].ravel()) - set(m.fingertip_ids.tolist())
+    assert before.sum() >= 10 and turned().sum() < 0.8 * before.sum()
