@@ -25,6 +25,8 @@ class EngineOptions:
     previous cut (each costs one more inference; `handstream eval --model cadstn --live com` shows the gain).
     ``depth_placer``: CADSTN first asks the placer beside its file (``<stem>_placer.onnx``, if there is one) where
     the hand is in a crop the depth detector cut, and moves a crop cut down the arm (`engine.estimators.cadstn`).
+    ``landmark_pull``: an RGB-D CADSTN's joints are moved this fraction of the way to the colour detector's landmarks
+    in the image, each at the depth CADSTN gives it (0: as the network reads them; `engine.estimators.cadstn`).
     ``stills``: frames are unrelated photos: MediaPipe runs in IMAGE mode and every frame starts with no
     tracks and fresh recurrent state (one image = one fresh sequence).
     ``detect_ahead``: where frames are pulled through the engine (``Pipeline``, ``HandTracker.stream``) and the
@@ -51,5 +53,6 @@ class EngineOptions:
     background_detection: bool = False
     depth_recentre: int = 1
     depth_placer: bool = True
+    landmark_pull: float = 0.25
     stills: bool = False
     detect_ahead: bool = True

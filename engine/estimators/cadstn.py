@@ -18,6 +18,11 @@ Why a placer: the depth detector cuts some crops down the forearm, and CADSTN, t
 reads a hand at their centre. A small network beside the model (``<model>_placer.onnx``, `models.cadstn.placer`)
 looks first at a crop the detector cut and moves it to the hand it finds when that lies more than PLACER_MOVE_MM
 away; nearer, CADSTN's own re-cut is the more precise. Crops placed by MediaPipe's landmarks do not need it.
+
+Why an RGB-D model's joints are pulled towards the landmarks (``EngineOptions.landmark_pull``): the heatmaps help
+the network, but a colour detector places joints in the image more precisely than a 64-pixel depth crop does, while
+only the depth says how far away they are. So each joint keeps CADSTN's depth and moves part of the way to its
+landmark in the image (`pull_to_landmarks`).
 """
 from __future__ import annotations
 
@@ -57,6 +62,22 @@ class PlacerContract:
     @staticmethod
     def example_inputs(info: ModelInfo) -> dict[str, np.ndarray]:
         return {"depth": np.ones((1, 1, info.crop_size, info.crop_size), np.float32)}
+
+
+def pull_to_landmarks(joints_mm: np.ndarray, landmarks_px: np.ndarray, intrinsics: CameraIntrinsics,
+                      pull: float) -> np.ndarray:
+    """Joints (21, 3) camera mm moved ``pull`` of the way to the landmarks (21, 2) px in the image, each at its own
+    depth.
+
+    Why 0.25 by default: the largest of 0.25, 0.5, 0.75 and 1 that did not make MediaPipe's own landmarks on the
+    development seed's RGB-D renders worse; the simulated detector, as precise in the image as MediaPipe is on real
+    photos, gains more from larger pulls (weights/cadstn_compact.onnx.md, "Landmarks pull the joints").
+    """
+    if pull == 0.0 or not np.isfinite(landmarks_px).all():
+        return joints_mm
+    uv = project_mm(joints_mm, intrinsics)
+    uv = uv + pull * (np.asarray(landmarks_px, np.float64) - uv)
+    return pixel_to_camera_mm(np.concatenate([uv, joints_mm[:, 2:3]], axis=1), intrinsics)
 
 
 def placer_path(model_path: Path) -> Path:
@@ -196,7 +217,10 @@ class CadstnEstimator(Estimator):
         t = time.perf_counter()
         outputs, new_state = self.model.step(feeds, state)
         spent[0] += time.perf_counter() - t
-        return DepthStep(crop, depth_crop.joints_to_camera_mm(outputs["joints"][0], crop), new_state, spent[0])
+        joints = depth_crop.joints_to_camera_mm(outputs["joints"][0], crop)
+        if landmarks is not None and "heatmaps" in info.input_names:  # an RGB-D model: hand21, the landmarks' order
+            joints = pull_to_landmarks(joints, landmarks, intrinsics, self.options.landmark_pull)
+        return DepthStep(crop, joints, new_state, spent[0])
 
     def estimate(self, track: Track, detection: Detection | None, context: FrameContext) -> HandResult | None:
         c0 = time.perf_counter()

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from calibration.intrinsics import CameraIntrinsics
-from calibration.projection import pixel_to_camera_mm
-from engine.estimators.cadstn import CadstnEstimator
+from calibration.projection import pixel_to_camera_mm, project_mm
+from engine.estimators.cadstn import CadstnEstimator, pull_to_landmarks
 from engine.evaluate_live import evaluate_live
 from engine.options import EngineOptions
 from engine.runtime import ModelSession
@@ -36,10 +36,10 @@ def rgbd_model(tmp_path_factory):
     return export_onnx(folder / "fusion.pt", folder / "rgbd.onnx")
 
 
-def _estimator(path, recentre=0):
+def _estimator(path, recentre=0, **options):
     session = ModelSession(path, CadstnEstimator, threads=1)
     return session, CadstnEstimator(session, EngineOptions(model="cadstn", model_path=path, depth_recentre=recentre,
-                                                           threads=1))
+                                                           threads=1, **options))
 
 
 def _frame():
@@ -61,6 +61,38 @@ def test_landmarks_turn_the_crop_and_reach_the_network(rgbd_model):
     # nothing known: the crop's own principal axis (the blob is taller than wide: up or down)
     first = estimator.step(depth, centre, CAM, session.zero_state())
     assert np.degrees(first.crop.angle) % 180 == pytest.approx(0.0, abs=5.0)
+
+
+def test_pull_to_landmarks_moves_each_joint_in_the_image_and_keeps_its_depth():
+    rng = np.random.default_rng(0)
+    joints = pixel_to_camera_mm(np.c_[rng.uniform(100, 220, (21, 2)), rng.uniform(550, 650, 21)], CAM)
+    landmarks = project_mm(joints, CAM) + rng.normal(0.0, 6.0, (21, 2))
+    np.testing.assert_allclose(pull_to_landmarks(joints, landmarks, CAM, 0.0), joints)
+    onto = pull_to_landmarks(joints, landmarks, CAM, 1.0)
+    np.testing.assert_allclose(project_mm(onto, CAM), landmarks, atol=1e-9)
+    np.testing.assert_allclose(onto[:, 2], joints[:, 2])
+    quarter = project_mm(pull_to_landmarks(joints, landmarks, CAM, 0.25), CAM)
+    np.testing.assert_allclose(quarter, 0.75 * project_mm(joints, CAM) + 0.25 * landmarks, atol=1e-9)
+    lost = landmarks.copy()
+    lost[3] = np.nan  # a landmark that is not there moves nothing
+    np.testing.assert_allclose(pull_to_landmarks(joints, lost, CAM, 0.25), joints)
+
+
+def test_an_rgbd_model_pulls_its_joints_towards_the_landmarks_and_a_depth_only_one_does_not(rgbd_model, tiny_cadstn):
+    depth, centre = _frame()
+    landmarks = np.tile([[160.0, 140.0]], (21, 1))
+    landmarks[9] = (190.0, 140.0)
+    steps = {}
+    for pull in (0.0, 0.25):
+        session, estimator = _estimator(rgbd_model, landmark_pull=pull)
+        steps[pull] = estimator.step(depth, centre, CAM, session.zero_state(), landmarks=landmarks)
+    plain, pulled = project_mm(steps[0.0].joints_mm, CAM), project_mm(steps[0.25].joints_mm, CAM)
+    np.testing.assert_allclose(pulled, 0.75 * plain + 0.25 * landmarks, atol=1e-6)
+    np.testing.assert_allclose(steps[0.25].joints_mm[:, 2], steps[0.0].joints_mm[:, 2])
+    for pull in (0.0, 0.25):  # a depth-only model's joints are its own, colour or not
+        session, estimator = _estimator(tiny_cadstn, landmark_pull=pull)
+        steps[pull] = estimator.step(depth, centre, CAM, session.zero_state(), landmarks=landmarks)
+    np.testing.assert_allclose(steps[0.25].joints_mm, steps[0.0].joints_mm)
 
 
 def test_a_model_trained_on_crops_turned_by_their_own_axis_keeps_them(tiny_cadstn, tmp_path):
