@@ -102,9 +102,8 @@ class TargetBuilder:
         # only these.
         share = finger_shares(weights)
         self.clear = np.maximum(share.max(axis=1), 1.0 - share.sum(axis=1)) >= options.clear_share
-        # For the contact rounds' shared and turned-over vertices: each vertex's ring of neighbours, and each
-        # triangle's bone and rest normal (a flip as `models.hand.quality` counts it).
-        self.rings = [np.setdiff1d(faces[np.any(faces == v, axis=1)], v) for v in range(len(verts))]
+        # For the contact rounds' turned-over triangles: each one's bone and rest normal (a flip as
+        # `models.hand.quality` counts it).
         self.face_bones = triangle_bones(weights, faces)
         self.rest_normals = face_normals(verts, faces)
         self.edge_rest = np.linalg.norm(verts[self.edges[:, 1]] - verts[self.edges[:, 0]], axis=1)
@@ -241,11 +240,11 @@ def fit_correctives(verts: np.ndarray, faces: np.ndarray, weights: np.ndarray, r
 
 def _fitted(builder: TargetBuilder, posedirs: np.ndarray, pose: np.ndarray
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The vertices' blended skinning matrices (V, 3, 3) and translations (V, 3) for one pose, and the mesh that
-    `posedirs` makes there (V, 3)."""
-    _, _, m, t = builder.skinning(pose)
+    """The bones' rotations (16, 3, 3) and the vertices' blended skinning matrices (V, 3, 3) for one pose, and the
+    mesh that `posedirs` makes there (V, 3)."""
+    world_r, _, m, t = builder.skinning(pose)
     feature = (rodrigues(pose.reshape(15, 3)) - np.eye(3)).reshape(-1)
-    return m, t, np.einsum("vij,vj->vi", m, builder.verts + posedirs @ feature) + t
+    return world_r, m, np.einsum("vij,vj->vi", m, builder.verts + posedirs @ feature) + t
 
 
 def push_apart(builder: TargetBuilder, finder: ContactFinder, posedirs: np.ndarray, pose: np.ndarray,
@@ -261,7 +260,7 @@ def push_apart(builder: TargetBuilder, finder: ContactFinder, posedirs: np.ndarr
     Why: the implicit targets keep parts apart only approximately, and the linear fit blurs them; this measures
     contact the way the quality check does (`models.hand.contact`), on the fitted mesh itself.
     """
-    m, _, posed = _fitted(builder, posedirs, pose)
+    _, m, posed = _fitted(builder, posedirs, pose)
     found = finder.find(posed)
     ok = builder.clear[found.vertex] & (finder.geodesic[found.vertex, found.other] >= options.contact_seam)
     vertex, own, other, point, face, depth = (x[ok] for x in (found.vertex, found.own, found.other, found.point,
@@ -304,8 +303,7 @@ def unfold(builder: TargetBuilder, posedirs: np.ndarray, pose: np.ndarray, offse
     corners towards their bone's rigid motion made everything else worse (weights/HAND_MODEL.md); their rings
     bend with the hand and say how the surface lies there.
     """
-    world_r, _, _, _ = builder.skinning(pose)
-    m, _, posed = _fitted(builder, posedirs, pose)
+    world_r, m, posed = _fitted(builder, posedirs, pose)
     turned = flipped(posed, builder.faces, builder.rest_normals, world_r[builder.face_bones])
     corners = np.setdiff1d(builder.faces[turned], tip_ids)
     offsets += np.linalg.solve(m, _to_rings(builder, posed, corners)[..., None])[..., 0]
@@ -315,7 +313,7 @@ def _to_rings(builder: TargetBuilder, posed: np.ndarray, vertices: np.ndarray) -
     """(V, 3) the moves that take `vertices` of a posed mesh where their rings carry them (others: zero)."""
     move = np.zeros_like(posed)
     for v in vertices:
-        ring = builder.rings[v]
+        ring = builder.mean[v].indices  # its neighbours: the row of the neighbour-mean matrix
         move[v] = ring_carried(builder.verts[v], builder.verts[ring], posed[ring]) - posed[v]
     return move
 
@@ -345,7 +343,7 @@ def shorten_edges(builder: TargetBuilder, posedirs: np.ndarray, pose: np.ndarray
     Why: the targets stretch the knuckles' backs and the webs too (too few vertices there to slide), and the fit
     blurs them further; this bounds what the fit itself does.
     """
-    m, _, posed = _fitted(builder, posedirs, pose)
+    _, m, posed = _fitted(builder, posedirs, pose)
     e = builder.edges
     vec = posed[e[:, 1]] - posed[e[:, 0]]
     length = np.linalg.norm(vec, axis=1)
