@@ -298,10 +298,10 @@ def unfold(builder: TargetBuilder, posedirs: np.ndarray, pose: np.ndarray, offse
     over (flipped, as `models.hand.quality` counts it) go where their rings of neighbours carry them; a fingertip, a
     keypoint, stays.
 
-    Why: a flip is a fold the fit makes where several joints' blends meet (the thumb's base, the palm side of the
-    index MCP in a fist); the targets there are not folded, but the linear fit averages them into one. Pulling the
-    corners towards their bone's rigid motion made everything else worse (weights/HAND_MODEL.md); their rings
-    bend with the hand and say how the surface lies there.
+    Why: a flip is a fold the fit makes where several joints' blends meet (the thumb's base; the middle and ring
+    fingers' first phalanges, at the MCPs), where the linear fit cannot follow its targets. Pulling the corners
+    towards their bone's rigid motion made everything else worse (weights/HAND_MODEL.md); their rings bend with the
+    hand and say how the surface lies there.
     """
     world_r, m, posed = _fitted(builder, posedirs, pose)
     turned = flipped(posed, builder.faces, builder.rest_normals, world_r[builder.face_bones])
